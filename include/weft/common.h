@@ -1,0 +1,49 @@
+/*
+ * weft/common.h - definitions shared by every weft header.
+ *
+ * Nothing here is a primitive; it is the vocabulary the primitives' headers
+ * use: cache-line size, inline and branch hints, and the debug-abort hook.
+ */
+#ifndef WEFT_COMMON_H
+#define WEFT_COMMON_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/*
+ * Size used to keep independently written hot fields apart. 64 bytes on
+ * x86-64 and on most ARM64 cores; a target whose coherence granule is larger
+ * (Apple M-series, some Neoverse parts prefetch pairs) defines
+ * WEFT_CACHELINE=128 when building weft and its users.
+ */
+#ifndef WEFT_CACHELINE
+#define WEFT_CACHELINE 64
+#endif
+
+#define WEFT_ALIGNED_CACHELINE _Alignas(WEFT_CACHELINE)
+
+#define WEFT_LIKELY(x) __builtin_expect(!!(x), 1)
+#define WEFT_UNLIKELY(x) __builtin_expect(!!(x), 0)
+
+/* Debug builds (-DWEFT_DEBUG) turn misuse into an abort with this message. */
+_Noreturn void weft_debug_abort(const char *what);
+
+#ifdef WEFT_DEBUG
+#define WEFT_DEBUG_CHECK(cond, what)                                           \
+	do {                                                                   \
+		if (WEFT_UNLIKELY(!(cond)))                                    \
+			weft_debug_abort(what);                                \
+	} while (0)
+#else
+#define WEFT_DEBUG_CHECK(cond, what) ((void)0)
+#endif
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* WEFT_COMMON_H */

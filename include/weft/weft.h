@@ -1,0 +1,8 @@
+/* weft/weft.h - the umbrella header: every weft primitive. */
+#ifndef WEFT_WEFT_H
+#define WEFT_WEFT_H
+
+#include "weft/common.h"
+#include "weft/mutex.h"
+
+#endif /* WEFT_WEFT_H */
