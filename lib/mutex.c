@@ -3,42 +3,39 @@
 
 #include <errno.h>
 
-#include "internal/arch.h"
+#include "internal/backoff.h"
 #include "internal/futex.h"
 
 /*
- * Spin budget before sleeping, in cpu_relax hints. A critical section that
- * ends within this window costs the waiter no system call on either side;
- * beyond it, sleeping is cheaper than burning a core the owner may need.
+ * Spin budget before sleeping, in cpu_relax hints, and the longest pause
+ * between two polls. A critical section that ends within the budget costs
+ * the waiter no system call on either side; beyond it, sleeping is cheaper
+ * than burning a core the owner may need (threads may outnumber cores).
+ * Tuned on the 2-core EPYC of results/ (see docs/tuning.md): a longer pause
+ * raises counter throughput (the owner keeps the line longer) but slows the
+ * hand-off; 8 keeps the hand-off ahead of pthread.
  */
-#define MUTEX_SPIN_LIMIT 100
+#define MUTEX_SPIN_LIMIT 2000
+#define MUTEX_SPIN_PAUSE_MAX 8
 
-/*
- * Wait while the owner is running: LOCKED set and nobody asleep. Stop at
- * once when sleepers are registered (the lock is being held long enough that
- * others gave up spinning; spinning longer only steals their CPU) or when
- * the budget runs out. Returns the last state seen.
- */
-static uint32_t spin_while_owner_runs(weft_mutex *m)
+static uint32_t load_state(weft_mutex *m)
 {
-	uint32_t s;
-	for (int i = 0; i < MUTEX_SPIN_LIMIT; i++) {
-		/* relaxed: only a hint; the CAS that takes the lock acquires. */
-		s = atomic_load_explicit(&m->state, memory_order_relaxed);
-		if (s != WEFT_MUTEX_LOCKED)
-			return s;
-		weft_cpu_relax();
-	}
+	/* relaxed: a hint for the next CAS, which does the real ordering. */
 	return atomic_load_explicit(&m->state, memory_order_relaxed);
 }
 
-/* Take the lock from state s while it is free; s is updated on failure. */
-static bool take_if_free(weft_mutex *m, uint32_t *s, uint32_t sleepers_out)
+/*
+ * While the lock is free, try to move from *s to `next(*s) | LOCKED`, where
+ * `leave` (0 or WEFT_MUTEX_SLEEPER) deregisters a sleeper and clears WOKEN.
+ * *s is refreshed on failure.
+ */
+static bool take_if_free(weft_mutex *m, uint32_t *s, uint32_t leave)
 {
 	while (!(*s & WEFT_MUTEX_LOCKED)) {
+		uint32_t next = leave ? (*s - leave) & ~WEFT_MUTEX_WOKEN : *s;
 		/* acquire: pairs with the release fetch_sub in weft_mutex_unlock. */
 		if (atomic_compare_exchange_weak_explicit(
-			    &m->state, s, (*s - sleepers_out) | WEFT_MUTEX_LOCKED,
+			    &m->state, s, next | WEFT_MUTEX_LOCKED,
 			    memory_order_acquire, memory_order_relaxed))
 			return true;
 	}
@@ -46,36 +43,70 @@ static bool take_if_free(weft_mutex *m, uint32_t *s, uint32_t sleepers_out)
 }
 
 /*
- * The deadline passed while registered as a sleeper. Leave, unless the lock
- * is free: then we may have consumed the wake-up meant to hand it on, so we
- * take it ourselves (returning 0, which the contract allows: the caller got
- * the lock). If it is held, its owner's unlock will see the remaining
- * sleepers and wake one of them.
+ * Spin a bounded time with exponential backoff between polls, taking the
+ * lock as soon as it is seen free. Backing off keeps the waiter from pulling
+ * the cache line away from the owner on every poll.
+ */
+static bool spin_then_take(weft_mutex *m)
+{
+	weft_backoff b = weft_backoff_make(MUTEX_SPIN_LIMIT, MUTEX_SPIN_PAUSE_MAX);
+	do {
+		uint32_t s = load_state(m);
+		if (take_if_free(m, &s, 0))
+			return true;
+	} while (weft_backoff_spin(&b));
+	return false;
+}
+
+/*
+ * The deadline passed while registered. Leave (clearing WOKEN: we may be the
+ * woken one, and a set WOKEN with no runnable sleeper would stop unlocks from
+ * waking the others). If the lock is free we may have swallowed the wake-up
+ * meant to hand it on, so take it ourselves and return 0 (the caller got the
+ * lock, late but legitimately). If it is held, its owner's unlock sees the
+ * remaining sleepers and WOKEN clear, and wakes one.
  */
 static int give_up(weft_mutex *m)
 {
-	uint32_t s = atomic_load_explicit(&m->state, memory_order_relaxed);
+	uint32_t s = load_state(m);
 	for (;;) {
 		if (take_if_free(m, &s, WEFT_MUTEX_SLEEPER))
 			return 0;
 		/* relaxed: deregistering publishes nothing. */
 		if (atomic_compare_exchange_weak_explicit(
-			    &m->state, &s, s - WEFT_MUTEX_SLEEPER,
+			    &m->state, &s,
+			    (s - WEFT_MUTEX_SLEEPER) & ~WEFT_MUTEX_WOKEN,
 			    memory_order_relaxed, memory_order_relaxed))
 			return ETIMEDOUT;
 	}
 }
 
+/*
+ * Registered and the lock is held: clear WOKEN (we are running now, so an
+ * unlock may wake someone again) and sleep until the word changes.
+ */
+static int sleep_while_locked(weft_mutex *m, uint32_t s,
+			      const weft_deadline *deadline)
+{
+	if (s & WEFT_MUTEX_WOKEN) {
+		/* relaxed: only the flag changes; no data is published. */
+		if (!atomic_compare_exchange_strong_explicit(
+			    &m->state, &s, s & ~WEFT_MUTEX_WOKEN,
+			    memory_order_relaxed, memory_order_relaxed))
+			return 0; /* word changed: re-check before sleeping */
+		s &= ~WEFT_MUTEX_WOKEN;
+	}
+	return weft_futex_wait(&m->state, s, deadline);
+}
+
 int weft_mutex_lock_slow(weft_mutex *m, uint64_t timeout_ns)
 {
-	uint32_t s = atomic_load_explicit(&m->state, memory_order_relaxed);
+	uint32_t s = load_state(m);
 	if (take_if_free(m, &s, 0))
 		return 0;
 	if (timeout_ns == 0)
 		return ETIMEDOUT;
-
-	s = spin_while_owner_runs(m);
-	if (take_if_free(m, &s, 0))
+	if (spin_then_take(m))
 		return 0;
 
 	weft_deadline deadline = timeout_ns == WEFT_TIMEOUT_NEVER
@@ -89,13 +120,28 @@ int weft_mutex_lock_slow(weft_mutex *m, uint64_t timeout_ns)
 	for (;;) {
 		if (take_if_free(m, &s, WEFT_MUTEX_SLEEPER))
 			return 0;
-		if (weft_futex_wait(&m->state, s, &deadline) == ETIMEDOUT)
+		if (sleep_while_locked(m, s, &deadline) == ETIMEDOUT)
 			return give_up(m);
-		s = atomic_load_explicit(&m->state, memory_order_relaxed);
+		s = load_state(m);
 	}
 }
 
-void weft_mutex_wake(weft_mutex *m)
+void weft_mutex_unlock_slow(weft_mutex *m)
 {
-	weft_futex_wake(&m->state, 1);
+	uint32_t s = load_state(m);
+	for (;;) {
+		/* Nobody to wake; a woken sleeper has yet to run; or the lock
+		 * was re-taken and its owner's unlock will do the waking. */
+		if (s < WEFT_MUTEX_SLEEPER ||
+		    (s & (WEFT_MUTEX_LOCKED | WEFT_MUTEX_WOKEN)))
+			return;
+		/* relaxed: the flag publishes nothing; the woken thread's
+		 * acquire CAS pairs with our release fetch_sub in unlock. */
+		if (atomic_compare_exchange_weak_explicit(
+			    &m->state, &s, s | WEFT_MUTEX_WOKEN,
+			    memory_order_relaxed, memory_order_relaxed)) {
+			weft_futex_wake(&m->state, 1);
+			return;
+		}
+	}
 }

@@ -3,27 +3,31 @@
  *
  * State machine (the whole word, `state`):
  *
- *     bit 0       LOCKED: some thread owns the mutex
- *     bits 1..31  SLEEPERS: threads registered to sleep on the futex
- *                 (counted in units of WEFT_MUTEX_SLEEPER = 2)
+ *     bit 0       LOCKED   some thread owns the mutex
+ *     bit 1       WOKEN    an unlock woke a sleeper that has not yet run;
+ *                          further unlocks need not wake another one
+ *     bits 2..31  SLEEPERS threads registered to sleep on the futex,
+ *                          counted in units of WEFT_MUTEX_SLEEPER (4)
  *
- *     0                 unlocked, nobody waiting (also all-zero memory)
- *     LOCKED            locked, nobody asleep: unlock is one RMW, no syscall
- *     LOCKED + k*2      locked, k threads asleep or about to sleep
- *     k*2               unlocked, k sleepers (one was just woken)
+ *     0                  unlocked, nobody waiting (also all-zero memory)
+ *     LOCKED             locked, nobody asleep: unlock is one RMW, no syscall
+ *     LOCKED + k*4       locked, k threads asleep or about to sleep
+ *     k*4 (+WOKEN)       unlocked with k sleepers (one was woken)
  *
  * lock:   CAS 0 -> LOCKED (acquire). On failure, lib/mutex.c spins a bounded
- *         number of times while the owner is running and nobody sleeps, then
- *         registers as a sleeper (+2) and futex-waits while LOCKED is set.
- *         A woken sleeper takes the lock and deregisters in one CAS
- *         (s -> (s - 2) | LOCKED); if another thread got there first it
- *         sleeps again, still registered.
- * unlock: fetch_sub LOCKED (release). If the old word counted sleepers it
- *         wakes one; otherwise no system call. The kernel is therefore
- *         entered only when a thread is asleep or committed to sleeping.
+ *         time, taking the lock the moment it is free; then registers as a
+ *         sleeper (+4) and futex-waits while LOCKED is set. A sleeper that
+ *         runs again clears WOKEN in the same CAS that either takes the lock
+ *         and deregisters (s -> (s - 4) & ~WOKEN | LOCKED) or goes back to
+ *         sleep; so WOKEN is never left set without a runnable sleeper.
+ * unlock: fetch_sub LOCKED (release). Old word == LOCKED: done, no system
+ *         call. Otherwise the slow path wakes one sleeper, unless WOKEN is
+ *         already set or the lock was re-taken (that owner's unlock will).
+ *         The kernel is entered only when a thread sleeps or commits to
+ *         sleeping, and at most once per woken thread, not once per unlock.
  *
  * Not fair: a running thread may take the lock ahead of a woken sleeper
- * (lock stealing), which is what keeps throughput high under contention.
+ * (lock stealing), which keeps throughput high under contention.
  * Not recursive, no owner tracking: unlocking a mutex you do not hold is a
  * bug; WEFT_DEBUG builds abort on unlock of an unlocked mutex.
  * Size 4 bytes; all-zero memory (WEFT_MUTEX_INIT, a static) is unlocked.
@@ -47,11 +51,12 @@ typedef struct weft_mutex {
 
 #define WEFT_MUTEX_INIT { 0 }
 #define WEFT_MUTEX_LOCKED 1u
-#define WEFT_MUTEX_SLEEPER 2u
+#define WEFT_MUTEX_WOKEN 2u
+#define WEFT_MUTEX_SLEEPER 4u
 
 /* Slow paths, in lib/mutex.c. */
 int weft_mutex_lock_slow(weft_mutex *m, uint64_t timeout_ns);
-void weft_mutex_wake(weft_mutex *m);
+void weft_mutex_unlock_slow(weft_mutex *m);
 
 #define WEFT_TIMEOUT_NEVER UINT64_MAX
 
@@ -105,7 +110,7 @@ static inline void weft_mutex_unlock(weft_mutex *m)
 	WEFT_DEBUG_CHECK(old & WEFT_MUTEX_LOCKED,
 			 "weft_mutex_unlock: mutex is not locked");
 	if (WEFT_UNLIKELY(old != WEFT_MUTEX_LOCKED))
-		weft_mutex_wake(m);
+		weft_mutex_unlock_slow(m);
 }
 
 #ifdef __cplusplus

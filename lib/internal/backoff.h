@@ -2,7 +2,7 @@
  * lib/internal/backoff.h - bounded exponential backoff for spin loops.
  *
  * A spinner calls weft_backoff_spin() after each failed attempt: it pauses
- * 1, 2, 4, ... cpu_relax hints, and returns false once the total budget is
+ * 1, 2, 4, ... up to step_max cpu_relax hints, and returns false once the total budget is
  * spent, which is the caller's cue to stop spinning and sleep (futex) or
  * report failure. The budget bounds the time a waiter burns a core that the
  * lock holder might need, which matters when threads outnumber cores.
@@ -19,13 +19,12 @@ typedef struct weft_backoff {
 	uint32_t step;	/* relax hints in the next pause */
 	uint32_t spent; /* relax hints so far */
 	uint32_t limit; /* budget in relax hints */
+	uint32_t step_max; /* longest single pause */
 } weft_backoff;
 
-#define WEFT_BACKOFF_STEP_MAX 64u
-
-static inline weft_backoff weft_backoff_make(uint32_t limit)
+static inline weft_backoff weft_backoff_make(uint32_t limit, uint32_t step_max)
 {
-	return (weft_backoff){ .step = 1, .spent = 0, .limit = limit };
+	return (weft_backoff){ .step = 1, .limit = limit, .step_max = step_max };
 }
 
 /* Pause once; false when the budget is exhausted (no pause taken). */
@@ -36,7 +35,7 @@ static inline bool weft_backoff_spin(weft_backoff *b)
 	for (uint32_t i = 0; i < b->step; i++)
 		weft_cpu_relax();
 	b->spent += b->step;
-	if (b->step < WEFT_BACKOFF_STEP_MAX)
+	if (b->step < b->step_max)
 		b->step <<= 1;
 	return true;
 }
