@@ -1,0 +1,198 @@
+#!/usr/bin/env python3
+"""Run weft's benchmark binary and report weft rows against their baselines.
+
+    bench_report.py run --binary B --results DIR [--full] [--filter RE] [--cmake-cache F]
+    bench_report.py table FILE.json          # re-print the table of a result
+
+`run` writes Google Benchmark JSON to DIR/<machine>/<UTC timestamp>.json with
+the machine context (CPU model, cores, kernel, compiler and flags, allocator,
+git commit) added to its "context", showing progress while it runs, then
+prints the table. Naming contract (bench/shim.h): "<primitive>/<case>/<impl>";
+impl "weft" or "weft_*" is a weft row, every other impl a baseline.
+"""
+import argparse
+import datetime
+import json
+import os
+import platform
+import re
+import statistics
+import subprocess
+import sys
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def cpu_model():
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                key, _, value = line.partition(":")
+                if key.strip() in ("model name", "Model", "CPU part"):
+                    return value.strip()
+    except OSError:
+        pass
+    return platform.processor() or "unknown"
+
+
+def git_commit():
+    def git(*args):
+        return subprocess.run(["git", "-C", ROOT, *args], capture_output=True,
+                              text=True).stdout.strip()
+    commit = git("rev-parse", "HEAD") or "unknown"
+    return commit + ("-dirty" if git("status", "--porcelain", "--", "lib", "include",
+                                     "bench") else "")
+
+
+def machine_slug(model, cores):
+    words = re.sub(r"\(.*?\)|@.*|processor|cpu|\d+-core", " ", model.lower())
+    slug = "-".join(re.findall(r"[a-z0-9]+", words)[:4]) or "unknown"
+    return f"{platform.machine()}-{slug}-{cores}c"
+
+
+def machine_context():
+    model, cores = cpu_model(), os.cpu_count()
+    return {
+        "weft_machine": machine_slug(model, cores),
+        "weft_cpu_model": model,
+        "weft_cores": str(cores),
+        "weft_kernel": platform.release(),
+        "weft_git_commit": git_commit(),
+        "weft_note": ("threads > cores measure oversubscription, not scaling"),
+    }
+
+
+def list_benchmarks(binary, flt):
+    out = subprocess.run([binary, "--benchmark_list_tests=true",
+                          f"--benchmark_filter={flt}"], capture_output=True,
+                         text=True, check=True).stdout
+    return [line for line in out.splitlines() if line.strip()]
+
+
+def run(args):
+    ctx = machine_context()
+    names = list_benchmarks(args.binary, args.filter)
+    if not names:
+        sys.exit(f"no benchmark matches filter {args.filter!r}")
+    reps, min_time = (10, 0.5) if args.full else (3, 0.1)
+    stamp = datetime.datetime.now(datetime.timezone.utc).strftime("%Y%m%dT%H%M%SZ")
+    out_dir = os.path.join(args.results, ctx["weft_machine"])
+    os.makedirs(out_dir, exist_ok=True)
+    out = os.path.join(out_dir, stamp + ".json")
+    cmd = [args.binary, f"--benchmark_filter={args.filter}",
+           f"--benchmark_repetitions={reps}", f"--benchmark_min_time={min_time}",
+           "--benchmark_display_aggregates_only=true",
+           f"--benchmark_out={out}", "--benchmark_out_format=json"]
+    print(f"running {len(names)} benchmarks x {reps} repetitions "
+          f"(min {min_time}s each) on {ctx['weft_cpu_model']}, {ctx['weft_cores']} cores",
+          flush=True)
+    done = 0
+    with subprocess.Popen(cmd, stdout=subprocess.PIPE, text=True) as p:
+        for line in p.stdout:
+            m = re.match(r"(\S+)_median\s+(\S+ \S+)", line)
+            if m:
+                done += 1
+                print(f"[{done}/{len(names)}] {m.group(1)}  {m.group(2)}", flush=True)
+    if p.returncode != 0:
+        sys.exit(f"benchmark binary failed with status {p.returncode}")
+    with open(out) as f:
+        data = json.load(f)
+    data["context"].update(ctx)
+    data["context"]["weft_repetitions"] = str(reps)
+    data["context"]["weft_min_time_s"] = str(min_time)
+    with open(out, "w") as f:
+        json.dump(data, f, indent=1)
+    print(f"\nwrote {os.path.relpath(out, ROOT)}\n")
+    print_table(data)
+
+
+def parse_name(run_name):
+    """'mutex/counter/weft/real_time/threads:2' -> ('mutex/counter', 'weft', 2)."""
+    parts = run_name.split("/")
+    threads = 1
+    for p in parts:
+        if p.startswith("threads:"):
+            threads = int(p.split(":")[1])
+    core = [p for p in parts if p != "real_time" and ":" not in p]
+    return "/".join(core[:-1]), core[-1], threads
+
+
+def collect(data):
+    """{(group, threads): {impl: items/s}} from medians (or single runs)."""
+    samples = {}
+    has_median = any(b.get("aggregate_name") == "median" for b in data["benchmarks"])
+    for b in data["benchmarks"]:
+        if has_median and b.get("aggregate_name") != "median":
+            continue
+        if "items_per_second" not in b or b.get("error_occurred"):
+            continue
+        group, impl, threads = parse_name(b["run_name"])
+        samples.setdefault((group, threads), {})[impl] = b["items_per_second"]
+    return samples
+
+
+def fmt_rate(v):
+    for unit, scale in (("G", 1e9), ("M", 1e6), ("k", 1e3)):
+        if v >= scale:
+            return f"{v / scale:.3g}{unit}"
+    return f"{v:.3g}"
+
+
+def is_weft(impl):
+    return impl == "weft" or impl.startswith("weft_")
+
+
+def print_table(data):
+    ctx = data["context"]
+    cores = int(ctx.get("weft_cores", ctx.get("num_cpus", 0)) or 0)
+    print(f"machine: {ctx.get('weft_cpu_model', '?')}, {ctx.get('weft_cores', '?')} cores, "
+          f"kernel {ctx.get('weft_kernel', '?')}")
+    print(f"build:   {ctx.get('weft_compiler', '?')}, flags '{ctx.get('weft_cflags', '?').strip()}', "
+          f"{ctx.get('weft_allocator', '?')}, commit {ctx.get('weft_git_commit', '?')[:12]}")
+    print("items/s are medians of repetitions; ratio = weft / baseline (> 1: weft faster)")
+    samples = collect(data)
+    groups = sorted({g for g, _ in samples}, key=lambda g: g)
+    for group in groups:
+        rows = sorted(t for g, t in samples if g == group)
+        impls = sorted({i for t in rows for i in samples[(group, t)]})
+        wefts = [i for i in impls if is_weft(i)]
+        bases = [i for i in impls if not is_weft(i)]
+        print(f"\n{group}")
+        header = f"  {'threads':>7}  {'impl':<14} {'items/s':>9}" + "".join(
+            f"  {'vs ' + b:>20}" for b in bases)
+        print(header)
+        for t in rows:
+            row = samples[(group, t)]
+            note = "  (oversubscribed)" if cores and t > cores else ""
+            for w in wefts:
+                if w not in row:
+                    continue
+                cells = "".join(
+                    f"  {row[w] / row[b]:>19.2f}x" if b in row else f"  {'-':>20}"
+                    for b in bases)
+                print(f"  {t:>7}  {w:<14} {fmt_rate(row[w]):>9}{cells}{note}")
+            if not wefts:
+                print(f"  {t:>7}  (no weft row)")
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__,
+                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = ap.add_subparsers(dest="cmd", required=True)
+    r = sub.add_parser("run")
+    r.add_argument("--binary", required=True)
+    r.add_argument("--results", default=os.path.join(ROOT, "results"))
+    r.add_argument("--full", action="store_true")
+    r.add_argument("--filter", default=".")
+    t = sub.add_parser("table")
+    t.add_argument("file")
+    args = ap.parse_args()
+    if args.cmd == "run":
+        run(args)
+    else:
+        with open(args.file) as f:
+            print_table(json.load(f))
+
+
+if __name__ == "__main__":
+    main()
