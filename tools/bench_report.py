@@ -3,6 +3,7 @@
 
     bench_report.py run --binary B --results DIR [--full] [--filter RE] [--cmake-cache F]
     bench_report.py table FILE.json          # re-print the table of a result
+    bench_report.py html FILE.json           # (re)write FILE.html, the dashboard
 
 `run` writes Google Benchmark JSON to DIR/<machine>/<UTC timestamp>.json with
 the machine context (CPU model, cores, kernel, compiler and flags, allocator,
@@ -102,7 +103,10 @@ def run(args):
     data["context"]["weft_min_time_s"] = str(min_time)
     with open(out, "w") as f:
         json.dump(data, f, indent=1)
-    print(f"\nwrote {os.path.relpath(out, ROOT)}\n")
+    html = out[:-len(".json")] + ".html"
+    write_dashboard(data, html)
+    print(f"\nwrote {os.path.relpath(out, ROOT)}")
+    print(f"dashboard: {os.path.relpath(html, ROOT)} (open in a browser)\n")
     print_table(data)
 
 
@@ -175,6 +179,51 @@ def print_table(data):
                 print(f"  {t:>7}  (no weft row)")
 
 
+def write_dashboard(data, path):
+    """A self-contained HTML page: per primitive/case, bars of items/s for
+    every implementation at each thread count, weft highlighted, with the
+    weft/baseline ratios. No scripts, no external files."""
+    import html as h
+    ctx = data["context"]
+    samples = collect(data)
+    cores = int(ctx.get("weft_cores", 0) or 0)
+    parts = [f"""<!doctype html><meta charset="utf-8"><title>weft benchmarks</title>
+<style>body{{font:14px system-ui,sans-serif;margin:2em;max-width:70em}}
+table{{border-collapse:collapse;margin:.3em 0 1.2em}}td,th{{padding:2px 8px;text-align:left}}
+.bar{{height:12px;background:#9ab}}.weft .bar{{background:#d62}}.weft td{{font-weight:600}}
+.num{{text-align:right;font-variant-numeric:tabular-nums}}h2{{margin-top:1.5em}}
+.ctx td{{padding:1px 8px}}.note{{color:#666}}</style>
+<h1>weft benchmarks</h1><table class="ctx">"""]
+    for key in ("weft_cpu_model", "weft_cores", "weft_kernel", "weft_compiler",
+                "weft_cflags", "weft_allocator", "weft_git_commit", "date",
+                "weft_repetitions", "weft_note"):
+        if key in ctx:
+            parts.append(f"<tr><th>{h.escape(key.replace('weft_', ''))}</th>"
+                         f"<td>{h.escape(str(ctx[key]))}</td></tr>")
+    parts.append("</table><p class=note>items/s, medians of repetitions; "
+                 "ratio = weft / baseline, &gt; 1 means weft is faster.</p>")
+    for group in sorted({g for g, _ in samples}):
+        parts.append(f"<h2>{h.escape(group)}</h2>")
+        for t in sorted(tt for g, tt in samples if g == group):
+            row = samples[(group, t)]
+            top = max(row.values())
+            wefts = [i for i in row if is_weft(i)]
+            over = " (oversubscribed)" if cores and t > cores else ""
+            parts.append(f"<b>{t} thread{'s' if t > 1 else ''}{over}</b><table>")
+            for impl in sorted(row, key=lambda i: (not is_weft(i), -row[i])):
+                ratio = "" if is_weft(impl) or not wefts else " ".join(
+                    f"{w}: {row[w] / row[impl]:.2f}x" for w in wefts)
+                cls = ' class="weft"' if is_weft(impl) else ""
+                width = max(1, int(400 * row[impl] / top))
+                parts.append(f"<tr{cls}><td>{h.escape(impl)}</td>"
+                             f"<td class=num>{fmt_rate(row[impl])}/s</td>"
+                             f"<td><div class=bar style='width:{width}px'></div></td>"
+                             f"<td>{h.escape(ratio)}</td></tr>")
+            parts.append("</table>")
+    with open(path, "w") as f:
+        f.write("\n".join(parts))
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__,
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -186,12 +235,20 @@ def main():
     r.add_argument("--filter", default=".")
     t = sub.add_parser("table")
     t.add_argument("file")
+    d = sub.add_parser("html")
+    d.add_argument("file")
     args = ap.parse_args()
     if args.cmd == "run":
         run(args)
+        return
+    with open(args.file) as f:
+        data = json.load(f)
+    if args.cmd == "table":
+        print_table(data)
     else:
-        with open(args.file) as f:
-            print_table(json.load(f))
+        out = args.file[:-len(".json")] + ".html"
+        write_dashboard(data, out)
+        print(out)
 
 
 if __name__ == "__main__":
