@@ -2,6 +2,7 @@
 #include <criterion/criterion.h>
 #include <errno.h>
 #include <pthread.h>
+#include <signal.h>
 #include <string.h>
 #include <time.h>
 
@@ -117,3 +118,12 @@ Test(mutex, unlock_wakes_a_sleeper_and_leaves_word_clean)
 		pthread_join(t[i], NULL);
 	cr_assert_eq(atomic_load(&m.state), 0, "sleepers left registered");
 }
+
+#ifdef WEFT_DEBUG
+/* Debug builds (the asan preset) turn a double unlock into an abort. */
+Test(mutex, debug_unlock_of_unlocked_mutex_aborts, .signal = SIGABRT)
+{
+	weft_mutex m = WEFT_MUTEX_INIT;
+	weft_mutex_unlock(&m);
+}
+#endif
