@@ -118,6 +118,11 @@ arm64_binfmt() {
   cat "$ARM64_BINFMT_CONF" >"$bm/register" || arm64_die "binfmt_misc registration failed"
 }
 
+# A hang under emulation (a lost wake-up, a broken exec) must fail CI, not
+# stall it: each emulated run gets this many seconds (its process group is
+# killed after that).
+ARM64_TIMEOUT_S=${WEFT_ARM64_TIMEOUT:-300}
+
 # Run an aarch64 binary under qemu with the sysroot as its root for the
 # dynamic loader; QEMU_* reach the re-executed children through the env.
 arm64_exec() { # preset command...
@@ -126,7 +131,7 @@ arm64_exec() { # preset command...
   shift
   QEMU_LD_PREFIX=$BUILD_ROOT/arm64-sysroot QEMU_CPU=$cpu \
     WEFT_STRESS_SCALE=${WEFT_STRESS_SCALE:-$ARM64_STRESS_SCALE} \
-    qemu-aarch64 "$@"
+    timeout -k 10 "$ARM64_TIMEOUT_S" qemu-aarch64 "$@"
 }
 
 # Before any build: fail early if the sysroot or binfmt_misc can't be had.

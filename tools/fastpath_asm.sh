@@ -121,7 +121,12 @@ stores are not reordered with stores. A missing acquire or release - a
 \`memory_order_relaxed\` where \`memory_order_acquire\` is needed - that would
 fail on a real Cortex or Neoverse core will pass under emulation exactly as
 it passes on x86-64. The ARM64 runs are no evidence that weft's memory orders
-are sufficient.
+are sufficient. Checked on weft_mutex: with every acquire and release in
+\`include/weft/mutex.h\` and \`lib/mutex.c\` turned into
+\`memory_order_relaxed\` (the relaxed LL/SC and LSE forms are then emitted:
+\`ldxr\`/\`stxr\`, \`cas\`, \`ldadd\`), both emulated ARM64 builds still
+passed all 9 tests; the x86-64 TSan build reported the data race on the
+protected counter at once.
 
 What gives confidence in the orders instead:
 
