@@ -94,8 +94,9 @@ the wrong thing to *test* here: under qemu's default CPU (which has LSE) the
 helpers would take the LSE path, so the LL/SC sequences that ARMv8.0 cores
 (Cortex-A53/A72, Raspberry Pi 3/4) execute would never run in CI. With
 \`-mno-outline-atomics\` the baseline build contains only LL/SC loops (the
-listing below shows them), including the spurious failures of
-\`compare_exchange_weak\` that LL/SC allows; it runs on an emulated
+listing below shows them), with their retry paths (a store-exclusive that
+lost its reservation; qemu fails one when another thread changed the word in
+between, not spuriously as hardware may); it runs on an emulated
 Cortex-A57, which has no LSE, so an LSE instruction creeping into that build
 would be a SIGILL, not a silent pass. The two inline sequences, LL/SC and LSE,
 are exactly the two an outline-atomics binary chooses between at run time, so
@@ -151,10 +152,10 @@ as herd7 / the ARM "cat" model could check the litmus shape of a fast path
 exhaustively. Until weft runs on such a machine in CI, its ARM64 ordering
 rests on the three points above.
 
-Benchmarks are cross-built too and run once under emulation as a smoke test
-(every benchmark's single-thread row, \`--benchmark_min_time=0.001\`) to prove the ARM64 benchmark
-binary links its peers (Concurrency Kit, jemalloc, Google Benchmark) and
-runs. **Emulated timings say nothing about ARM64 performance**: they are
+Benchmarks are cross-built too and run once under emulation as a smoke
+test (every benchmark's single-thread row, \`--benchmark_min_time=0.001\`)
+to prove the ARM64 benchmark binary links its peers (Concurrency Kit,
+jemalloc, Google Benchmark) and runs every body. **Emulated timings say nothing about ARM64 performance**: they are
 discarded, never written to \`results/\` and never reported.
 
 ## How it runs
@@ -183,7 +184,9 @@ discarded, never written to \`results/\` and never reported.
   and prints the exact commands to run as root.
 - Stress tests under emulation run at \`WEFT_STRESS_SCALE=0.25\`
   (\`WEFT_ARM64_STRESS_SCALE\` overrides) to keep the whole CI run within its
-  15-minute budget on 2 cores.
+  15-minute budget on 2 cores. Each emulated run is killed after 300 s
+  (\`WEFT_ARM64_TIMEOUT\`) and then counts as a failure: a hang fails CI
+  instead of stalling it.
 - By hand: \`cmake --preset arm64-v81a && cmake --build build/arm64-v81a\`,
   then \`QEMU_LD_PREFIX=build/arm64-sysroot qemu-aarch64
   build/arm64-v81a/tests/weft_tests\` (after the sysroot and binfmt steps above,
@@ -202,7 +205,8 @@ no separate barrier. An acquire CAS is \`ldaxr\` (load-acquire exclusive)
 RMWs use both (\`ldaxr\`/\`stlxr\`, \`casal\`, \`ldaddal\`). A \`dmb\` in a
 listing means a fence or a seq_cst access that needs one. On x86-64 every
 locked RMW is a full barrier, so the orders cost nothing extra there - and
-that is also why x86-64 (and qemu on x86-64) cannot catch a wrong one.
+that is also why x86-64 hardware, natively or as qemu's host, cannot expose
+a wrong one (TSan can).
 
 EOF
   # Summary table.
