@@ -26,7 +26,7 @@ if(NOT WEFT_ARM64_SYSROOT)
 endif()
 if(NOT EXISTS "${WEFT_ARM64_SYSROOT}/lib/ld-linux-aarch64.so.1")
   message(FATAL_ERROR "no arm64 sysroot at ${WEFT_ARM64_SYSROOT}: "
-    "run `tools/arm64.sh sysroot <dir>` (tools/run test does it)")
+    "run `tools/run test` once (tools/arm64.sh builds the sysroot)")
 endif()
 set(WEFT_ARM64_SYSROOT "${WEFT_ARM64_SYSROOT}" CACHE PATH "arm64 sysroot (unpacked .debs)")
 # try_compile projects re-read this file: hand them the sysroot too.
