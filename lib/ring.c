@@ -14,7 +14,10 @@ int weft__ring_init_at(weft_ring *r, size_t capacity, uint64_t start)
 	size_t cap = 2;
 	while (cap < capacity)
 		cap <<= 1;
-	weft_ring_slot *slots = aligned_alloc(WEFT_CACHELINE, cap * sizeof *slots);
+	/* aligned_alloc wants a multiple of the alignment (cap 2 is 32 bytes). */
+	size_t bytes = (cap * sizeof(weft_ring_slot) + WEFT_CACHELINE - 1) &
+		       ~(size_t)(WEFT_CACHELINE - 1);
+	weft_ring_slot *slots = aligned_alloc(WEFT_CACHELINE, bytes);
 	if (!slots)
 		return ENOMEM;
 	memset(r, 0, sizeof *r);
