@@ -81,19 +81,6 @@ size_t weft_mpsc_memory(const weft_mpsc *q)
 	return bytes;
 }
 
-/* True when every slot of b is written. Scans from the end, where the
- * unwritten slots of a recently filled block are. */
-static bool block_final(weft_mpsc_block *b)
-{
-	for (size_t i = SLOTS; i-- > 0;)
-		/* acquire: pairs with the slot's release store in push, so that
-		 * producer's load of tail_block happens-before our CAS of it
-		 * (it cannot see tail_block past its own block). */
-		if (!atomic_load_explicit(&b->slots[i], memory_order_acquire))
-			return false;
-	return true;
-}
-
 /*
  * Move tail_block from b to next if it is still b; record the tail seen
  * after the move in b and mark b released (see "Reclamation" in the header).
@@ -102,6 +89,9 @@ static void advance_tail_block(weft_mpsc *q, weft_mpsc_block *b,
 			       weft_mpsc_block *next)
 {
 	weft_mpsc_block *expected = b;
+	/* relaxed: a hint that saves the CAS when tail_block moved on. */
+	if (atomic_load_explicit(&q->tail_block, memory_order_relaxed) != b)
+		return;
 	/* seq_cst: ordered before our seq_cst load of tail below, against the
 	 * producers' seq_cst fetch_add of tail then load of tail_block. */
 	if (!atomic_compare_exchange_strong_explicit(&q->tail_block, &expected,
@@ -124,6 +114,7 @@ static weft_mpsc_block *next_block(weft_mpsc *q, weft_mpsc_block *b)
 	weft_mpsc_block *fresh;
 	while (!(fresh = block_new(q, b->base + SLOTS)))
 		sched_yield(); /* our position is claimed: we must fill it */
+	fresh->prev = b;
 	/* release: publishes fresh's base and zeroed slots to whoever loads
 	 * b->next or tail_block; acquire (failure): the winner's block. */
 	if (atomic_compare_exchange_strong_explicit(&b->next, &next, fresh,
@@ -137,13 +128,14 @@ static weft_mpsc_block *next_block(weft_mpsc *q, weft_mpsc_block *b)
 void weft_mpsc_push_slow(weft_mpsc *q, uint64_t pos, weft_mpsc_block *b,
 			 void *item)
 {
+	/* tail_block ran ahead of pos (we were delayed between the fetch_add
+	 * and the load): step back. The blocks from ours up to b cannot be
+	 * reclaimed before ours, which holds our unwritten slot. */
+	while ((int64_t)(b->base - pos) > 0)
+		b = b->prev;
 	while (pos - b->base >= SLOTS) {
 		weft_mpsc_block *next = next_block(q, b);
-		/* relaxed: a hint that saves the scan when another thread moved
-		 * tail_block already; the CAS validates it. */
-		if (atomic_load_explicit(&q->tail_block, memory_order_relaxed) == b &&
-		    block_final(b))
-			advance_tail_block(q, b, next);
+		advance_tail_block(q, b, next);
 		b = next;
 	}
 	/* release: publishes item to the acquire load in weft_mpsc_pop. This
@@ -182,10 +174,8 @@ bool weft_mpsc_pop_slow(weft_mpsc *q, void **item)
 	weft_mpsc_block *next = atomic_load_explicit(&b->next, memory_order_acquire);
 	if (!next)
 		return false;
-	/* b is drained, so final: help producers move tail_block past it. */
-	/* relaxed: a hint; advance_tail_block's CAS validates it. */
-	if (atomic_load_explicit(&q->tail_block, memory_order_relaxed) == b)
-		advance_tail_block(q, b, next);
+	/* b is drained: help producers move tail_block past it. */
+	advance_tail_block(q, b, next);
 	q->head_block = next;
 	reclaim(q);
 	return weft_mpsc_pop(q, item);

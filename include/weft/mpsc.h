@@ -14,22 +14,23 @@
  *       b = tail_block. If pos is in b: store the item into its slot
  *       (release) - done. Otherwise (lib/mpsc.c) walk b->next to pos's block,
  *       appending blocks where the list ends (CAS on next; the loser keeps
- *       its block as the spare), and move tail_block forward past blocks
- *       whose slots are all written ("final"). No producer ever waits for
- *       another one.
+ *       its block as the spare) and moving tail_block along (CAS); or, if a
+ *       delay let tail_block run past pos's block, walk back along prev. No
+ *       producer ever waits for another one, and a stalled producer slows
+ *       no other producer.
  * pop:  read the slot at head (acquire); NULL means nothing to take. At the
  *       end of a block, follow next and reclaim drained blocks.
  *
- * Why a producer never finds tail_block past its own block: tail_block only
- * passes final blocks, and the producer's slot is not written yet.
  * Reclamation (why no producer still holds a block the consumer frees): the
  * thread that moves tail_block past block X then reads tail (both seq_cst),
  * and records that value T in X, then marks X released. A producer that read
  * tail_block == X did its fetch_add before (seq_cst order), so its position
  * is below T. The consumer frees or recycles X only once released and every
- * position below T has been consumed - so every producer that could hold X
- * has written its slot, its last access to any block. Blocks are reclaimed
- * in list order, so the same bound covers the blocks a producer walks into.
+ * position below T has been consumed - so every producer that could have
+ * loaded X has written its slot, its last access to any block. Blocks are
+ * reclaimed in list order, so the same bound covers the blocks a producer
+ * walks into forward; walking back it never passes its own block, which is
+ * not reclaimed before its slot is consumed.
  * Drained blocks are recycled through a one-block spare (no allocation per
  * item, one per 504 items only while the queue grows) and freed beyond that.
  *
@@ -68,6 +69,7 @@ extern "C" {
 typedef struct weft_mpsc_block weft_mpsc_block;
 struct weft_mpsc_block {
 	_Atomic(weft_mpsc_block *) next;
+	weft_mpsc_block *prev;	 /* set before publication */
 	uint64_t base;		 /* position of slots[0]; set before publication */
 	uint64_t observed_tail;	 /* tail when tail_block moved past this block */
 	_Atomic uint32_t released; /* observed_tail is valid */
