@@ -53,6 +53,10 @@ void weft_ring_destroy(weft_ring *r)
 static size_t scan(weft_ring_slot *slots, uint64_t mask, uint64_t pos,
 		   uint64_t ready, size_t n, int64_t *d)
 {
+	/* Fetch the batch's lines for writing up front: we write every slot we
+	 * claim, and a read then a write would cost each line two transfers. */
+	for (size_t i = 0; i < n; i += WEFT_CACHELINE / sizeof *slots)
+		__builtin_prefetch(&slots[(pos + i) & mask], 1);
 	size_t k = 0;
 	for (; k < n; k++) {
 		/* acquire: pairs with the release store of seq by the other
