@@ -4,5 +4,7 @@
 
 #include "weft/common.h"
 #include "weft/mutex.h"
+#include "weft/mpsc.h"
+#include "weft/ring.h"
 
 #endif /* WEFT_WEFT_H */

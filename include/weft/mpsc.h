@@ -1,0 +1,152 @@
+/*
+ * weft/mpsc.h - an unbounded lock-free queue: many producers, one consumer.
+ *
+ * Items are void *; NULL is NOT a valid item (push returns EINVAL): an empty
+ * slot is a NULL slot, which keeps a slot at 8 bytes.
+ *
+ * Algorithm: a linked list of 4 KiB blocks of WEFT_MPSC_BLOCK_SLOTS slots
+ * indexed by a global 64-bit position, in the family of Tokio's mpsc block
+ * list and the FAA array queues (Correia and Ramalhete), with the
+ * reclamation rule of Tokio's list. Block k holds positions
+ * [base, base + SLOTS).
+ *
+ * push: pos = fetch_add(tail, 1) (the one RMW; producers never retry), then
+ *       b = tail_block. If pos is in b: store the item into its slot
+ *       (release) - done. Otherwise (lib/mpsc.c) walk b->next to pos's block,
+ *       appending blocks where the list ends (CAS on next; the loser keeps
+ *       its block as the spare) and moving tail_block along (CAS); or, if a
+ *       delay let tail_block run past pos's block, walk back along prev. No
+ *       producer ever waits for another one, and a stalled producer slows
+ *       no other producer.
+ * pop:  read the slot at head (acquire); NULL means nothing to take. At the
+ *       end of a block, follow next and reclaim drained blocks.
+ *
+ * Reclamation (why no producer still holds a block the consumer frees): the
+ * thread that moves tail_block past block X then reads tail (both seq_cst),
+ * and records that value T in X, then marks X released. A producer that read
+ * tail_block == X did its fetch_add before (seq_cst order), so its position
+ * is below T. The consumer frees or recycles X only once released and every
+ * position below T has been consumed - so every producer that could have
+ * loaded X has written its slot, its last access to any block. Blocks are
+ * reclaimed in list order, so the same bound covers the blocks a producer
+ * walks into forward; walking back it never passes its own block, which is
+ * not reclaimed before its slot is consumed.
+ * Drained blocks are recycled through a one-block spare (no allocation per
+ * item, one per 504 items only while the queue grows) and freed beyond that.
+ *
+ * The window: a producer preempted between its fetch_add and its store holds
+ * a claimed, unwritten slot; items claimed after it wait behind it. pop's
+ * contract is exact about it: pop returns false iff the oldest claimed
+ * position is not yet written, i.e. the queue is empty or the push that
+ * claimed the oldest item has not returned. If every push that started
+ * before pop has returned, false means empty. Items pushed by one thread
+ * come out in the order pushed; each item comes out exactly once.
+ *
+ * Memory: a 192-byte header plus 4 KiB blocks (about 8.1 bytes per queued
+ * item); destroy frees every block (items still inside are the caller's).
+ * Positions wrap modulo 2^64; all comparisons are on differences.
+ */
+#ifndef WEFT_MPSC_H
+#define WEFT_MPSC_H
+
+#include <errno.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "weft/common.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define WEFT_MPSC_BLOCK_BYTES 4096
+#define WEFT_MPSC_BLOCK_HEADER 64
+#define WEFT_MPSC_BLOCK_SLOTS                                                   \
+	((WEFT_MPSC_BLOCK_BYTES - WEFT_MPSC_BLOCK_HEADER) / sizeof(void *))
+
+typedef struct weft_mpsc_block weft_mpsc_block;
+struct weft_mpsc_block {
+	_Atomic(weft_mpsc_block *) next;
+	weft_mpsc_block *prev;	 /* set before publication */
+	uint64_t base;		 /* position of slots[0]; set before publication */
+	uint64_t observed_tail;	 /* tail when tail_block moved past this block */
+	_Atomic uint32_t released; /* observed_tail is valid */
+	WEFT_ALIGNED_CACHELINE _Atomic(void *) slots[WEFT_MPSC_BLOCK_SLOTS];
+};
+
+typedef struct weft_mpsc {
+	/* producers' line: every push touches both */
+	WEFT_ALIGNED_CACHELINE _Atomic uint64_t tail;
+	_Atomic(weft_mpsc_block *) tail_block;
+	/* one recycled block, handed from the consumer to a growing producer */
+	WEFT_ALIGNED_CACHELINE _Atomic(weft_mpsc_block *) spare;
+	/* consumer's line: plain fields, one thread */
+	WEFT_ALIGNED_CACHELINE uint64_t head;
+	weft_mpsc_block *head_block;
+	weft_mpsc_block *free_head; /* oldest block not yet reclaimed */
+} weft_mpsc;
+
+/* 0 or ENOMEM (the first block). */
+int weft_mpsc_init(weft_mpsc *q);
+/* Frees every block; no push or pop may run concurrently. */
+void weft_mpsc_destroy(weft_mpsc *q);
+
+/* Internal, for tests: init with the positions starting at `start`. */
+int weft__mpsc_init_at(weft_mpsc *q, uint64_t start);
+
+/* Bytes the queue holds (header, blocks, spare). Consumer thread only. */
+size_t weft_mpsc_memory(const weft_mpsc *q);
+
+void weft_mpsc_push_slow(weft_mpsc *q, uint64_t pos, weft_mpsc_block *b,
+			 void *item);
+bool weft_mpsc_pop_slow(weft_mpsc *q, void **item);
+
+/*
+ * Append item (any thread). 0, or EINVAL for NULL. Never blocks and never
+ * fails for memory: if the allocator fails while the queue must grow, push
+ * yields and retries (its position is already claimed and must be filled).
+ */
+static inline int weft_mpsc_push(weft_mpsc *q, void *item)
+{
+	if (WEFT_UNLIKELY(!item))
+		return EINVAL;
+	/* seq_cst: ordered before the seq_cst load of tail_block below, against
+	 * the CAS of tail_block and the load of tail in lib/mpsc.c's release
+	 * of a block (see "Reclamation" above). */
+	uint64_t pos = atomic_fetch_add_explicit(&q->tail, 1, memory_order_seq_cst);
+	/* seq_cst: see above; also acquire for the block's base (the CAS that
+	 * published the block released it). */
+	weft_mpsc_block *b = atomic_load_explicit(&q->tail_block, memory_order_seq_cst);
+	uint64_t off = pos - b->base;
+	if (WEFT_LIKELY(off < WEFT_MPSC_BLOCK_SLOTS)) {
+		/* release: publishes item to the acquire load in weft_mpsc_pop. */
+		atomic_store_explicit(&b->slots[off], item, memory_order_release);
+		return 0;
+	}
+	weft_mpsc_push_slow(q, pos, b, item);
+	return 0;
+}
+
+/* Take the oldest item (the single consumer thread only); see the window above. */
+static inline bool weft_mpsc_pop(weft_mpsc *q, void **item)
+{
+	weft_mpsc_block *b = q->head_block;
+	uint64_t off = q->head - b->base;
+	if (WEFT_UNLIKELY(off >= WEFT_MPSC_BLOCK_SLOTS))
+		return weft_mpsc_pop_slow(q, item);
+	/* acquire: pairs with the release store of the slot in push. */
+	void *v = atomic_load_explicit(&b->slots[off], memory_order_acquire);
+	if (!v)
+		return false;
+	q->head++;
+	*item = v;
+	return true;
+}
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* WEFT_MPSC_H */

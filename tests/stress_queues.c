@@ -1,0 +1,227 @@
+/*
+ * tests/stress_queues.c - weft_ring and weft_mpsc under P producers and C
+ * consumers. Every item is tagged (producer id, sequence number). Invariants:
+ * every item arrives exactly once (a per-item receive count), and each
+ * consumer sees each producer's items in increasing sequence order. Blocked
+ * sides spin a little, then yield, so oversubscribed cases make progress.
+ */
+#include <sched.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "stress.h"
+#include "weft/mpsc.h"
+#include "weft/ring.h"
+
+#define MAX_THREADS 16
+#define SEQ_BITS 40
+#define BATCH 16
+
+enum mode { RING_MPMC, RING_MPMC_BULK, RING_SPSC, RING_SPSC_BULK, MPSC };
+
+typedef struct qtest {
+	enum mode mode;
+	unsigned producers, consumers;
+	uint64_t per_producer;
+	weft_ring ring;
+	weft_mpsc mpsc;
+	_Atomic uint8_t *received[MAX_THREADS]; /* per producer, per seq */
+	_Atomic uint64_t popped;
+	_Atomic uint64_t order_errors, dup_errors, bad_items;
+} qtest;
+
+static void *tag(unsigned producer, uint64_t seq)
+{
+	return (void *)(uintptr_t)(((uint64_t)producer << SEQ_BITS) | (seq + 1));
+}
+
+static void pause_or_yield(unsigned *spins)
+{
+	if (++*spins > 64) {
+		*spins = 0;
+		sched_yield();
+	}
+}
+
+static size_t put(qtest *t, void **items, size_t n, uint64_t i)
+{
+	switch (t->mode) {
+	case RING_MPMC:
+		return weft_ring_push(&t->ring, items[0]);
+	case RING_MPMC_BULK: /* alternate single and bulk */
+		return (i & 1) ? weft_ring_push_n(&t->ring, items, n)
+			       : weft_ring_push(&t->ring, items[0]);
+	case RING_SPSC:
+		return weft_ring_spsc_push(&t->ring, items[0]);
+	case RING_SPSC_BULK:
+		return (i & 1) ? weft_ring_spsc_push_n(&t->ring, items, n)
+			       : weft_ring_spsc_push(&t->ring, items[0]);
+	case MPSC:
+		return weft_mpsc_push(&t->mpsc, items[0]) == 0;
+	}
+	return 0;
+}
+
+static size_t take(qtest *t, void **items, uint64_t i)
+{
+	switch (t->mode) {
+	case RING_MPMC:
+		return weft_ring_pop(&t->ring, items);
+	case RING_MPMC_BULK:
+		return (i & 1) ? weft_ring_pop_n(&t->ring, items, BATCH)
+			       : weft_ring_pop(&t->ring, items);
+	case RING_SPSC:
+		return weft_ring_spsc_pop(&t->ring, items);
+	case RING_SPSC_BULK:
+		return (i & 1) ? weft_ring_spsc_pop_n(&t->ring, items, BATCH)
+			       : weft_ring_spsc_pop(&t->ring, items);
+	case MPSC:
+		return weft_mpsc_pop(&t->mpsc, items);
+	}
+	return 0;
+}
+
+static void producer(qtest *t, unsigned id)
+{
+	void *items[BATCH];
+	unsigned spins = 0;
+	uint64_t i = 0;
+	for (uint64_t seq = 0; seq < t->per_producer;) {
+		size_t n = t->per_producer - seq < BATCH ? t->per_producer - seq : BATCH;
+		for (size_t k = 0; k < n; k++)
+			items[k] = tag(id, seq + k);
+		size_t moved = put(t, items, n, i++);
+		if (moved)
+			seq += moved;
+		else
+			pause_or_yield(&spins);
+	}
+}
+
+static void consumer(qtest *t)
+{
+	uint64_t last[MAX_THREADS];
+	memset(last, 0, sizeof last); /* tags start at seq + 1 */
+	const uint64_t total = t->per_producer * t->producers;
+	void *items[BATCH];
+	unsigned spins = 0;
+	uint64_t i = 0;
+	/* relaxed: a termination hint; the items themselves carry the data. */
+	while (atomic_load_explicit(&t->popped, memory_order_relaxed) < total) {
+		size_t n = take(t, items, i++);
+		if (!n) {
+			pause_or_yield(&spins);
+			continue;
+		}
+		for (size_t k = 0; k < n; k++) {
+			uint64_t v = (uint64_t)(uintptr_t)items[k];
+			unsigned p = (unsigned)(v >> SEQ_BITS);
+			uint64_t s = v & ((UINT64_C(1) << SEQ_BITS) - 1);
+			if (p >= t->producers || s == 0 || s > t->per_producer) {
+				atomic_fetch_add(&t->bad_items, 1);
+				continue;
+			}
+			if (s <= last[p])
+				atomic_fetch_add(&t->order_errors, 1);
+			last[p] = s;
+			if (atomic_fetch_add(&t->received[p][s - 1], 1) != 0)
+				atomic_fetch_add(&t->dup_errors, 1);
+		}
+		atomic_fetch_add_explicit(&t->popped, n, memory_order_relaxed);
+	}
+}
+
+static void worker(unsigned id, void *arg)
+{
+	qtest *t = arg;
+	if (id < t->producers)
+		producer(t, id);
+	else
+		consumer(t);
+}
+
+static void run(const weft_stress_case *c, weft_stress_result *r, enum mode mode,
+		unsigned producers, unsigned consumers)
+{
+	qtest *t = calloc(1, sizeof *t);
+	t->mode = mode;
+	t->producers = producers;
+	t->consumers = consumers;
+	t->per_producer = weft_stress_ops(c) / producers;
+	for (unsigned p = 0; p < producers; p++)
+		t->received[p] = calloc(t->per_producer, 1);
+	if (mode == MPSC) {
+		if (weft_mpsc_init(&t->mpsc))
+			weft_stress_fail(r, "mpsc init");
+	} else if (weft_ring_init(&t->ring, c->arg)) {
+		weft_stress_fail(r, "ring init");
+	}
+	weft_stress_run_threads(producers + consumers, worker, t);
+	uint64_t missing = 0;
+	for (unsigned p = 0; p < producers; p++) {
+		for (uint64_t s = 0; s < t->per_producer; s++)
+			missing += atomic_load(&t->received[p][s]) == 0;
+		free(t->received[p]);
+	}
+	if (missing)
+		weft_stress_fail(r, "%llu items never arrived", (unsigned long long)missing);
+	if (atomic_load(&t->dup_errors))
+		weft_stress_fail(r, "%llu items arrived twice",
+				 (unsigned long long)atomic_load(&t->dup_errors));
+	if (atomic_load(&t->order_errors))
+		weft_stress_fail(r, "%llu items out of producer order",
+				 (unsigned long long)atomic_load(&t->order_errors));
+	if (atomic_load(&t->bad_items))
+		weft_stress_fail(r, "%llu corrupt items",
+				 (unsigned long long)atomic_load(&t->bad_items));
+	void *v;
+	if (mode == MPSC) {
+		if (weft_mpsc_pop(&t->mpsc, &v))
+			weft_stress_fail(r, "item left after all were received");
+		weft_mpsc_destroy(&t->mpsc);
+	} else {
+		bool spsc = mode == RING_SPSC || mode == RING_SPSC_BULK;
+		if (spsc ? weft_ring_spsc_pop(&t->ring, &v) : weft_ring_pop(&t->ring, &v))
+			weft_stress_fail(r, "item left after all were received");
+		weft_ring_destroy(&t->ring);
+	}
+	free(t);
+}
+
+/* threads = producers = consumers; arg = ring capacity (small: many laps,
+ * many full/empty transitions). */
+static void ring_mpmc(const weft_stress_case *c, weft_stress_result *r)
+{
+	run(c, r, RING_MPMC, c->threads, c->threads);
+}
+static void ring_mpmc_bulk(const weft_stress_case *c, weft_stress_result *r)
+{
+	run(c, r, RING_MPMC_BULK, c->threads, c->threads);
+}
+static void ring_spsc(const weft_stress_case *c, weft_stress_result *r)
+{
+	run(c, r, RING_SPSC, 1, 1);
+}
+static void ring_spsc_bulk(const weft_stress_case *c, weft_stress_result *r)
+{
+	run(c, r, RING_SPSC_BULK, 1, 1);
+}
+/* threads = producers, one consumer. */
+static void mpsc(const weft_stress_case *c, weft_stress_result *r)
+{
+	run(c, r, MPSC, c->threads, 1);
+}
+
+WEFT_STRESS_CASE("ring_mpmc/1:1", ring_mpmc, 1, 64, 1000000);
+WEFT_STRESS_CASE("ring_mpmc/2:2", ring_mpmc, 2, 64, 1000000);
+WEFT_STRESS_CASE("ring_mpmc/4:4", ring_mpmc, 4, 64, 1000000);
+WEFT_STRESS_CASE("ring_mpmc_bulk/1:1", ring_mpmc_bulk, 1, 64, 1000000);
+WEFT_STRESS_CASE("ring_mpmc_bulk/2:2", ring_mpmc_bulk, 2, 64, 1000000);
+WEFT_STRESS_CASE("ring_mpmc_bulk/4:4", ring_mpmc_bulk, 4, 64, 1000000);
+WEFT_STRESS_CASE("ring_spsc/1:1", ring_spsc, 1, 64, 1000000);
+WEFT_STRESS_CASE("ring_spsc_bulk/1:1", ring_spsc_bulk, 1, 64, 1000000);
+WEFT_STRESS_CASE("mpsc/1", mpsc, 1, 0, 1000000);
+WEFT_STRESS_CASE("mpsc/2", mpsc, 2, 0, 1000000);
+WEFT_STRESS_CASE("mpsc/4", mpsc, 4, 0, 1000000);
+WEFT_STRESS_CASE("mpsc/8", mpsc, 8, 0, 1000000);

@@ -1,0 +1,154 @@
+/* tests/unit_ring.c - weft_ring edges: empty/full, rounding, EINVAL, wrap, bulk. */
+#include <criterion/criterion.h>
+#include <errno.h>
+#include <stdint.h>
+
+#include "weft/ring.h"
+
+#define P(x) ((void *)(uintptr_t)(x))
+
+Test(ring, init_einval_and_rounding)
+{
+	weft_ring r;
+	cr_assert_eq(weft_ring_init(&r, 0), EINVAL);
+	cr_assert_eq(weft_ring_init(&r, WEFT_RING_MAX_CAPACITY + 1), EINVAL);
+	static const size_t in[] = { 1, 2, 3, 4, 5, 1000, 1024, 1025 };
+	static const size_t out[] = { 2, 2, 4, 4, 8, 1024, 1024, 2048 };
+	for (size_t i = 0; i < sizeof in / sizeof in[0]; i++) {
+		cr_assert_eq(weft_ring_init(&r, in[i]), 0);
+		cr_assert_eq(weft_ring_capacity(&r), out[i], "capacity %zu", in[i]);
+		weft_ring_destroy(&r);
+	}
+	cr_assert_eq(sizeof(weft_ring), 2 * WEFT_CACHELINE);
+}
+
+/* Fill to capacity, check full, drain in order, check empty; several laps. */
+static void fill_drain(weft_ring *r, bool spsc, int laps)
+{
+	size_t cap = weft_ring_capacity(r);
+	uintptr_t next = 1;
+	void *v;
+	for (int lap = 0; lap < laps; lap++) {
+		cr_assert_not(spsc ? weft_ring_spsc_pop(r, &v) : weft_ring_pop(r, &v),
+			      "pop from empty ring");
+		for (size_t i = 0; i < cap; i++)
+			cr_assert(spsc ? weft_ring_spsc_push(r, P(next + i))
+				       : weft_ring_push(r, P(next + i)));
+		cr_assert_not(spsc ? weft_ring_spsc_push(r, P(99)) : weft_ring_push(r, P(99)),
+			      "push to full ring");
+		for (size_t i = 0; i < cap; i++) {
+			cr_assert(spsc ? weft_ring_spsc_pop(r, &v) : weft_ring_pop(r, &v));
+			cr_assert_eq(v, P(next + i));
+		}
+		cr_assert_not(spsc ? weft_ring_spsc_pop(r, &v) : weft_ring_pop(r, &v));
+		next += cap;
+		/* leave it half full across the lap boundary once */
+		if (lap == 1) {
+			for (size_t i = 0; i < cap / 2; i++)
+				cr_assert(spsc ? weft_ring_spsc_push(r, P(next + i))
+					       : weft_ring_push(r, P(next + i)));
+			for (size_t i = 0; i < cap / 2; i++) {
+				cr_assert(spsc ? weft_ring_spsc_pop(r, &v) : weft_ring_pop(r, &v));
+				cr_assert_eq(v, P(next + i));
+			}
+			next += cap / 2;
+		}
+	}
+}
+
+Test(ring, mpmc_empty_full_edges)
+{
+	weft_ring r;
+	cr_assert_eq(weft_ring_init(&r, 8), 0);
+	fill_drain(&r, false, 5);
+	weft_ring_destroy(&r);
+	cr_assert_eq(weft_ring_init(&r, 1), 0); /* rounds to 2 */
+	fill_drain(&r, false, 5);
+	weft_ring_destroy(&r);
+}
+
+Test(ring, spsc_empty_full_edges)
+{
+	weft_ring r;
+	cr_assert_eq(weft_ring_init(&r, 8), 0);
+	fill_drain(&r, true, 5);
+	weft_ring_destroy(&r);
+	cr_assert_eq(weft_ring_init(&r, 1), 0);
+	fill_drain(&r, true, 5);
+	weft_ring_destroy(&r);
+}
+
+Test(ring, null_is_a_valid_item)
+{
+	weft_ring r;
+	void *v = P(1);
+	cr_assert_eq(weft_ring_init(&r, 4), 0);
+	cr_assert(weft_ring_push(&r, NULL));
+	cr_assert(weft_ring_pop(&r, &v));
+	cr_assert_null(v);
+	weft_ring_destroy(&r);
+}
+
+/* Counters start just below 2^32 and 2^64: laps across both wraps. */
+Test(ring, index_wraparound)
+{
+	static const uint64_t starts[] = { (UINT64_C(1) << 32) - 5,
+					   UINT64_MAX - 5, UINT64_MAX };
+	for (size_t s = 0; s < 3; s++) {
+		for (int spsc = 0; spsc < 2; spsc++) {
+			weft_ring r;
+			cr_assert_eq(weft__ring_init_at(&r, 4, starts[s]), 0);
+			fill_drain(&r, spsc, 6);
+			weft_ring_destroy(&r);
+		}
+		/* bulk across the wrap */
+		weft_ring r;
+		cr_assert_eq(weft__ring_init_at(&r, 8, starts[s]), 0);
+		void *in[8], *out[8];
+		for (int lap = 0; lap < 6; lap++) {
+			for (int i = 0; i < 8; i++)
+				in[i] = P(lap * 8 + i + 1);
+			cr_assert_eq(weft_ring_push_n(&r, in, 5), 5);
+			cr_assert_eq(weft_ring_pop_n(&r, out, 8), 5);
+			for (int i = 0; i < 5; i++)
+				cr_assert_eq(out[i], in[i]);
+		}
+		cr_assert_gt(atomic_load(&r.tail) - starts[s], 0);
+		weft_ring_destroy(&r);
+	}
+}
+
+static void bulk_partial(bool spsc)
+{
+	weft_ring r;
+	cr_assert_eq(weft_ring_init(&r, 8), 0);
+	void *in[20], *out[20];
+	for (int i = 0; i < 20; i++)
+		in[i] = P(i + 1);
+	size_t (*push_n)(weft_ring *, void *const *, size_t) =
+		spsc ? weft_ring_spsc_push_n : weft_ring_push_n;
+	size_t (*pop_n)(weft_ring *, void **, size_t) =
+		spsc ? weft_ring_spsc_pop_n : weft_ring_pop_n;
+	cr_assert_eq(pop_n(&r, out, 4), 0, "pop_n from empty");
+	cr_assert_eq(push_n(&r, in, 0), 0);
+	cr_assert_eq(push_n(&r, in, 5), 5);
+	cr_assert_eq(push_n(&r, in + 5, 20), 3, "only 3 free slots");
+	cr_assert_eq(push_n(&r, in, 1), 0, "push_n to full");
+	cr_assert_eq(pop_n(&r, out, 3), 3);
+	cr_assert_eq(pop_n(&r, out + 3, 20), 5, "only 5 left");
+	for (int i = 0; i < 8; i++)
+		cr_assert_eq(out[i], in[i]);
+	cr_assert_eq(pop_n(&r, out, 20), 0);
+	/* bulk and single interleave */
+	cr_assert_eq(push_n(&r, in, 20), 8);
+	void *v;
+	cr_assert(spsc ? weft_ring_spsc_pop(&r, &v) : weft_ring_pop(&r, &v));
+	cr_assert_eq(v, in[0]);
+	cr_assert_eq(pop_n(&r, out, 2), 2);
+	cr_assert_eq(out[0], in[1]);
+	cr_assert_eq(out[1], in[2]);
+	weft_ring_destroy(&r);
+}
+
+Test(ring, mpmc_bulk_partial_moves) { bulk_partial(false); }
+Test(ring, spsc_bulk_partial_moves) { bulk_partial(true); }
