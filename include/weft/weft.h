@@ -4,5 +4,6 @@
 
 #include "weft/common.h"
 #include "weft/mutex.h"
+#include "weft/rwlock.h"
 
 #endif /* WEFT_WEFT_H */
