@@ -4,6 +4,7 @@
 
 #include "weft/common.h"
 #include "weft/mutex.h"
+#include "weft/once.h"
 #include "weft/rwlock.h"
 
 #endif /* WEFT_WEFT_H */
