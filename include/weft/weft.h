@@ -3,6 +3,7 @@
 #define WEFT_WEFT_H
 
 #include "weft/common.h"
+#include "weft/barrier.h"
 #include "weft/mutex.h"
 #include "weft/once.h"
 #include "weft/rwlock.h"
