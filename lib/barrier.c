@@ -17,7 +17,7 @@ _Static_assert(sizeof(weft_barrier) <= 16, "weft_barrier must stay <= 16 bytes")
  * round on idle cores (a futex sleep+wake costs several microseconds), short
  * enough not to matter when the round is slow.
  */
-#define BARRIER_SPIN_LIMIT 20000
+#define BARRIER_SPIN_LIMIT 4000
 #define BARRIER_SPIN_PAUSE_MAX 16
 
 int weft_barrier_init(weft_barrier *b, unsigned n)

@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <sched.h>
+#include <unistd.h>
 
 #include "internal/backoff.h"
 #include "internal/futex.h"
@@ -14,10 +15,24 @@ _Static_assert(sizeof(weft_cond) == 4, "weft_cond must stay 4 bytes");
  * Spin budget (relax hints) before sleeping: a hand-off between two running
  * threads completes within it and costs the waiter no system call.
  */
-#define COND_SPIN_LIMIT 300
+#define COND_SPIN_LIMIT 100
 #define COND_SPIN_PAUSE_MAX 8
 
 #define SEQ_MASK (~WEFT_COND_WAITERS)
+
+/* Online CPUs, read once (a racy first call just reads it twice). */
+static uint32_t online_cpus(void)
+{
+	static _Atomic uint32_t cached;
+	/* relaxed: an idempotent cache of a system constant. */
+	uint32_t n = atomic_load_explicit(&cached, memory_order_relaxed);
+	if (WEFT_UNLIKELY(n == 0)) {
+		long c = sysconf(_SC_NPROCESSORS_ONLN);
+		n = c > 0 ? (uint32_t)c : 1;
+		atomic_store_explicit(&cached, n, memory_order_relaxed);
+	}
+	return n;
+}
 
 void weft_cond_signal_slow(weft_cond *c, int n)
 {
@@ -47,7 +62,11 @@ static int wait_common(weft_cond *c, weft_mutex *m,
 	weft_mutex_unlock(m);
 
 	int rc = 0;
-	weft_backoff b = weft_backoff_make(COND_SPIN_LIMIT, COND_SPIN_PAUSE_MAX);
+	/* Spin only while the waiters fit on the CPUs: beyond that the
+	 * spinners take the CPU from the threads they wait for. */
+	weft_backoff b = weft_backoff_make(
+		(v & WEFT_COND_WAITERS) < online_cpus() ? COND_SPIN_LIMIT : 0,
+		COND_SPIN_PAUSE_MAX);
 	/* relaxed: only SEQ is compared; the mutex orders the data. */
 	uint32_t cur = atomic_load_explicit(&c->word, memory_order_relaxed);
 	while ((cur & SEQ_MASK) == seq && weft_backoff_spin(&b))

@@ -25,13 +25,13 @@ void weft_once_call_slow(weft_once *o, void (*fn)(void *), void *arg)
 	}
 	weft_deadline never = weft_deadline_never();
 	while (s != DONE) {
-		/* relaxed: registering publishes nothing; DONE is read below
-		 * with acquire. The runner's exchange reads WAITING from the
-		 * same word, so it cannot miss us. */
+		/* The runner's exchange reads WAITING from the same word, so
+		 * it cannot miss us. acquire (failure too): the CAS may read
+		 * DONE and end the loop; pairs with the release exchange. */
 		if (s == RUNNING &&
 		    !atomic_compare_exchange_strong_explicit(
-			    &o->state, &s, WAITING, memory_order_relaxed,
-			    memory_order_relaxed))
+			    &o->state, &s, WAITING, memory_order_acquire,
+			    memory_order_acquire))
 			continue;
 		weft_futex_wait(&o->state, WAITING, &never);
 		/* acquire: pairs with the release exchange storing DONE. */

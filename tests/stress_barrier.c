@@ -57,6 +57,6 @@ static void barrier_rounds(const weft_stress_case *c, weft_stress_result *r)
 	free((void *)t.leaders);
 }
 
-WEFT_STRESS_CASE("barrier_rounds/2", barrier_rounds, 2, 0, 20000);
+WEFT_STRESS_CASE("barrier_rounds/2", barrier_rounds, 2, 0, 10000);
 WEFT_STRESS_CASE("barrier_rounds/4", barrier_rounds, 4, 0, 10000);
 WEFT_STRESS_CASE("barrier_rounds/8", barrier_rounds, 8, 0, 2000);
