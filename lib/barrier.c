@@ -13,12 +13,18 @@ _Static_assert(sizeof(weft_barrier) <= 16, "weft_barrier must stay <= 16 bytes")
 #define ROUND 2u
 
 /*
- * Spin budget in relax hints: long enough to cover the arrival skew of a
- * round on idle cores (a futex sleep+wake costs several microseconds), short
- * enough not to matter when the round is slow.
+ * Spin budget in relax hints, adapted per barrier: a waiter whose spin saw
+ * the round end grows the budget (up to BARRIER_SPIN_MAX, ~130 us at 33 ns
+ * a hint), one that had to sleep anyway halves it. On idle cores rounds end
+ * within the spin and no thread enters the kernel; on a loaded machine,
+ * where the partner is often not running, the budget collapses and waiters
+ * sleep at once instead of burning their time slice.
+ * NO_SPIN marks barriers with more threads than online CPUs.
  */
-#define BARRIER_SPIN_LIMIT 4000
+#define BARRIER_SPIN_MAX 4000u
+#define BARRIER_SPIN_MIN 32u
 #define BARRIER_SPIN_PAUSE_MAX 16
+#define NO_SPIN 0x80000000u
 
 int weft_barrier_init(weft_barrier *b, unsigned n)
 {
@@ -28,7 +34,9 @@ int weft_barrier_init(weft_barrier *b, unsigned n)
 	atomic_init(&b->arrived, 0);
 	atomic_init(&b->gen, 0);
 	b->n = n;
-	b->spin = (cpus > 0 && n <= (unsigned long)cpus) ? BARRIER_SPIN_LIMIT : 0;
+	atomic_init(&b->spin, (cpus > 0 && n <= (unsigned long)cpus)
+				      ? BARRIER_SPIN_MAX
+				      : NO_SPIN);
 	return 0;
 }
 
@@ -43,12 +51,25 @@ void weft_barrier_destroy(weft_barrier *b)
 /* Not the leader: wait until gen leaves round `g` (SLEEPING clear in g). */
 static void wait_round(weft_barrier *b, uint32_t g)
 {
-	weft_backoff bo = weft_backoff_make(b->spin, BARRIER_SPIN_PAUSE_MAX);
+	/* relaxed: a tuning hint; racing updates only blur it. */
+	uint32_t budget = atomic_load_explicit(&b->spin, memory_order_relaxed);
+	weft_backoff bo = weft_backoff_make(budget & NO_SPIN ? 0 : budget,
+					    BARRIER_SPIN_PAUSE_MAX);
 	/* acquire: pairs with the leader's release exchange of gen, so
 	 * every thread's pre-barrier writes are visible when we return. */
 	uint32_t s = atomic_load_explicit(&b->gen, memory_order_acquire);
 	while ((s & ~SLEEPING) == g && weft_backoff_spin(&bo))
 		s = atomic_load_explicit(&b->gen, memory_order_acquire);
+	if (!(budget & NO_SPIN)) {
+		uint32_t next = (s & ~SLEEPING) != g ? budget * 2 : budget / 2;
+		next = next < BARRIER_SPIN_MIN	 ? BARRIER_SPIN_MIN
+		       : next > BARRIER_SPIN_MAX ? BARRIER_SPIN_MAX
+						 : next;
+		if (next != budget)
+			/* relaxed: as above. */
+			atomic_store_explicit(&b->spin, next,
+					      memory_order_relaxed);
+	}
 
 	weft_deadline never = weft_deadline_never();
 	while ((s & ~SLEEPING) == g) {

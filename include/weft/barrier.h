@@ -5,9 +5,11 @@
  *     gen      round number << 1, plus bit 0 SLEEPING: some waiter is (or is
  *              about to be) asleep on the futex for this round
  *     n        threads per round (fixed by init)
- *     spin     relax hints a waiter spins before sleeping (0 when n exceeds
- *              the online CPUs: spinning then only steals the CPU the
- *              missing threads need)
+ *     spin     relax hints a waiter spins before sleeping, adapted round by
+ *              round (grows while spinning pays off, halves when the waiter
+ *              had to sleep anyway); never spins when n exceeds the online
+ *              CPUs: spinning then only steals the CPU the missing threads
+ *              need
  *
  * wait: read gen, then fetch_add arrived (acq_rel). The n-th arrival is the
  * round's leader: it resets arrived, bumps gen (release) and wakes the
@@ -36,7 +38,7 @@ typedef struct weft_barrier {
 	_Atomic uint32_t arrived;
 	_Atomic uint32_t gen;
 	uint32_t n;
-	uint32_t spin;
+	_Atomic uint32_t spin;
 } weft_barrier;
 
 /* 0, or EINVAL when n == 0. */
