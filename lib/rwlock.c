@@ -7,6 +7,8 @@
 #include "internal/backoff.h"
 #include "internal/futex.h"
 
+_Static_assert(sizeof(weft_rwlock) <= 8, "weft_rwlock must stay <= 8 bytes");
+
 /* Spin budget before sleeping: the same trade-off as lib/mutex.c. */
 #define RW_SPIN_LIMIT 2000
 #define RW_SPIN_PAUSE_MAX 8
