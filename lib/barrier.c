@@ -13,17 +13,22 @@ _Static_assert(sizeof(weft_barrier) <= 16, "weft_barrier must stay <= 16 bytes")
 #define ROUND 2u
 
 /*
- * Spin budget in relax hints, adapted per barrier: a waiter whose spin saw
- * the round end grows the budget (up to BARRIER_SPIN_MAX, ~130 us at 33 ns
- * a hint), one that had to sleep anyway halves it. On idle cores rounds end
- * within the spin and no thread enters the kernel; on a loaded machine,
- * where the partner is often not running, the budget collapses and waiters
- * sleep at once instead of burning their time slice.
+ * Spin budget in relax hints, adapted per barrier. A waiter whose spin saw
+ * the round end after X hints sets the budget to 2X (the skew it observed,
+ * with margin); one that had to sleep anyway halves it. On idle cores the
+ * rounds end within a short spin and no thread enters the kernel; on a
+ * loaded machine, where the partner is often not running, the budget
+ * collapses to BARRIER_SPIN_MIN and waiters sleep almost at once instead of
+ * burning their time slice. Sleeping waiters arrive late (wake-up latency),
+ * which would keep the budget low after the load goes away, so every
+ * PROBE_ROUNDS-th round spins the full BARRIER_SPIN_MAX (~130 us at 33 ns a
+ * hint) to find out whether spinning pays again.
  * NO_SPIN marks barriers with more threads than online CPUs.
  */
 #define BARRIER_SPIN_MAX 4000u
 #define BARRIER_SPIN_MIN 32u
 #define BARRIER_SPIN_PAUSE_MAX 16
+#define PROBE_ROUNDS 256u
 #define NO_SPIN 0x80000000u
 
 int weft_barrier_init(weft_barrier *b, unsigned n)
@@ -52,20 +57,25 @@ void weft_barrier_destroy(weft_barrier *b)
 static void wait_round(weft_barrier *b, uint32_t g)
 {
 	/* relaxed: a tuning hint; racing updates only blur it. */
-	uint32_t budget = atomic_load_explicit(&b->spin, memory_order_relaxed);
-	weft_backoff bo = weft_backoff_make(budget & NO_SPIN ? 0 : budget,
-					    BARRIER_SPIN_PAUSE_MAX);
+	const uint32_t stored = atomic_load_explicit(&b->spin,
+						     memory_order_relaxed);
+	uint32_t budget = stored;
+	if (stored & NO_SPIN)
+		budget = 0;
+	else if (((g / ROUND) % PROBE_ROUNDS) == 0)
+		budget = BARRIER_SPIN_MAX;
+	weft_backoff bo = weft_backoff_make(budget, BARRIER_SPIN_PAUSE_MAX);
 	/* acquire: pairs with the leader's release exchange of gen, so
 	 * every thread's pre-barrier writes are visible when we return. */
 	uint32_t s = atomic_load_explicit(&b->gen, memory_order_acquire);
 	while ((s & ~SLEEPING) == g && weft_backoff_spin(&bo))
 		s = atomic_load_explicit(&b->gen, memory_order_acquire);
-	if (!(budget & NO_SPIN)) {
-		uint32_t next = (s & ~SLEEPING) != g ? budget * 2 : budget / 2;
+	if (budget) {
+		uint32_t next = (s & ~SLEEPING) != g ? 2 * bo.spent : stored / 2;
 		next = next < BARRIER_SPIN_MIN	 ? BARRIER_SPIN_MIN
 		       : next > BARRIER_SPIN_MAX ? BARRIER_SPIN_MAX
 						 : next;
-		if (next != budget)
+		if (next != stored)
 			/* relaxed: as above. */
 			atomic_store_explicit(&b->spin, next,
 					      memory_order_relaxed);
