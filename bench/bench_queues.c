@@ -128,9 +128,8 @@ typedef struct bq_shared {
 			uint64_t want = iters - i < BULK ? iters - i : BULK;   \
 			size_t got = t < P ? fn##_bq_push_n(q, t, items, want) \
 					   : fn##_bq_pop_n(q, t, items, want); \
-			if (got)                                               \
-				i += got;                                      \
-			else                                                   \
+			i += got;                                              \
+			if (got < want) /* let the batch fill: see above */    \
 				wait_step(&spins);                             \
 		}                                                              \
 		ctx->items += (double)iters * P / ctx->threads;                \

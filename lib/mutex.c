@@ -5,6 +5,7 @@
 
 #include "internal/backoff.h"
 #include "internal/futex.h"
+#include "internal/mutex.h"
 
 /*
  * Spin budget before sleeping, in cpu_relax hints, and the longest pause
@@ -99,14 +100,14 @@ static int sleep_while_locked(weft_mutex *m, uint32_t s,
 	return weft_futex_wait(&m->state, s, deadline);
 }
 
-int weft_mutex_lock_slow(weft_mutex *m, uint64_t timeout_ns)
+static int lock_slow(weft_mutex *m, uint64_t timeout_ns, bool spin)
 {
 	uint32_t s = load_state(m);
 	if (take_if_free(m, &s, 0))
 		return 0;
 	if (timeout_ns == 0)
 		return ETIMEDOUT;
-	if (spin_then_take(m))
+	if (spin && spin_then_take(m))
 		return 0;
 
 	weft_deadline deadline = timeout_ns == WEFT_TIMEOUT_NEVER
@@ -124,6 +125,23 @@ int weft_mutex_lock_slow(weft_mutex *m, uint64_t timeout_ns)
 			return give_up(m);
 		s = load_state(m);
 	}
+}
+
+int weft_mutex_lock_slow(weft_mutex *m, uint64_t timeout_ns)
+{
+	return lock_slow(m, timeout_ns, true);
+}
+
+void weft_mutex_lock_nospin(weft_mutex *m)
+{
+	uint32_t s = 0;
+	/* acquire: pairs with the release fetch_sub in weft_mutex_unlock. */
+	if (atomic_compare_exchange_strong_explicit(&m->state, &s,
+						    WEFT_MUTEX_LOCKED,
+						    memory_order_acquire,
+						    memory_order_relaxed))
+		return;
+	(void)lock_slow(m, WEFT_TIMEOUT_NEVER, false);
 }
 
 void weft_mutex_unlock_slow(weft_mutex *m)

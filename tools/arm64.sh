@@ -24,7 +24,7 @@
 ARM64_HOST_PACKAGES=(gcc-aarch64-linux-gnu g++-aarch64-linux-gnu
                      qemu-user qemu-user-binfmt)
 # Target (arm64) packages unpacked into the sysroot, with their dependencies.
-ARM64_TARGET_PACKAGES=(libc6-dev libcriterion-dev libbenchmark-dev libck-dev
+ARM64_TARGET_PACKAGES=(libc6-dev libcriterion-dev libbenchmark-dev libck-dev liburcu-dev libconcurrentqueue-dev
                        libjemalloc-dev)
 ARM64_PRESETS=(arm64-v8a arm64-v81a)
 # Emulation is ~10-30x slower than the host: shrink the stress tests.

@@ -3,8 +3,12 @@
 #define WEFT_WEFT_H
 
 #include "weft/common.h"
+#include "weft/barrier.h"
+#include "weft/cond.h"
 #include "weft/mutex.h"
 #include "weft/mpsc.h"
 #include "weft/ring.h"
+#include "weft/once.h"
+#include "weft/rwlock.h"
 
 #endif /* WEFT_WEFT_H */

@@ -1,0 +1,181 @@
+/*
+ * weft/rwlock.h - a futex reader-writer lock in two 32-bit words.
+ *
+ * `state` (readers and writers both RMW it; writers sleep on it):
+ *
+ *     bits 0..27  READERS       read holders (a count, exact: readers only
+ *                               enter with a CAS, never a speculative add)
+ *     bit 28      WRITE_LOCKED  a writer holds the lock (READERS is then 0)
+ *     bit 29      READ_PHASE    a writer's unlock handed the lock to the
+ *                               readers that were waiting; writers stay out
+ *                               until the phase ends
+ *     bit 30      READERS_WAIT  readers are asleep (or about to sleep) on `rseq`
+ *     bit 31      WRITERS_WAIT  writers are asleep (or about to sleep) on `state`
+ *
+ * `rseq`: bumped by every hand-off to readers; readers sleep on it. A reader
+ * that sees it change while it waits is "admitted" to the phase in progress.
+ *
+ * Policy (neither side starves):
+ *   - a waiting writer (WRITERS_WAIT) stops new readers from entering, so a
+ *     stream of readers cannot shut a writer out: the readers inside drain,
+ *     and the last one out wakes a writer;
+ *   - a writer's unlock prefers waiting readers over waiting writers: it
+ *     opens a READ_PHASE in which the readers that were asleep (and only
+ *     they) may enter although writers wait, and writers may not; the phase
+ *     ends when the read count next drops to 0 (that reader wakes a writer),
+ *     so a stream of writers cannot shut readers out either. Under
+ *     contention from both sides the lock alternates writer, reader batch,
+ *     writer, ...
+ * Without contention: read lock is one CAS, read unlock one fetch_sub, write
+ * lock and unlock one CAS each; no system call unless a thread sleeps.
+ *
+ * Not recursive: a reader that re-enters while a writer waits deadlocks (as
+ * with writer-preferring pthread rwlocks). No owner tracking.
+ * Size 8 bytes; all-zero memory (WEFT_RWLOCK_INIT, a static) is unlocked.
+ */
+#ifndef WEFT_RWLOCK_H
+#define WEFT_RWLOCK_H
+
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "weft/common.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct weft_rwlock {
+	_Atomic uint32_t state;
+	_Atomic uint32_t rseq;
+} weft_rwlock;
+
+#define WEFT_RWLOCK_INIT { 0, 0 }
+
+#define WEFT_RWLOCK_READERS 0x0fffffffu
+#define WEFT_RWLOCK_WRITE_LOCKED (1u << 28)
+#define WEFT_RWLOCK_READ_PHASE (1u << 29)
+#define WEFT_RWLOCK_READERS_WAIT (1u << 30)
+#define WEFT_RWLOCK_WRITERS_WAIT (1u << 31)
+
+#ifndef WEFT_TIMEOUT_NEVER
+#define WEFT_TIMEOUT_NEVER UINT64_MAX
+#endif
+
+/* Slow paths, in lib/rwlock.c. */
+int weft_rwlock_read_lock_slow(weft_rwlock *l, uint64_t timeout_ns);
+void weft_rwlock_read_unlock_slow(weft_rwlock *l);
+int weft_rwlock_write_lock_slow(weft_rwlock *l, uint64_t timeout_ns);
+void weft_rwlock_write_unlock_slow(weft_rwlock *l);
+
+/* A fresh reader may enter: no writer holds or waits, count not saturated. */
+static inline bool weft_rwlock_read_open(uint32_t s)
+{
+	return !(s & (WEFT_RWLOCK_WRITE_LOCKED | WEFT_RWLOCK_WRITERS_WAIT)) &&
+	       (s & WEFT_RWLOCK_READERS) < WEFT_RWLOCK_READERS - 1;
+}
+
+static inline bool weft_rwlock_read_trylock(weft_rwlock *l)
+{
+	/* relaxed: a guess for the CAS, which does the ordering. */
+	uint32_t s = atomic_load_explicit(&l->state, memory_order_relaxed);
+	while (weft_rwlock_read_open(s)) {
+		/* acquire: pairs with the release CAS of weft_rwlock_write_unlock
+		 * (the last writer's section happens-before this reader's). */
+		if (atomic_compare_exchange_weak_explicit(
+			    &l->state, &s, s + 1, memory_order_acquire,
+			    memory_order_relaxed))
+			return true;
+	}
+	return false;
+}
+
+static inline void weft_rwlock_read_lock(weft_rwlock *l)
+{
+	if (WEFT_LIKELY(weft_rwlock_read_trylock(l)))
+		return;
+	(void)weft_rwlock_read_lock_slow(l, WEFT_TIMEOUT_NEVER);
+}
+
+/* 0 when read-locked, ETIMEDOUT after timeout_ns; 0 ns is a trylock. */
+static inline int weft_rwlock_read_lock_timeout(weft_rwlock *l,
+						uint64_t timeout_ns)
+{
+	if (WEFT_LIKELY(weft_rwlock_read_trylock(l)))
+		return 0;
+	return weft_rwlock_read_lock_slow(l, timeout_ns);
+}
+
+static inline void weft_rwlock_read_unlock(weft_rwlock *l)
+{
+	/* release: publishes the read section (its reads) to the next
+	 * writer's acquire CAS, so the writer cannot overwrite data early. */
+	uint32_t old = atomic_fetch_sub_explicit(&l->state, 1,
+						 memory_order_release);
+	WEFT_DEBUG_CHECK(old & WEFT_RWLOCK_READERS,
+			 "weft_rwlock_read_unlock: not read-locked");
+	/* Last reader out while a writer waits: wake it (or end a phase). */
+	if (WEFT_UNLIKELY((old & WEFT_RWLOCK_READERS) == 1 &&
+			  (old & WEFT_RWLOCK_WRITERS_WAIT)))
+		weft_rwlock_read_unlock_slow(l);
+}
+
+static inline bool weft_rwlock_write_trylock(weft_rwlock *l)
+{
+	/* relaxed: a guess for the CAS. */
+	uint32_t s = atomic_load_explicit(&l->state, memory_order_relaxed);
+	while (!(s & (WEFT_RWLOCK_READERS | WEFT_RWLOCK_WRITE_LOCKED |
+		      WEFT_RWLOCK_READ_PHASE))) {
+		/* acquire: pairs with the release of read_unlock / write_unlock. */
+		if (atomic_compare_exchange_weak_explicit(
+			    &l->state, &s, s | WEFT_RWLOCK_WRITE_LOCKED,
+			    memory_order_acquire, memory_order_relaxed))
+			return true;
+	}
+	return false;
+}
+
+static inline void weft_rwlock_write_lock(weft_rwlock *l)
+{
+	uint32_t s = 0;
+	/* acquire: pairs with the release of read_unlock / write_unlock. */
+	if (WEFT_LIKELY(atomic_compare_exchange_strong_explicit(
+		    &l->state, &s, WEFT_RWLOCK_WRITE_LOCKED,
+		    memory_order_acquire, memory_order_relaxed)))
+		return;
+	(void)weft_rwlock_write_lock_slow(l, WEFT_TIMEOUT_NEVER);
+}
+
+/* 0 when write-locked, ETIMEDOUT after timeout_ns; 0 ns is a trylock. */
+static inline int weft_rwlock_write_lock_timeout(weft_rwlock *l,
+						 uint64_t timeout_ns)
+{
+	uint32_t s = 0;
+	/* acquire: pairs with the release of read_unlock / write_unlock. */
+	if (WEFT_LIKELY(atomic_compare_exchange_strong_explicit(
+		    &l->state, &s, WEFT_RWLOCK_WRITE_LOCKED,
+		    memory_order_acquire, memory_order_relaxed)))
+		return 0;
+	return weft_rwlock_write_lock_slow(l, timeout_ns);
+}
+
+static inline void weft_rwlock_write_unlock(weft_rwlock *l)
+{
+	uint32_t s = WEFT_RWLOCK_WRITE_LOCKED;
+	/* release: publishes the write section to the next acquire CAS of a
+	 * reader or writer. */
+	if (WEFT_LIKELY(atomic_compare_exchange_strong_explicit(
+		    &l->state, &s, 0, memory_order_release,
+		    memory_order_relaxed)))
+		return;
+	WEFT_DEBUG_CHECK(s & WEFT_RWLOCK_WRITE_LOCKED,
+			 "weft_rwlock_write_unlock: not write-locked");
+	weft_rwlock_write_unlock_slow(l);
+}
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* WEFT_RWLOCK_H */

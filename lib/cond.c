@@ -1,0 +1,109 @@
+/* lib/cond.c - weft_cond; the protocol and its proof are in weft/cond.h. */
+#include "weft/cond.h"
+
+#include <errno.h>
+#include <sched.h>
+#include <unistd.h>
+
+#include "internal/backoff.h"
+#include "internal/futex.h"
+#include "internal/mutex.h"
+
+_Static_assert(sizeof(weft_cond) == 4, "weft_cond must stay 4 bytes");
+
+/*
+ * Spin budget (relax hints) before sleeping: a hand-off between two running
+ * threads completes within it and costs the waiter no system call.
+ */
+#define COND_SPIN_LIMIT 100
+#define COND_SPIN_PAUSE_MAX 8
+
+#define SEQ_MASK (~WEFT_COND_WAITERS)
+
+/* Online CPUs, read once (a racy first call just reads it twice). */
+static uint32_t online_cpus(void)
+{
+	static _Atomic uint32_t cached;
+	/* relaxed: an idempotent cache of a system constant. */
+	uint32_t n = atomic_load_explicit(&cached, memory_order_relaxed);
+	if (WEFT_UNLIKELY(n == 0)) {
+		long c = sysconf(_SC_NPROCESSORS_ONLN);
+		n = c > 0 ? (uint32_t)c : 1;
+		atomic_store_explicit(&cached, n, memory_order_relaxed);
+	}
+	return n;
+}
+
+void weft_cond_signal_slow(weft_cond *c, int n)
+{
+	/* relaxed: the bump only has to be seen by the futex compare and by
+	 * the waiters' loads; the data travels through the mutex. */
+	atomic_fetch_add_explicit(&c->word, WEFT_COND_SEQ_ONE,
+				  memory_order_relaxed);
+	weft_futex_wake(&c->word, n);
+}
+
+static int wait_common(weft_cond *c, weft_mutex *m,
+		       const weft_deadline *deadline)
+{
+	/* relaxed: registration is ordered before any signaller's load by
+	 * the mutex we hold (see weft/cond.h). */
+	uint32_t v = atomic_fetch_add_explicit(&c->word, 1,
+					       memory_order_relaxed);
+	if ((v & WEFT_COND_WAITERS) == WEFT_COND_WAITERS) {
+		/* 4095 waiters already: undo and return spuriously. */
+		atomic_fetch_sub_explicit(&c->word, 1, memory_order_relaxed);
+		weft_mutex_unlock(m);
+		sched_yield();
+		weft_mutex_lock(m);
+		return 0;
+	}
+	const uint32_t seq = v & SEQ_MASK;
+	weft_mutex_unlock(m);
+
+	int rc = 0;
+	/* Spin only while the waiters fit on the CPUs: beyond that the
+	 * spinners take the CPU from the threads they wait for. */
+	weft_backoff b = weft_backoff_make(
+		(v & WEFT_COND_WAITERS) < online_cpus() ? COND_SPIN_LIMIT : 0,
+		COND_SPIN_PAUSE_MAX);
+	/* relaxed: only SEQ is compared; the mutex orders the data. */
+	uint32_t cur = atomic_load_explicit(&c->word, memory_order_relaxed);
+	while ((cur & SEQ_MASK) == seq && weft_backoff_spin(&b))
+		cur = atomic_load_explicit(&c->word, memory_order_relaxed);
+	/* Sleep on the latest value: its SEQ is still ours, so no signal
+	 * has come; a later one changes the word or wakes us. */
+	bool slept = false;
+	if ((cur & SEQ_MASK) == seq) {
+		rc = weft_futex_wait(&c->word, cur, deadline);
+		slept = true;
+	}
+	/* relaxed: deregistering publishes nothing. */
+	cur = atomic_fetch_sub_explicit(&c->word, 1, memory_order_relaxed);
+	/*
+	 * A waiter that slept was likely woken with others (broadcast):
+	 * queue on the mutex without spinning, so the crowd does not burn
+	 * the CPU the holder needs; one that caught the signal while
+	 * spinning takes the usual adaptive path.
+	 */
+	if (slept)
+		weft_mutex_lock_nospin(m);
+	else
+		weft_mutex_lock(m);
+	/* Signalled after all: report the wake-up, not the timeout. */
+	if (rc == ETIMEDOUT && (cur & SEQ_MASK) != seq)
+		rc = 0;
+	return rc;
+}
+
+void weft_cond_wait(weft_cond *c, weft_mutex *m)
+{
+	weft_deadline never = weft_deadline_never();
+	(void)wait_common(c, m, &never);
+}
+
+int weft_cond_wait_timeout(weft_cond *c, weft_mutex *m, uint64_t timeout_ns)
+{
+	weft_deadline d = weft_deadline_after(timeout_ns);
+	return wait_common(c, m, &d);
+}

@@ -1,0 +1,315 @@
+/* lib/rwlock.c - weft_rwlock slow paths; the state machine is in weft/rwlock.h. */
+#include "weft/rwlock.h"
+
+#include <errno.h>
+#include <sched.h>
+
+#include "internal/backoff.h"
+#include "internal/futex.h"
+
+_Static_assert(sizeof(weft_rwlock) <= 8, "weft_rwlock must stay <= 8 bytes");
+
+/* Spin budget before sleeping: the same trade-off as lib/mutex.c. */
+#define RW_SPIN_LIMIT 2000
+#define RW_SPIN_PAUSE_MAX 8
+
+#define READERS WEFT_RWLOCK_READERS
+#define WLOCKED WEFT_RWLOCK_WRITE_LOCKED
+#define PHASE WEFT_RWLOCK_READ_PHASE
+#define RWAIT WEFT_RWLOCK_READERS_WAIT
+#define WWAIT WEFT_RWLOCK_WRITERS_WAIT
+
+static uint32_t load_state(weft_rwlock *l)
+{
+	/* relaxed: a guess for the next CAS, which does the ordering. */
+	return atomic_load_explicit(&l->state, memory_order_relaxed);
+}
+
+static weft_deadline deadline_for(uint64_t timeout_ns)
+{
+	return timeout_ns == WEFT_TIMEOUT_NEVER ? weft_deadline_never()
+						: weft_deadline_after(timeout_ns);
+}
+
+static void open_read_phase(weft_rwlock *l, bool phase);
+
+/*
+ * The lock is free of holders: if a writer waits (or a read phase is open
+ * but nobody is inside it), end the phase and wake one writer. Called by the
+ * last reader out, by a write unlock whose read phase admitted nobody, and
+ * by a reader giving up. Does nothing if somebody holds the lock: that
+ * holder's release will get here (or to write_unlock_slow) itself.
+ *
+ * If no writer was asleep after all (WRITERS_WAIT is kept conservatively
+ * by a writer that slept), readers that slept behind it must not be left
+ * asleep on a lock that is now open to readers: hand it to them.
+ */
+static void wake_writer_if_free(weft_rwlock *l)
+{
+	uint32_t s = load_state(l);
+	while (!(s & (READERS | WLOCKED)) && (s & (WWAIT | PHASE))) {
+		/* relaxed: the flags publish nothing; the woken writer's acquire
+		 * CAS reads from the release sequence of the last unlock. */
+		if (atomic_compare_exchange_weak_explicit(
+			    &l->state, &s, s & ~(WWAIT | PHASE),
+			    memory_order_relaxed, memory_order_relaxed)) {
+			if ((s & WWAIT) && weft_futex_wake(&l->state, 1) > 0)
+				return; /* that writer's unlock serves readers */
+			if (!(s & RWAIT))
+				return;
+			/* acquire: pairs with the release registration in
+			 * read_lock_slow (their rseq sample precedes our bump). */
+			s = atomic_fetch_and_explicit(&l->state, ~RWAIT,
+						      memory_order_acquire);
+			if (s & RWAIT)
+				open_read_phase(l, false);
+			return;
+		}
+	}
+}
+
+void weft_rwlock_read_unlock_slow(weft_rwlock *l)
+{
+	wake_writer_if_free(l);
+}
+
+/* ------------------------------------------------------------ readers */
+
+/* May this reader enter? Admitted readers may pass a waiting writer. */
+static bool reader_may_enter(uint32_t s, bool admitted)
+{
+	if (s & WLOCKED || (s & READERS) >= READERS - 1)
+		return false;
+	return !(s & WWAIT) || (admitted && (s & PHASE));
+}
+
+static bool reader_try(weft_rwlock *l, uint32_t *s, bool admitted)
+{
+	while (reader_may_enter(*s, admitted)) {
+		/* acquire: pairs with the release CAS of write_unlock. */
+		if (atomic_compare_exchange_weak_explicit(
+			    &l->state, s, *s + 1, memory_order_acquire,
+			    memory_order_relaxed))
+			return true;
+	}
+	return false;
+}
+
+/*
+ * The deadline passed. Take the lock if we may (we could have been woken
+ * and admitted at the last moment). Otherwise, if a read phase is open with
+ * nobody inside, we may be the admitted reader it waits for: end it so the
+ * writers behind it are not stranded. A stale READERS_WAIT we leave behind
+ * costs a later writer unlock one empty wake, nothing more.
+ */
+static int read_give_up(weft_rwlock *l, bool admitted)
+{
+	uint32_t s = load_state(l);
+	if (reader_try(l, &s, admitted))
+		return 0;
+	wake_writer_if_free(l);
+	return ETIMEDOUT;
+}
+
+int weft_rwlock_read_lock_slow(weft_rwlock *l, uint64_t timeout_ns)
+{
+	uint32_t s = load_state(l);
+	if (reader_try(l, &s, false))
+		return 0;
+	if (timeout_ns == 0)
+		return ETIMEDOUT;
+	weft_backoff b = weft_backoff_make(RW_SPIN_LIMIT, RW_SPIN_PAUSE_MAX);
+	while (weft_backoff_spin(&b)) {
+		s = load_state(l);
+		if (reader_try(l, &s, false))
+			return 0;
+	}
+
+	weft_deadline deadline = deadline_for(timeout_ns);
+	bool admitted = false;
+	for (;;) {
+		s = load_state(l);
+		if (reader_try(l, &s, admitted))
+			return 0;
+		if (!(s & (WLOCKED | WWAIT))) {
+			/* Only the (theoretical) count saturation blocks us. */
+			sched_yield();
+			continue;
+		}
+		if (admitted && !(s & PHASE))
+			admitted = false; /* our phase is over: wait for the next */
+		/*
+		 * Sample rseq, then register. A release that consumes our
+		 * READERS_WAIT (write_unlock_slow, wake_writer_if_free) comes
+		 * after our registration in the state word's order and bumps
+		 * rseq afterwards, so it bumps past `seq`: the futex wait then
+		 * returns at once or is woken, and we are admitted to the phase
+		 * opened for us. Registering again on an already-set flag is
+		 * still an RMW, ordered the same way.
+		 * acquire: pairs with the release bump in open_read_phase.
+		 */
+		uint32_t seq = atomic_load_explicit(&l->rseq,
+						    memory_order_acquire);
+		/* release: orders the rseq load before the registration; pairs
+		 * with the acquire of the CAS that consumes READERS_WAIT. */
+		if (!atomic_compare_exchange_strong_explicit(
+			    &l->state, &s, s | RWAIT, memory_order_release,
+			    memory_order_relaxed))
+			continue;
+		int rc = weft_futex_wait(&l->rseq, seq, &deadline);
+		/* relaxed: only compared; the entry CAS does the ordering. */
+		if (atomic_load_explicit(&l->rseq, memory_order_relaxed) != seq)
+			admitted = true;
+		if (rc == ETIMEDOUT)
+			return read_give_up(l, admitted);
+	}
+}
+
+/* ------------------------------------------------------------ writers */
+
+static bool writer_may_enter(uint32_t s)
+{
+	return !(s & (READERS | WLOCKED | PHASE));
+}
+
+/* Take the lock if free; `keep` (0 or WWAIT) is or-ed into the new state. */
+static bool writer_try(weft_rwlock *l, uint32_t *s, uint32_t keep)
+{
+	while (writer_may_enter(*s)) {
+		/* acquire: pairs with the release of read_unlock/write_unlock. */
+		if (atomic_compare_exchange_weak_explicit(
+			    &l->state, s, *s | WLOCKED | keep,
+			    memory_order_acquire, memory_order_relaxed))
+			return true;
+	}
+	return false;
+}
+
+/*
+ * The deadline passed. Take the lock if free (we may have swallowed the
+ * wake-up that hands it on). Otherwise make sure WRITERS_WAIT is set: our
+ * waker cleared it when it woke us, other writers may still sleep, and the
+ * current holder's release will then wake one of them.
+ */
+static int write_give_up(weft_rwlock *l)
+{
+	uint32_t s = load_state(l);
+	for (;;) {
+		if (writer_try(l, &s, WWAIT))
+			return 0;
+		if (s & WWAIT)
+			return ETIMEDOUT;
+		/* relaxed: a flag for the holder's release RMW to read. */
+		if (atomic_compare_exchange_weak_explicit(
+			    &l->state, &s, s | WWAIT, memory_order_relaxed,
+			    memory_order_relaxed))
+			return ETIMEDOUT;
+	}
+}
+
+/*
+ * A read phase is open and no reader is inside yet. Its admitted readers
+ * normally arrive within microseconds; but a reader that timed out leaves
+ * a stale READERS_WAIT behind, and a phase opened on it admits nobody. So
+ * wait at most EMPTY_PHASE_NS, then close the phase if it is still empty
+ * (a late admitted reader then simply waits for the next phase).
+ */
+#define EMPTY_PHASE_NS 1000000ull
+
+static int wait_on_empty_phase(weft_rwlock *l, uint32_t s,
+			       const weft_deadline *deadline)
+{
+	weft_deadline soon = weft_deadline_after(EMPTY_PHASE_NS);
+	bool deadline_first =
+		deadline->tv_sec >= 0 &&
+		(deadline->tv_sec < soon.tv_sec ||
+		 (deadline->tv_sec == soon.tv_sec &&
+		  deadline->tv_nsec < soon.tv_nsec));
+	if (weft_futex_wait(&l->state, s, deadline_first ? deadline : &soon) !=
+	    ETIMEDOUT)
+		return 0;
+	if (weft_deadline_passed(deadline))
+		return ETIMEDOUT;
+	wake_writer_if_free(l);
+	return 0;
+}
+
+int weft_rwlock_write_lock_slow(weft_rwlock *l, uint64_t timeout_ns)
+{
+	uint32_t s = load_state(l);
+	if (writer_try(l, &s, 0))
+		return 0;
+	if (timeout_ns == 0)
+		return ETIMEDOUT;
+	weft_backoff b = weft_backoff_make(RW_SPIN_LIMIT, RW_SPIN_PAUSE_MAX);
+	while (weft_backoff_spin(&b)) {
+		s = load_state(l);
+		if (writer_try(l, &s, 0))
+			return 0;
+	}
+
+	weft_deadline deadline = deadline_for(timeout_ns);
+	uint32_t keep = 0;
+	for (;;) {
+		s = load_state(l);
+		/* After sleeping, keep WRITERS_WAIT set: our waker cleared it
+		 * and we cannot tell whether other writers still sleep. */
+		if (writer_try(l, &s, keep))
+			return 0;
+		/* relaxed: a flag for the releasing RMW to read. */
+		if (!(s & WWAIT) &&
+		    !atomic_compare_exchange_strong_explicit(
+			    &l->state, &s, s | WWAIT, memory_order_relaxed,
+			    memory_order_relaxed))
+			continue;
+		s |= WWAIT;
+		keep = WWAIT;
+		if ((s & PHASE) && !(s & READERS)) {
+			if (wait_on_empty_phase(l, s, &deadline) == ETIMEDOUT)
+				return write_give_up(l);
+			continue;
+		}
+		if (weft_futex_wait(&l->state, s, &deadline) == ETIMEDOUT)
+			return write_give_up(l);
+	}
+}
+
+/*
+ * Hand the lock to the readers asleep on rseq: bump it (admitting every
+ * reader that sampled the old value) and wake them all. `phase` says a read
+ * phase was opened (writers wait); if nobody was asleep to use it, close it
+ * at once so the writers are not held up by an empty phase.
+ */
+static void open_read_phase(weft_rwlock *l, bool phase)
+{
+	/* release: pairs with the acquire load of rseq in read_lock_slow
+	 * (makes our state CAS visible to a reader that sees the bump). */
+	atomic_fetch_add_explicit(&l->rseq, 1, memory_order_release);
+	int woken = weft_futex_wake(&l->rseq, WEFT_FUTEX_WAKE_ALL);
+	if (phase && woken == 0)
+		wake_writer_if_free(l);
+}
+
+void weft_rwlock_write_unlock_slow(weft_rwlock *l)
+{
+	uint32_t s = load_state(l);
+	for (;;) {
+		/* Waiting readers go first; waiting writers keep their flag
+		 * and are woken when the read phase ends. */
+		uint32_t next = 0;
+		if ((s & RWAIT) && (s & WWAIT))
+			next = PHASE | WWAIT;
+		/* release: publishes the write section to the next holder's
+		 * acquire CAS (reader_try / writer_try / the fast paths);
+		 * acquire: pairs with the release registration of readers
+		 * in read_lock_slow (their rseq sample precedes our bump). */
+		if (atomic_compare_exchange_weak_explicit(
+			    &l->state, &s, next, memory_order_acq_rel,
+			    memory_order_relaxed))
+			break;
+	}
+	if (s & RWAIT)
+		open_read_phase(l, s & WWAIT);
+	else if (s & WWAIT)
+		weft_futex_wake(&l->state, 1);
+}

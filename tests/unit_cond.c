@@ -1,0 +1,96 @@
+/* tests/unit_cond.c - weft_cond: no-waiter signals, wake-ups, timeouts, size. */
+#include <criterion/criterion.h>
+#include <errno.h>
+#include <pthread.h>
+
+#include "test_util.h"
+#include "weft/cond.h"
+
+static weft_cond static_cond; /* zero memory: must be a valid cond */
+
+Test(cond, size_and_no_waiter_signals_change_nothing)
+{
+	cr_assert_eq(sizeof(weft_cond), 4);
+	weft_cond_signal(&static_cond);
+	weft_cond_broadcast(&static_cond);
+	cr_assert_eq(atomic_load(&static_cond.word), 0, "signal without waiter wrote");
+}
+
+Test(cond, wait_timeout_expires)
+{
+	weft_cond c = WEFT_COND_INIT;
+	weft_mutex m = WEFT_MUTEX_INIT;
+	weft_mutex_lock(&m);
+	const uint64_t timeout = 20 * WEFT_MS;
+	uint64_t t0 = weft_test_now_ns();
+	int rc;
+	/* Spurious returns are allowed: loop until the deadline is reported. */
+	while ((rc = weft_cond_wait_timeout(&c, &m, timeout)) == 0 &&
+	       weft_test_now_ns() - t0 < timeout)
+		;
+	uint64_t waited = weft_test_now_ns() - t0;
+	cr_assert_eq(rc, ETIMEDOUT);
+	cr_assert_geq(waited, timeout);
+	cr_assert_lt(waited, timeout + WEFT_TEST_SLACK_NS);
+	cr_assert(!weft_mutex_trylock(&m), "mutex not re-locked after timeout");
+	weft_mutex_unlock(&m);
+	cr_assert_eq(atomic_load(&c.word) & WEFT_COND_WAITERS, 0);
+}
+
+typedef struct flag_test {
+	weft_cond c;
+	weft_mutex m;
+	int go;	       /* plain: under m */
+	int done;      /* plain: under m */
+	int timed_out; /* plain: under m */
+	bool timed;
+} flag_test;
+
+static void *flag_waiter(void *p)
+{
+	flag_test *t = p;
+	weft_mutex_lock(&t->m);
+	while (!t->go) {
+		if (t->timed) {
+			if (weft_cond_wait_timeout(&t->c, &t->m, 10000 * WEFT_MS) ==
+			    ETIMEDOUT)
+				t->timed_out++;
+		} else {
+			weft_cond_wait(&t->c, &t->m);
+		}
+	}
+	t->done++;
+	weft_mutex_unlock(&t->m);
+	return NULL;
+}
+
+static void wake_n(int n, bool broadcast, bool timed)
+{
+	flag_test t = { .c = WEFT_COND_INIT, .m = WEFT_MUTEX_INIT, .timed = timed };
+	pthread_t th[8];
+	for (int i = 0; i < n; i++)
+		pthread_create(&th[i], NULL, flag_waiter, &t);
+	/* Wait until all are registered (they may spin or sleep). */
+	while ((atomic_load(&t.c.word) & WEFT_COND_WAITERS) < (unsigned)n)
+		sched_yield();
+	weft_mutex_lock(&t.m);
+	t.go = 1;
+	if (broadcast) {
+		weft_cond_broadcast(&t.c);
+	} else {
+		for (int i = 0; i < n; i++)
+			weft_cond_signal(&t.c);
+	}
+	weft_mutex_unlock(&t.m);
+	for (int i = 0; i < n; i++)
+		pthread_join(th[i], NULL);
+	cr_assert_eq(t.done, n);
+	cr_assert_eq(t.timed_out, 0);
+	cr_assert_eq(atomic_load(&t.c.word) & WEFT_COND_WAITERS, 0);
+	cr_assert_eq(atomic_load(&t.m.state), 0);
+}
+
+Test(cond, signal_wakes_a_waiter) { wake_n(1, false, false); }
+Test(cond, timed_wait_woken_before_its_deadline) { wake_n(1, false, true); }
+Test(cond, broadcast_wakes_all_waiters) { wake_n(8, true, false); }
+Test(cond, broadcast_wakes_all_timed_waiters) { wake_n(8, true, true); }

@@ -1,0 +1,243 @@
+/* tests/unit_rwlock.c - weft_rwlock semantics, policy, timeouts, size. */
+#include <criterion/criterion.h>
+#include <errno.h>
+#include <pthread.h>
+#include <string.h>
+
+#include "test_util.h"
+#include "weft/rwlock.h"
+
+static weft_rwlock static_rwlock; /* zero memory: must be a valid rwlock */
+
+Test(rwlock, size_and_zero_init)
+{
+	cr_assert_leq(sizeof(weft_rwlock), 8);
+	cr_assert(weft_rwlock_write_trylock(&static_rwlock));
+	weft_rwlock_write_unlock(&static_rwlock);
+	weft_rwlock z;
+	memset(&z, 0, sizeof z);
+	weft_rwlock_read_lock(&z);
+	weft_rwlock_read_unlock(&z);
+	weft_rwlock_write_lock(&z);
+	weft_rwlock_write_unlock(&z);
+	cr_assert_eq(atomic_load(&z.state), 0);
+}
+
+Test(rwlock, readers_share_writers_exclude)
+{
+	weft_rwlock l = WEFT_RWLOCK_INIT;
+	cr_assert(weft_rwlock_read_trylock(&l));
+	cr_assert(weft_rwlock_read_trylock(&l), "second reader refused");
+	cr_assert_not(weft_rwlock_write_trylock(&l), "writer entered past readers");
+	weft_rwlock_read_unlock(&l);
+	weft_rwlock_read_unlock(&l);
+	cr_assert(weft_rwlock_write_trylock(&l));
+	cr_assert_not(weft_rwlock_read_trylock(&l), "reader entered past writer");
+	cr_assert_not(weft_rwlock_write_trylock(&l), "two writers");
+	cr_assert_eq(weft_rwlock_read_lock_timeout(&l, 0), ETIMEDOUT);
+	cr_assert_eq(weft_rwlock_write_lock_timeout(&l, 0), ETIMEDOUT);
+	weft_rwlock_write_unlock(&l);
+	cr_assert_eq(atomic_load(&l.state), 0);
+}
+
+typedef struct two_readers {
+	weft_rwlock l;
+	_Atomic int inside;
+	_Atomic int max_inside;
+} two_readers;
+
+static void *hold_read(void *p)
+{
+	two_readers *t = p;
+	weft_rwlock_read_lock(&t->l);
+	int n = atomic_fetch_add(&t->inside, 1) + 1;
+	/* Stay until the other reader is inside too: both hold at once. */
+	while (atomic_load(&t->inside) < 2)
+		sched_yield();
+	int m = atomic_load(&t->max_inside);
+	while (n > m && !atomic_compare_exchange_weak(&t->max_inside, &m, n))
+		;
+	weft_rwlock_read_unlock(&t->l);
+	return NULL;
+}
+
+Test(rwlock, two_readers_hold_it_at_once)
+{
+	two_readers t = { .l = WEFT_RWLOCK_INIT };
+	pthread_t a, b;
+	pthread_create(&a, NULL, hold_read, &t);
+	pthread_create(&b, NULL, hold_read, &t);
+	pthread_join(a, NULL);
+	pthread_join(b, NULL);
+	cr_assert_eq(atomic_load(&t.max_inside), 2);
+	cr_assert_eq(atomic_load(&t.l.state), 0);
+}
+
+Test(rwlock, timeouts_expire_after_at_least_the_timeout)
+{
+	weft_rwlock l = WEFT_RWLOCK_INIT;
+	const uint64_t timeout = 20 * WEFT_MS;
+	weft_rwlock_read_lock(&l);
+	uint64_t t0 = weft_test_now_ns();
+	cr_assert_eq(weft_rwlock_write_lock_timeout(&l, timeout), ETIMEDOUT);
+	uint64_t waited = weft_test_now_ns() - t0;
+	cr_assert_geq(waited, timeout);
+	cr_assert_lt(waited, timeout + WEFT_TEST_SLACK_NS);
+	weft_rwlock_read_unlock(&l);
+	cr_assert_eq(atomic_load(&l.state), 0, "state %#x",
+		     (unsigned)atomic_load(&l.state));
+
+	weft_rwlock_write_lock(&l);
+	t0 = weft_test_now_ns();
+	cr_assert_eq(weft_rwlock_read_lock_timeout(&l, timeout), ETIMEDOUT);
+	waited = weft_test_now_ns() - t0;
+	cr_assert_geq(waited, timeout);
+	cr_assert_lt(waited, timeout + WEFT_TEST_SLACK_NS);
+	t0 = weft_test_now_ns();
+	cr_assert_eq(weft_rwlock_write_lock_timeout(&l, timeout), ETIMEDOUT);
+	cr_assert_geq(weft_test_now_ns() - t0, timeout);
+	weft_rwlock_write_unlock(&l);
+	cr_assert_eq(atomic_load(&l.state), 0, "state %#x",
+		     (unsigned)atomic_load(&l.state));
+	cr_assert(weft_rwlock_read_trylock(&l));
+	weft_rwlock_read_unlock(&l);
+}
+
+typedef struct timed {
+	weft_rwlock l;
+	int result;
+	bool writer;
+} timed;
+
+static void *timed_locker(void *p)
+{
+	timed *t = p;
+	if (t->writer) {
+		t->result = weft_rwlock_write_lock_timeout(&t->l, 10000 * WEFT_MS);
+		if (t->result == 0)
+			weft_rwlock_write_unlock(&t->l);
+	} else {
+		t->result = weft_rwlock_read_lock_timeout(&t->l, 10000 * WEFT_MS);
+		if (t->result == 0)
+			weft_rwlock_read_unlock(&t->l);
+	}
+	return NULL;
+}
+
+Test(rwlock, timed_waiters_get_a_lock_released_while_they_sleep)
+{
+	for (int w = 0; w < 2; w++) {
+		timed t = { .l = WEFT_RWLOCK_INIT, .result = -1, .writer = w };
+		weft_rwlock_write_lock(&t.l);
+		pthread_t th;
+		pthread_create(&th, NULL, timed_locker, &t);
+		uint32_t flag = w ? WEFT_RWLOCK_WRITERS_WAIT : WEFT_RWLOCK_READERS_WAIT;
+		while (!(atomic_load(&t.l.state) & flag))
+			sched_yield();
+		weft_rwlock_write_unlock(&t.l);
+		pthread_join(th, NULL);
+		cr_assert_eq(t.result, 0);
+		cr_assert_eq(atomic_load(&t.l.state), 0);
+	}
+}
+
+static void *writer_once(void *p)
+{
+	weft_rwlock *l = p;
+	weft_rwlock_write_lock(l);
+	weft_rwlock_write_unlock(l);
+	return NULL;
+}
+
+Test(rwlock, waiting_writer_stops_new_readers)
+{
+	weft_rwlock l = WEFT_RWLOCK_INIT;
+	weft_rwlock_read_lock(&l);
+	pthread_t w;
+	pthread_create(&w, NULL, writer_once, &l);
+	while (!(atomic_load(&l.state) & WEFT_RWLOCK_WRITERS_WAIT))
+		sched_yield();
+	cr_assert_not(weft_rwlock_read_trylock(&l), "reader passed a waiting writer");
+	weft_rwlock_read_unlock(&l);
+	pthread_join(w, NULL);
+	cr_assert_eq(atomic_load(&l.state), 0);
+}
+
+/* Four readers re-enter continuously; a writer must still get in fast. */
+typedef struct starve {
+	weft_rwlock l;
+	_Atomic bool stop;
+	_Atomic unsigned entries;
+	_Atomic uint64_t worst_ns;
+} starve;
+
+static void *busy_reader(void *p)
+{
+	starve *s = p;
+	while (!atomic_load_explicit(&s->stop, memory_order_relaxed)) {
+		weft_rwlock_read_lock(&s->l);
+		atomic_fetch_add_explicit(&s->entries, 1, memory_order_relaxed);
+		for (volatile int i = 0; i < 200; i++)
+			;
+		weft_rwlock_read_unlock(&s->l);
+	}
+	return NULL;
+}
+
+static void *busy_writer(void *p)
+{
+	starve *s = p;
+	while (!atomic_load_explicit(&s->stop, memory_order_relaxed)) {
+		weft_rwlock_write_lock(&s->l);
+		atomic_fetch_add_explicit(&s->entries, 1, memory_order_relaxed);
+		for (volatile int i = 0; i < 200; i++)
+			;
+		weft_rwlock_write_unlock(&s->l);
+	}
+	return NULL;
+}
+
+static void starvation_run(bool test_writer)
+{
+	starve s = { .l = WEFT_RWLOCK_INIT };
+	const int n = test_writer ? 4 : 2;
+	pthread_t th[4];
+	for (int i = 0; i < n; i++)
+		pthread_create(&th[i], NULL, test_writer ? busy_reader : busy_writer, &s);
+	while (atomic_load(&s.entries) < 1000)
+		sched_yield();
+	uint64_t worst = 0;
+	for (int round = 0; round < 20; round++) {
+		uint64_t t0 = weft_test_now_ns();
+		if (test_writer) {
+			weft_rwlock_write_lock(&s.l);
+			weft_rwlock_write_unlock(&s.l);
+		} else {
+			weft_rwlock_read_lock(&s.l);
+			weft_rwlock_read_unlock(&s.l);
+		}
+		uint64_t dt = weft_test_now_ns() - t0;
+		if (dt > worst)
+			worst = dt;
+		unsigned e = atomic_load(&s.entries);
+		while (atomic_load(&s.entries) < e + 50) /* let them run again */
+			sched_yield();
+	}
+	atomic_store(&s.stop, true);
+	for (int i = 0; i < n; i++)
+		pthread_join(th[i], NULL);
+	cr_assert_lt(worst, 100 * WEFT_MS, "%s waited %llu us", test_writer ? "writer" : "reader",
+		     (unsigned long long)(worst / 1000));
+	cr_assert_eq(atomic_load(&s.l.state), 0, "state %#x",
+		     (unsigned)atomic_load(&s.l.state));
+}
+
+Test(rwlock, writer_gets_in_within_100ms_past_four_busy_readers)
+{
+	starvation_run(true);
+}
+
+Test(rwlock, reader_gets_in_within_100ms_past_two_busy_writers)
+{
+	starvation_run(false);
+}
