@@ -29,6 +29,9 @@ extern "C" {
 #define WEFT_LIKELY(x) __builtin_expect(!!(x), 1)
 #define WEFT_UNLIKELY(x) __builtin_expect(!!(x), 0)
 
+/* A timeout meaning "no deadline" for every *_timeout function. */
+#define WEFT_TIMEOUT_NEVER UINT64_MAX
+
 /* Debug builds (-DWEFT_DEBUG) turn misuse into an abort with this message. */
 _Noreturn void weft_debug_abort(const char *what);
 

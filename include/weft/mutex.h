@@ -58,8 +58,6 @@ typedef struct weft_mutex {
 int weft_mutex_lock_slow(weft_mutex *m, uint64_t timeout_ns);
 void weft_mutex_unlock_slow(weft_mutex *m);
 
-#define WEFT_TIMEOUT_NEVER UINT64_MAX
-
 /* Take the lock if it is free, even when sleepers are registered. */
 static inline bool weft_mutex_trylock(weft_mutex *m)
 {

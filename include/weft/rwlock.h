@@ -59,10 +59,6 @@ typedef struct weft_rwlock {
 #define WEFT_RWLOCK_READERS_WAIT (1u << 30)
 #define WEFT_RWLOCK_WRITERS_WAIT (1u << 31)
 
-#ifndef WEFT_TIMEOUT_NEVER
-#define WEFT_TIMEOUT_NEVER UINT64_MAX
-#endif
-
 /* Slow paths, in lib/rwlock.c. */
 int weft_rwlock_read_lock_slow(weft_rwlock *l, uint64_t timeout_ns);
 void weft_rwlock_read_unlock_slow(weft_rwlock *l);
