@@ -134,13 +134,7 @@ int weft_mutex_lock_slow(weft_mutex *m, uint64_t timeout_ns)
 
 void weft_mutex_lock_nospin(weft_mutex *m)
 {
-	uint32_t s = 0;
-	/* acquire: pairs with the release fetch_sub in weft_mutex_unlock. */
-	if (atomic_compare_exchange_strong_explicit(&m->state, &s,
-						    WEFT_MUTEX_LOCKED,
-						    memory_order_acquire,
-						    memory_order_relaxed))
-		return;
+	/* lock_slow starts with the same take-if-free the inline path does. */
 	(void)lock_slow(m, WEFT_TIMEOUT_NEVER, false);
 }
 
