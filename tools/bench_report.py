@@ -75,7 +75,7 @@ def run(args):
     names = list_benchmarks(args.binary, args.filter)
     if not names:
         sys.exit(f"no benchmark matches filter {args.filter!r}")
-    reps, min_time = (10, 0.5) if args.full else (3, 0.1)
+    reps, min_time = (10, 0.5) if args.full else (3, 0.05)
     stamp = datetime.datetime.now(datetime.timezone.utc).strftime("%Y%m%dT%H%M%SZ")
     out_dir = os.path.join(args.results, ctx["weft_machine"])
     os.makedirs(out_dir, exist_ok=True)
