@@ -23,6 +23,9 @@
  * call, a consumer pops producers/consumers * iters. A side that finds the
  * queue full/empty spins with cpu_relax, then yields after a bounded spin
  * so that oversubscribed runs (4 and 8 threads on 2 cores) make progress.
+ * A bulk side that moved fewer items than it asked for also takes one wait
+ * step before retrying, so batches fill instead of degenerating into a
+ * chase a few slots apart; every implementation runs the same body.
  * Not every peer runs at every shape; see the registrations at the end.
  */
 #include <sched.h>
@@ -129,7 +132,7 @@ typedef struct bq_shared {
 			size_t got = t < P ? fn##_bq_push_n(q, t, items, want) \
 					   : fn##_bq_pop_n(q, t, items, want); \
 			i += got;                                              \
-			if (got < want) /* let the batch fill: see above */    \
+			if (got < want) /* let the batch fill: see the top */     \
 				wait_step(&spins);                             \
 		}                                                              \
 		ctx->items += (double)iters * P / ctx->threads;                \
