@@ -10,6 +10,7 @@
  * One item = one lock+unlock. The record spans one cache line: a reader
  * sums it, a writer bumps every field.
  */
+#define _GNU_SOURCE /* PTHREAD_RWLOCK_WRITER_NONRECURSIVE_INITIALIZER_NP */
 #include <ck_rwlock.h>
 #include <pthread.h>
 #include <stdlib.h>
@@ -25,28 +26,29 @@ static inline void weft_rw_destroy(weft_rwlock *l) { (void)l; }
 #define weft_rw_wrlock weft_rwlock_write_lock
 #define weft_rw_wrunlock weft_rwlock_write_unlock
 
-/* pthread, default attributes (glibc: PTHREAD_RWLOCK_PREFER_READER_NP) */
-static inline void pthread_rw_init(pthread_rwlock_t *l) { pthread_rwlock_init(l, NULL); }
-static inline void pthread_rw_destroy(pthread_rwlock_t *l) { pthread_rwlock_destroy(l); }
-static inline void pthread_rw_rdlock(pthread_rwlock_t *l) { pthread_rwlock_rdlock(l); }
-static inline void pthread_rw_rdunlock(pthread_rwlock_t *l) { pthread_rwlock_unlock(l); }
-static inline void pthread_rw_wrlock(pthread_rwlock_t *l) { pthread_rwlock_wrlock(l); }
-static inline void pthread_rw_wrunlock(pthread_rwlock_t *l) { pthread_rwlock_unlock(l); }
-
-/* pthread, writer-preferring (glibc extension, the non-recursive kind) */
+/*
+ * pthread: the default kind (glibc: PTHREAD_RWLOCK_PREFER_READER_NP) and the
+ * writer-preferring one (glibc extension, the non-recursive kind), each from
+ * its static initializer; one set of wrappers serves both.
+ */
+static inline void pthread_rw_init(pthread_rwlock_t *l)
+{
+	*l = (pthread_rwlock_t)PTHREAD_RWLOCK_INITIALIZER;
+}
 static inline void pthread_wpref_rw_init(pthread_rwlock_t *l)
 {
-	pthread_rwlockattr_t a;
-	pthread_rwlockattr_init(&a);
-	pthread_rwlockattr_setkind_np(&a, PTHREAD_RWLOCK_PREFER_WRITER_NONRECURSIVE_NP);
-	pthread_rwlock_init(l, &a);
-	pthread_rwlockattr_destroy(&a);
+	*l = (pthread_rwlock_t)PTHREAD_RWLOCK_WRITER_NONRECURSIVE_INITIALIZER_NP;
 }
-#define pthread_wpref_rw_destroy pthread_rw_destroy
-#define pthread_wpref_rw_rdlock pthread_rw_rdlock
-#define pthread_wpref_rw_rdunlock pthread_rw_rdunlock
-#define pthread_wpref_rw_wrlock pthread_rw_wrlock
-#define pthread_wpref_rw_wrunlock pthread_rw_wrunlock
+#define pthread_rw_destroy pthread_rwlock_destroy
+#define pthread_rw_rdlock pthread_rwlock_rdlock
+#define pthread_rw_wrlock pthread_rwlock_wrlock
+#define pthread_rw_rdunlock pthread_rwlock_unlock
+#define pthread_rw_wrunlock pthread_rwlock_unlock
+#define pthread_wpref_rw_destroy pthread_rwlock_destroy
+#define pthread_wpref_rw_rdlock pthread_rwlock_rdlock
+#define pthread_wpref_rw_wrlock pthread_rwlock_wrlock
+#define pthread_wpref_rw_rdunlock pthread_rwlock_unlock
+#define pthread_wpref_rw_wrunlock pthread_rwlock_unlock
 
 /* Concurrency Kit */
 static inline void ck_rw_init(ck_rwlock_t *l) { ck_rwlock_init(l); }
@@ -65,6 +67,17 @@ static inline uint64_t xorshift(uint64_t *x)
 	*x ^= *x << 17;
 	return *x;
 }
+
+/* One mix body at 1, 2, 4, 8 threads: rwlock/<mix>/<impl>. */
+#define RW_MIX_BENCH(impl, mix, body)                                          \
+	WEFT_BENCH(bench_##impl##_rw_##body){                                  \
+		.name = "rwlock/" #mix "/" #impl,                              \
+		.threads = weft_bench_threads_scaling,                         \
+		.setup = impl##_rw_setup,                                      \
+		.teardown = impl##_rw_teardown,                                \
+		.run = impl##_rw_##body,                                       \
+		.batch = 256,                                                  \
+	}
 
 #define RW_BENCHES(impl, lock_type)                                            \
 	typedef struct impl##_rw_shared {                                      \
@@ -134,30 +147,9 @@ static inline uint64_t xorshift(uint64_t *x)
 		.run = impl##_rw_uncontended,                                  \
 		.batch = 1024,                                                 \
 	};                                                                     \
-	WEFT_BENCH(bench_##impl##_rw_r100){                                    \
-		.name = "rwlock/read_only/" #impl,                             \
-		.threads = weft_bench_threads_scaling,                         \
-		.setup = impl##_rw_setup,                                      \
-		.teardown = impl##_rw_teardown,                                \
-		.run = impl##_rw_r100,                                         \
-		.batch = 256,                                                  \
-	};                                                                     \
-	WEFT_BENCH(bench_##impl##_rw_r90){                                     \
-		.name = "rwlock/r90w10/" #impl,                                \
-		.threads = weft_bench_threads_scaling,                         \
-		.setup = impl##_rw_setup,                                      \
-		.teardown = impl##_rw_teardown,                                \
-		.run = impl##_rw_r90,                                          \
-		.batch = 256,                                                  \
-	};                                                                     \
-	WEFT_BENCH(bench_##impl##_rw_r50){                                     \
-		.name = "rwlock/r50w50/" #impl,                                \
-		.threads = weft_bench_threads_scaling,                         \
-		.setup = impl##_rw_setup,                                      \
-		.teardown = impl##_rw_teardown,                                \
-		.run = impl##_rw_r50,                                          \
-		.batch = 256,                                                  \
-	}
+	RW_MIX_BENCH(impl, read_only, r100);                                   \
+	RW_MIX_BENCH(impl, r90w10, r90);                                       \
+	RW_MIX_BENCH(impl, r50w50, r50)
 
 RW_BENCHES(weft, weft_rwlock);
 RW_BENCHES(pthread, pthread_rwlock_t);

@@ -16,6 +16,7 @@ _Static_assert(sizeof(weft_rwlock) <= 8, "weft_rwlock must stay <= 8 bytes");
 #define READERS WEFT_RWLOCK_READERS
 #define WLOCKED WEFT_RWLOCK_WRITE_LOCKED
 #define PHASE WEFT_RWLOCK_READ_PHASE
+#define USED WEFT_RWLOCK_PHASE_USED
 #define RWAIT WEFT_RWLOCK_READERS_WAIT
 #define WWAIT WEFT_RWLOCK_WRITERS_WAIT
 
@@ -51,7 +52,7 @@ static void wake_writer_if_free(weft_rwlock *l)
 		/* relaxed: the flags publish nothing; the woken writer's acquire
 		 * CAS reads from the release sequence of the last unlock. */
 		if (atomic_compare_exchange_weak_explicit(
-			    &l->state, &s, s & ~(WWAIT | PHASE),
+			    &l->state, &s, s & ~(WWAIT | PHASE | USED),
 			    memory_order_relaxed, memory_order_relaxed)) {
 			if ((s & WWAIT) && weft_futex_wake(&l->state, 1) > 0)
 				return; /* that writer's unlock serves readers */
@@ -73,12 +74,51 @@ void weft_rwlock_read_unlock_slow(weft_rwlock *l)
 	wake_writer_if_free(l);
 }
 
+/*
+ * A read phase nobody may use any more (its admitted reader gave up, or it
+ * admitted nobody): end it now. Marking it used first covers a refused add
+ * that holds the count above 0 meanwhile: its undo then ends the phase.
+ */
+static void end_unused_phase(weft_rwlock *l)
+{
+	uint32_t s = load_state(l);
+	/* relaxed: a flag for the undo's RMW to read. */
+	while ((s & PHASE) && !(s & USED) &&
+	       !atomic_compare_exchange_weak_explicit(&l->state, &s, s | USED,
+						      memory_order_relaxed,
+						      memory_order_relaxed))
+		;
+	wake_writer_if_free(l);
+}
+
+/*
+ * The start of both lock paths: try once; with no time to wait, fail; else
+ * poll with bounded backoff. 0 with the lock, ETIMEDOUT for a zero timeout,
+ * EBUSY when the spin ran out and the caller should sleep.
+ */
+static int try_then_spin(weft_rwlock *l, bool (*try)(weft_rwlock *, uint32_t *),
+			 uint64_t timeout_ns)
+{
+	uint32_t s = load_state(l);
+	if (try(l, &s))
+		return 0;
+	if (timeout_ns == 0)
+		return ETIMEDOUT;
+	weft_backoff b = weft_backoff_make(RW_SPIN_LIMIT, RW_SPIN_PAUSE_MAX);
+	while (weft_backoff_spin(&b)) {
+		s = load_state(l);
+		if (try(l, &s))
+			return 0;
+	}
+	return EBUSY;
+}
+
 /* ------------------------------------------------------------ readers */
 
 /* May this reader enter? Admitted readers may pass a waiting writer. */
 static bool reader_may_enter(uint32_t s, bool admitted)
 {
-	if (s & WLOCKED || (s & READERS) >= READERS - 1)
+	if (s & WLOCKED || (s & READERS) >= WEFT_RWLOCK_MAX_READERS)
 		return false;
 	return !(s & WWAIT) || (admitted && (s & PHASE));
 }
@@ -86,13 +126,38 @@ static bool reader_may_enter(uint32_t s, bool admitted)
 static bool reader_try(weft_rwlock *l, uint32_t *s, bool admitted)
 {
 	while (reader_may_enter(*s, admitted)) {
+		/* Entering a read phase (only admitted readers can) uses it. */
+		uint32_t next = (*s + 1) | (*s & PHASE ? USED : 0);
 		/* acquire: pairs with the release CAS of write_unlock. */
 		if (atomic_compare_exchange_weak_explicit(
-			    &l->state, s, *s + 1, memory_order_acquire,
+			    &l->state, s, next, memory_order_acquire,
 			    memory_order_relaxed))
 			return true;
 	}
 	return false;
+}
+
+static bool reader_try_fresh(weft_rwlock *l, uint32_t *s)
+{
+	return reader_try(l, s, false);
+}
+
+/*
+ * Take back the refused add of the read fast path. Leaving with the count
+ * at 0 and a writer waiting, we are its "last reader out" (it may have gone
+ * to sleep because of our add), except in a read phase no admitted reader
+ * has entered yet: they are on their way (or the phase is closed by whoever
+ * marks it used, see end_unused_phase), and ending it now would cheat them.
+ */
+static void undo_entry(weft_rwlock *l)
+{
+	/* relaxed: the add read nothing under the lock; a writer we wake
+	 * orders itself with its own acquire CAS. */
+	uint32_t s = atomic_fetch_sub_explicit(&l->state, 1,
+					       memory_order_relaxed);
+	if ((s & READERS) == 1 && (s & WWAIT) && !(s & WLOCKED) &&
+	    (!(s & PHASE) || (s & USED)))
+		wake_writer_if_free(l);
 }
 
 /*
@@ -107,28 +172,21 @@ static int read_give_up(weft_rwlock *l, bool admitted)
 	uint32_t s = load_state(l);
 	if (reader_try(l, &s, admitted))
 		return 0;
-	wake_writer_if_free(l);
+	end_unused_phase(l);
 	return ETIMEDOUT;
 }
 
 int weft_rwlock_read_lock_slow(weft_rwlock *l, uint64_t timeout_ns)
 {
-	uint32_t s = load_state(l);
-	if (reader_try(l, &s, false))
-		return 0;
-	if (timeout_ns == 0)
-		return ETIMEDOUT;
-	weft_backoff b = weft_backoff_make(RW_SPIN_LIMIT, RW_SPIN_PAUSE_MAX);
-	while (weft_backoff_spin(&b)) {
-		s = load_state(l);
-		if (reader_try(l, &s, false))
-			return 0;
-	}
+	undo_entry(l);
+	int rc = try_then_spin(l, reader_try_fresh, timeout_ns);
+	if (rc != EBUSY)
+		return rc;
 
 	weft_deadline deadline = deadline_for(timeout_ns);
 	bool admitted = false;
 	for (;;) {
-		s = load_state(l);
+		uint32_t s = load_state(l);
 		if (reader_try(l, &s, admitted))
 			return 0;
 		if (!(s & (WLOCKED | WWAIT))) {
@@ -156,7 +214,7 @@ int weft_rwlock_read_lock_slow(weft_rwlock *l, uint64_t timeout_ns)
 			    &l->state, &s, s | RWAIT, memory_order_release,
 			    memory_order_relaxed))
 			continue;
-		int rc = weft_futex_wait(&l->rseq, seq, &deadline);
+		rc = weft_futex_wait(&l->rseq, seq, &deadline);
 		/* relaxed: only compared; the entry CAS does the ordering. */
 		if (atomic_load_explicit(&l->rseq, memory_order_relaxed) != seq)
 			admitted = true;
@@ -183,6 +241,11 @@ static bool writer_try(weft_rwlock *l, uint32_t *s, uint32_t keep)
 			return true;
 	}
 	return false;
+}
+
+static bool writer_try_fresh(weft_rwlock *l, uint32_t *s)
+{
+	return writer_try(l, s, 0);
 }
 
 /*
@@ -230,28 +293,20 @@ static int wait_on_empty_phase(weft_rwlock *l, uint32_t s,
 		return 0;
 	if (weft_deadline_passed(deadline))
 		return ETIMEDOUT;
-	wake_writer_if_free(l);
+	end_unused_phase(l);
 	return 0;
 }
 
 int weft_rwlock_write_lock_slow(weft_rwlock *l, uint64_t timeout_ns)
 {
-	uint32_t s = load_state(l);
-	if (writer_try(l, &s, 0))
-		return 0;
-	if (timeout_ns == 0)
-		return ETIMEDOUT;
-	weft_backoff b = weft_backoff_make(RW_SPIN_LIMIT, RW_SPIN_PAUSE_MAX);
-	while (weft_backoff_spin(&b)) {
-		s = load_state(l);
-		if (writer_try(l, &s, 0))
-			return 0;
-	}
+	int rc = try_then_spin(l, writer_try_fresh, timeout_ns);
+	if (rc != EBUSY)
+		return rc;
 
 	weft_deadline deadline = deadline_for(timeout_ns);
 	uint32_t keep = 0;
 	for (;;) {
-		s = load_state(l);
+		uint32_t s = load_state(l);
 		/* After sleeping, keep WRITERS_WAIT set: our waker cleared it
 		 * and we cannot tell whether other writers still sleep. */
 		if (writer_try(l, &s, keep))
@@ -287,7 +342,7 @@ static void open_read_phase(weft_rwlock *l, bool phase)
 	atomic_fetch_add_explicit(&l->rseq, 1, memory_order_release);
 	int woken = weft_futex_wake(&l->rseq, WEFT_FUTEX_WAKE_ALL);
 	if (phase && woken == 0)
-		wake_writer_if_free(l);
+		end_unused_phase(l);
 }
 
 void weft_rwlock_write_unlock_slow(weft_rwlock *l)
@@ -296,9 +351,9 @@ void weft_rwlock_write_unlock_slow(weft_rwlock *l)
 	for (;;) {
 		/* Waiting readers go first; waiting writers keep their flag
 		 * and are woken when the read phase ends. */
-		uint32_t next = 0;
+		uint32_t next = s & READERS; /* refused adds not yet undone */
 		if ((s & RWAIT) && (s & WWAIT))
-			next = PHASE | WWAIT;
+			next |= PHASE | WWAIT;
 		/* release: publishes the write section to the next holder's
 		 * acquire CAS (reader_try / writer_try / the fast paths);
 		 * acquire: pairs with the release registration of readers

@@ -3,9 +3,13 @@
  *
  * `state` (readers and writers both RMW it; writers sleep on it):
  *
- *     bits 0..27  READERS       read holders (a count, exact: readers only
- *                               enter with a CAS, never a speculative add)
- *     bit 28      WRITE_LOCKED  a writer holds the lock (READERS is then 0)
+ *     bits 0..26  READERS       read holders, plus readers whose entry add
+ *                               failed and is about to be undone (the
+ *                               read fast path is a speculative add)
+ *     bit 27      PHASE_USED    an admitted reader entered the READ_PHASE
+ *                               (so a refused add that leaves last ends it)
+ *     bit 28      WRITE_LOCKED  a writer holds the lock (READERS then counts
+ *                               only refused adds)
  *     bit 29      READ_PHASE    a writer's unlock handed the lock to the
  *                               readers that were waiting; writers stay out
  *                               until the phase ends
@@ -22,12 +26,20 @@
  *   - a writer's unlock prefers waiting readers over waiting writers: it
  *     opens a READ_PHASE in which the readers that were asleep (and only
  *     they) may enter although writers wait, and writers may not; the phase
- *     ends when the read count next drops to 0 (that reader wakes a writer),
- *     so a stream of writers cannot shut readers out either. Under
+ *     ends when the read count next drops to 0 after one of them entered
+ *     (that reader wakes a writer), or at once if none can come, so a
+ *     stream of writers cannot shut readers out either. Under
  *     contention from both sides the lock alternates writer, reader batch,
  *     writer, ...
- * Without contention: read lock is one CAS, read unlock one fetch_sub, write
- * lock and unlock one CAS each; no system call unless a thread sleeps.
+ * Without contention: read lock is one fetch_add, read unlock one fetch_sub,
+ * write lock and unlock one CAS each; no system call unless a thread sleeps.
+ * The read lock adds first and looks afterwards: under contention a CAS
+ * would need the line twice (a load, then the CAS, which also fails
+ * whenever another reader got in between), the add once. A reader whose add
+ * finds a writer undoes it in the slow path, so a writer may briefly see a
+ * count with no real reader behind it, which only delays it (the undo does
+ * what the last reader out would do). read_trylock uses a CAS, so a refused
+ * trylock leaves no trace.
  *
  * Not recursive: a reader that re-enters while a writer waits deadlocks (as
  * with writer-preferring pthread rwlocks). No owner tracking.
@@ -53,13 +65,18 @@ typedef struct weft_rwlock {
 
 #define WEFT_RWLOCK_INIT { 0, 0 }
 
-#define WEFT_RWLOCK_READERS 0x0fffffffu
+#define WEFT_RWLOCK_READERS 0x07ffffffu
+#define WEFT_RWLOCK_PHASE_USED (1u << 27)
 #define WEFT_RWLOCK_WRITE_LOCKED (1u << 28)
 #define WEFT_RWLOCK_READ_PHASE (1u << 29)
 #define WEFT_RWLOCK_READERS_WAIT (1u << 30)
 #define WEFT_RWLOCK_WRITERS_WAIT (1u << 31)
+/* Readers refused beyond this count: the rest of the field is headroom for
+ * speculative adds, which must never carry into WRITE_LOCKED. */
+#define WEFT_RWLOCK_MAX_READERS (WEFT_RWLOCK_READERS / 2)
 
-/* Slow paths, in lib/rwlock.c. */
+/* Slow paths, in lib/rwlock.c. read_lock_slow first undoes the refused add
+ * of the fast path. */
 int weft_rwlock_read_lock_slow(weft_rwlock *l, uint64_t timeout_ns);
 void weft_rwlock_read_unlock_slow(weft_rwlock *l);
 int weft_rwlock_write_lock_slow(weft_rwlock *l, uint64_t timeout_ns);
@@ -69,7 +86,7 @@ void weft_rwlock_write_unlock_slow(weft_rwlock *l);
 static inline bool weft_rwlock_read_open(uint32_t s)
 {
 	return !(s & (WEFT_RWLOCK_WRITE_LOCKED | WEFT_RWLOCK_WRITERS_WAIT)) &&
-	       (s & WEFT_RWLOCK_READERS) < WEFT_RWLOCK_READERS - 1;
+	       (s & WEFT_RWLOCK_READERS) < WEFT_RWLOCK_MAX_READERS;
 }
 
 static inline bool weft_rwlock_read_trylock(weft_rwlock *l)
@@ -87,20 +104,25 @@ static inline bool weft_rwlock_read_trylock(weft_rwlock *l)
 	return false;
 }
 
-static inline void weft_rwlock_read_lock(weft_rwlock *l)
-{
-	if (WEFT_LIKELY(weft_rwlock_read_trylock(l)))
-		return;
-	(void)weft_rwlock_read_lock_slow(l, WEFT_TIMEOUT_NEVER);
-}
-
-/* 0 when read-locked, ETIMEDOUT after timeout_ns; 0 ns is a trylock. */
+/*
+ * 0 when read-locked, ETIMEDOUT after timeout_ns; 0 ns is a trylock.
+ * Enters by a speculative add; the slow path undoes a refused one.
+ */
 static inline int weft_rwlock_read_lock_timeout(weft_rwlock *l,
 						uint64_t timeout_ns)
 {
-	if (WEFT_LIKELY(weft_rwlock_read_trylock(l)))
+	/* acquire: pairs with the release CAS of weft_rwlock_write_unlock
+	 * (the last writer's section happens-before this reader's). */
+	uint32_t s = atomic_fetch_add_explicit(&l->state, 1,
+					       memory_order_acquire);
+	if (WEFT_LIKELY(weft_rwlock_read_open(s)))
 		return 0;
 	return weft_rwlock_read_lock_slow(l, timeout_ns);
+}
+
+static inline void weft_rwlock_read_lock(weft_rwlock *l)
+{
+	(void)weft_rwlock_read_lock_timeout(l, WEFT_TIMEOUT_NEVER);
 }
 
 static inline void weft_rwlock_read_unlock(weft_rwlock *l)
