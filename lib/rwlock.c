@@ -41,31 +41,54 @@ static void open_read_phase(weft_rwlock *l, bool phase);
  * by a reader giving up. Does nothing if somebody holds the lock: that
  * holder's release will get here (or to write_unlock_slow) itself.
  *
- * If no writer was asleep after all (WRITERS_WAIT is kept conservatively
- * by a writer that slept), readers that slept behind it must not be left
- * asleep on a lock that is now open to readers: hand it to them.
+ * WRITERS_WAIT stays set across the wake-up, so new readers stay out until
+ * the woken writer is in (clearing it first would let readers that spin
+ * in meanwhile, and a slow wake-up could lose the writer its turn again
+ * and again). If no writer was asleep after all (WRITERS_WAIT is kept
+ * conservatively by a writer that slept), clear it, and hand the lock to
+ * the readers that slept behind it.
  */
 static void wake_writer_if_free(weft_rwlock *l)
 {
 	uint32_t s = load_state(l);
-	while (!(s & (READERS | WLOCKED)) && (s & (WWAIT | PHASE))) {
+	for (;;) {
+		if ((s & (READERS | WLOCKED)) || !(s & (WWAIT | PHASE)))
+			return;
+		if (!(s & PHASE))
+			break;
 		/* relaxed: the flags publish nothing; the woken writer's acquire
 		 * CAS reads from the release sequence of the last unlock. */
 		if (atomic_compare_exchange_weak_explicit(
-			    &l->state, &s, s & ~(WWAIT | PHASE | USED),
+			    &l->state, &s, s & ~(PHASE | USED),
 			    memory_order_relaxed, memory_order_relaxed)) {
-			if ((s & WWAIT) && weft_futex_wake(&l->state, 1) > 0)
-				return; /* that writer's unlock serves readers */
-			if (!(s & RWAIT))
-				return;
-			/* acquire: pairs with the release registration in
-			 * read_lock_slow (their rseq sample precedes our bump). */
-			s = atomic_fetch_and_explicit(&l->state, ~RWAIT,
-						      memory_order_acquire);
-			if (s & RWAIT)
-				open_read_phase(l, false);
-			return;
+			s &= ~(PHASE | USED);
+			break;
 		}
+	}
+	if ((s & WWAIT) && weft_futex_wake(&l->state, 1) > 0)
+		return; /* that writer takes the lock; its unlock serves readers */
+	/*
+	 * Nobody asleep. A writer may be just about to sleep on a word that
+	 * still shows WRITERS_WAIT: clearing the flag changes the word under
+	 * it, and the second wake catches one that got to sleep in between.
+	 */
+	s = load_state(l);
+	while (!(s & (READERS | WLOCKED)) && (s & WWAIT)) {
+		/* relaxed: as above. */
+		if (!atomic_compare_exchange_weak_explicit(
+			    &l->state, &s, s & ~WWAIT, memory_order_relaxed,
+			    memory_order_relaxed))
+			continue;
+		weft_futex_wake(&l->state, 1);
+		if (!(s & RWAIT))
+			return;
+		/* acquire: pairs with the release registration in
+		 * read_lock_slow (their rseq sample precedes our bump). */
+		s = atomic_fetch_and_explicit(&l->state, ~RWAIT,
+					      memory_order_acquire);
+		if (s & RWAIT)
+			open_read_phase(l, false);
+		return;
 	}
 }
 
