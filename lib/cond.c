@@ -74,9 +74,18 @@ static int wait_common(weft_cond *c, weft_mutex *m,
 	/* Sleep on the latest value: its SEQ is still ours, so no signal
 	 * has come; a later one changes the word or wakes us. */
 	bool slept = false;
-	if ((cur & SEQ_MASK) == seq) {
-		rc = weft_futex_wait(&c->word, cur, deadline);
+	while ((cur & SEQ_MASK) == seq) {
 		slept = true;
+		int w = weft_futex_wait_raw(&c->word, cur, deadline);
+		if (w == ETIMEDOUT) {
+			rc = ETIMEDOUT;
+			break;
+		}
+		if (w == 0)
+			break; /* woken: return, even if SEQ did not move */
+		/* EAGAIN (another waiter came or went) or EINTR: no wake-up
+		 * was consumed; sleep again while SEQ is ours. */
+		cur = atomic_load_explicit(&c->word, memory_order_relaxed);
 	}
 	/* relaxed: deregistering publishes nothing. */
 	cur = atomic_fetch_sub_explicit(&c->word, 1, memory_order_relaxed);
