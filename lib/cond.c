@@ -12,11 +12,24 @@
 _Static_assert(sizeof(weft_cond) == 4, "weft_cond must stay 4 bytes");
 
 /*
- * Spin budget (relax hints) before sleeping: a hand-off between two running
- * threads completes within it and costs the waiter no system call.
+ * Before sleeping, a waiter that fits on the CPUs polls SEQ: COND_SPIN_LIMIT
+ * relax hints (pauses of 1, 2, 4 ... COND_SPIN_PAUSE_MAX hints), then up to
+ * COND_SPIN_YIELDS sched_yield() calls. The pause spin catches a hand-off
+ * from a thread running on another CPU; the yields cover the case where the
+ * thread we wait for shares our CPU (pausing only delays it; a yield runs
+ * it at once, and the hand-off needs no futex wake-up from an idle CPU,
+ * which costs tens of microseconds on a VM). Longer pause spins lose badly
+ * when both threads share a CPU. Measured in docs/tuning.md.
  */
+#ifndef COND_SPIN_LIMIT
 #define COND_SPIN_LIMIT 100
+#endif
+#ifndef COND_SPIN_PAUSE_MAX
 #define COND_SPIN_PAUSE_MAX 8
+#endif
+#ifndef COND_SPIN_YIELDS
+#define COND_SPIN_YIELDS 4
+#endif
 
 #define SEQ_MASK (~WEFT_COND_WAITERS)
 
@@ -64,13 +77,19 @@ static int wait_common(weft_cond *c, weft_mutex *m,
 	int rc = 0;
 	/* Spin only while the waiters fit on the CPUs: beyond that the
 	 * spinners take the CPU from the threads they wait for. */
-	weft_backoff b = weft_backoff_make(
-		(v & WEFT_COND_WAITERS) < online_cpus() ? COND_SPIN_LIMIT : 0,
-		COND_SPIN_PAUSE_MAX);
+	const bool spin = (v & WEFT_COND_WAITERS) < online_cpus();
+	weft_backoff b = weft_backoff_make(spin ? COND_SPIN_LIMIT : 0,
+					   COND_SPIN_PAUSE_MAX);
 	/* relaxed: only SEQ is compared; the mutex orders the data. */
 	uint32_t cur = atomic_load_explicit(&c->word, memory_order_relaxed);
 	while ((cur & SEQ_MASK) == seq && weft_backoff_spin(&b))
 		cur = atomic_load_explicit(&c->word, memory_order_relaxed);
+	for (int y = 0; spin && y < COND_SPIN_YIELDS && (cur & SEQ_MASK) == seq;
+	     y++) {
+		sched_yield();
+		/* relaxed: as above. */
+		cur = atomic_load_explicit(&c->word, memory_order_relaxed);
+	}
 	/* Sleep on the latest value: its SEQ is still ours, so no signal
 	 * has come; a later one changes the word or wakes us. */
 	bool slept = false;
