@@ -14,21 +14,22 @@ _Static_assert(sizeof(weft_cond) == 4, "weft_cond must stay 4 bytes");
 /*
  * Before sleeping, a waiter that fits on the CPUs polls SEQ: COND_SPIN_LIMIT
  * relax hints (pauses of 1, 2, 4 ... COND_SPIN_PAUSE_MAX hints), then up to
- * COND_SPIN_YIELDS sched_yield() calls. The pause spin catches a hand-off
- * from a thread running on another CPU; the yields cover the case where the
- * thread we wait for shares our CPU (pausing only delays it; a yield runs
- * it at once, and the hand-off needs no futex wake-up from an idle CPU,
- * which costs tens of microseconds on a VM). Longer pause spins lose badly
- * when both threads share a CPU. Measured in docs/tuning.md.
+ * COND_SPIN_YIELDS sched_yield() calls, stopping early at the deadline.
+ * A yield serves both placements of a hand-off: when the thread we wait for
+ * shares our CPU it runs at once (a pause spin only delays it), and when it
+ * runs on another CPU the yield returns at once and acts as a slow poll. A
+ * hand-off caught this way needs no futex wake-up of an idle CPU, which
+ * costs tens of microseconds on a VM. The pause spin is therefore off (0):
+ * every budget measured lost when both threads shared a CPU (docs/tuning.md).
  */
 #ifndef COND_SPIN_LIMIT
-#define COND_SPIN_LIMIT 100
+#define COND_SPIN_LIMIT 0
 #endif
 #ifndef COND_SPIN_PAUSE_MAX
 #define COND_SPIN_PAUSE_MAX 8
 #endif
 #ifndef COND_SPIN_YIELDS
-#define COND_SPIN_YIELDS 4
+#define COND_SPIN_YIELDS 32
 #endif
 
 #define SEQ_MASK (~WEFT_COND_WAITERS)
@@ -86,6 +87,8 @@ static int wait_common(weft_cond *c, weft_mutex *m,
 		cur = atomic_load_explicit(&c->word, memory_order_relaxed);
 	for (int y = 0; spin && y < COND_SPIN_YIELDS && (cur & SEQ_MASK) == seq;
 	     y++) {
+		if (deadline->tv_sec >= 0 && weft_deadline_passed(deadline))
+			break;
 		sched_yield();
 		/* relaxed: as above. */
 		cur = atomic_load_explicit(&c->word, memory_order_relaxed);

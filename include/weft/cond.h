@@ -7,7 +7,7 @@
  *                           a waiter; waiters sleep until it moves
  *
  * wait:      register (+1, under the mutex), unlock the mutex, poll SEQ
- *            briefly (pause spin, then a few sched_yield calls), then
+ *            briefly with sched_yield (only when WAITERS < CPUs), then
  *            futex-wait while SEQ still has the value seen at registration;
  *            deregister (-1); lock the mutex. Returns after any futex
  *            wake-up even if SEQ did not move (spurious, as POSIX allows:
