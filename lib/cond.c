@@ -12,11 +12,25 @@
 _Static_assert(sizeof(weft_cond) == 4, "weft_cond must stay 4 bytes");
 
 /*
- * Spin budget (relax hints) before sleeping: a hand-off between two running
- * threads completes within it and costs the waiter no system call.
+ * Before sleeping, a waiter that fits on the CPUs polls SEQ: COND_SPIN_LIMIT
+ * relax hints (pauses of 1, 2, 4 ... COND_SPIN_PAUSE_MAX hints), then up to
+ * COND_SPIN_YIELDS sched_yield() calls, stopping early at the deadline.
+ * A yield serves both placements of a hand-off: when the thread we wait for
+ * shares our CPU it runs at once (a pause spin only delays it), and when it
+ * runs on another CPU the yield returns at once and acts as a slow poll. A
+ * hand-off caught this way needs no futex wake-up of an idle CPU, which
+ * costs tens of microseconds on a VM. The pause spin is therefore off (0):
+ * every budget measured lost when both threads shared a CPU (docs/tuning.md).
  */
-#define COND_SPIN_LIMIT 100
+#ifndef COND_SPIN_LIMIT
+#define COND_SPIN_LIMIT 0
+#endif
+#ifndef COND_SPIN_PAUSE_MAX
 #define COND_SPIN_PAUSE_MAX 8
+#endif
+#ifndef COND_SPIN_YIELDS
+#define COND_SPIN_YIELDS 32
+#endif
 
 #define SEQ_MASK (~WEFT_COND_WAITERS)
 
@@ -64,19 +78,36 @@ static int wait_common(weft_cond *c, weft_mutex *m,
 	int rc = 0;
 	/* Spin only while the waiters fit on the CPUs: beyond that the
 	 * spinners take the CPU from the threads they wait for. */
-	weft_backoff b = weft_backoff_make(
-		(v & WEFT_COND_WAITERS) < online_cpus() ? COND_SPIN_LIMIT : 0,
-		COND_SPIN_PAUSE_MAX);
+	const bool spin = (v & WEFT_COND_WAITERS) < online_cpus();
+	weft_backoff b = weft_backoff_make(spin ? COND_SPIN_LIMIT : 0,
+					   COND_SPIN_PAUSE_MAX);
 	/* relaxed: only SEQ is compared; the mutex orders the data. */
 	uint32_t cur = atomic_load_explicit(&c->word, memory_order_relaxed);
 	while ((cur & SEQ_MASK) == seq && weft_backoff_spin(&b))
 		cur = atomic_load_explicit(&c->word, memory_order_relaxed);
+	for (int y = 0; spin && y < COND_SPIN_YIELDS && (cur & SEQ_MASK) == seq;
+	     y++) {
+		if (deadline->tv_sec >= 0 && weft_deadline_passed(deadline))
+			break;
+		sched_yield();
+		/* relaxed: as above. */
+		cur = atomic_load_explicit(&c->word, memory_order_relaxed);
+	}
 	/* Sleep on the latest value: its SEQ is still ours, so no signal
 	 * has come; a later one changes the word or wakes us. */
 	bool slept = false;
-	if ((cur & SEQ_MASK) == seq) {
-		rc = weft_futex_wait(&c->word, cur, deadline);
+	while ((cur & SEQ_MASK) == seq) {
 		slept = true;
+		int w = weft_futex_wait_raw(&c->word, cur, deadline);
+		if (w == ETIMEDOUT) {
+			rc = ETIMEDOUT;
+			break;
+		}
+		if (w == 0)
+			break; /* woken: return, even if SEQ did not move */
+		/* EAGAIN (another waiter came or went) or EINTR: no wake-up
+		 * was consumed; sleep again while SEQ is ours. */
+		cur = atomic_load_explicit(&c->word, memory_order_relaxed);
 	}
 	/* relaxed: deregistering publishes nothing. */
 	cur = atomic_fetch_sub_explicit(&c->word, 1, memory_order_relaxed);

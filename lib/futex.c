@@ -40,8 +40,8 @@ bool weft_deadline_passed(const weft_deadline *d)
 	       (now.tv_sec == d->tv_sec && now.tv_nsec >= d->tv_nsec);
 }
 
-int weft_futex_wait(_Atomic uint32_t *word, uint32_t expected,
-		    const weft_deadline *deadline)
+int weft_futex_wait_raw(_Atomic uint32_t *word, uint32_t expected,
+			const weft_deadline *deadline)
 {
 	/*
 	 * FUTEX_WAIT_BITSET takes an absolute timeout on CLOCK_MONOTONIC
@@ -55,15 +55,22 @@ int weft_futex_wait(_Atomic uint32_t *word, uint32_t expected,
 	if (rc == 0)
 		return 0;
 	switch (errno) {
-	case EAGAIN: /* *word != expected: the caller re-checks. */
-	case EINTR:  /* a signal: the caller re-checks, same deadline. */
-		return 0;
+	case EAGAIN: /* *word != expected: never queued. */
+	case EINTR:  /* a signal: dequeued without a wake-up. */
 	case ETIMEDOUT:
-		return ETIMEDOUT;
+		return errno;
 	default:
 		/* EFAULT/EINVAL/ENOSYS: a weft bug or a hostile kernel. */
 		weft_debug_abort("futex wait failed unexpectedly");
 	}
+}
+
+int weft_futex_wait(_Atomic uint32_t *word, uint32_t expected,
+		    const weft_deadline *deadline)
+{
+	int rc = weft_futex_wait_raw(word, expected, deadline);
+	/* EAGAIN, EINTR: the caller re-checks, same deadline. */
+	return rc == ETIMEDOUT ? ETIMEDOUT : 0;
 }
 
 int weft_futex_wake(_Atomic uint32_t *word, int n)

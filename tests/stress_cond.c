@@ -9,6 +9,7 @@
  */
 #include <errno.h>
 #include <stdatomic.h>
+#include <sched.h>
 
 #include "stress.h"
 #include "weft/cond.h"
@@ -100,3 +101,140 @@ static void cond_handoff(const weft_stress_case *c, weft_stress_result *r)
 WEFT_STRESS_CASE("cond_handoff/1x1", cond_handoff, 1, 0, 100000);
 WEFT_STRESS_CASE("cond_handoff/4x4", cond_handoff, 4, 0, 25000);
 WEFT_STRESS_CASE("cond_handoff/1x1_timed", cond_handoff, 1, 1, 20000);
+
+/*
+ * Broadcast rounds: thread 0 waits until every waiter is back at the cond
+ * (ready == waiters), then bumps gen and broadcasts ONCE. A waiter that
+ * misses that broadcast never increments ready again and the test hangs
+ * (reported by the watchdog / Criterion timeout), so this catches a lost
+ * wake-up. Variants (`arg` bits):
+ *   BC_TIMED   odd waiters use wait_timeout with a 20..80 us timeout, so
+ *              waiters time out and re-register around the broadcast
+ *   BC_SIGNALS before the broadcast, 0..3 signals with the predicate
+ *              unchanged (woken waiters re-register on a newer SEQ while
+ *              others still sleep on the older one); every 4th round ends
+ *              with signals only (re-signalled until all are through)
+ */
+#define BC_TIMED 1
+#define BC_SIGNALS 2
+
+typedef struct bc_test {
+	weft_mutex m;
+	weft_cond c;
+	uint64_t gen;	 /* plain: under m */
+	unsigned ready;	 /* plain: under m; waiters back at the cond */
+	unsigned seen;	 /* plain: under m; waiters that saw the last gen */
+	unsigned waiters;
+	uint64_t rounds;
+	unsigned flags;
+	_Atomic uint64_t timeouts;
+} bc_test;
+
+static void bc_waiter(bc_test *t, unsigned id)
+{
+	uint64_t rng = id * 0x9e3779b97f4a7c15ull + 1;
+	weft_mutex_lock(&t->m);
+	for (uint64_t r = 0; r < t->rounds; r++) {
+		uint64_t my = t->gen;
+		t->ready++;
+		while (t->gen == my) {
+			if ((t->flags & BC_TIMED) && (id & 1)) {
+				rng ^= rng << 13, rng ^= rng >> 7, rng ^= rng << 17;
+				uint64_t ns = 20000 + rng % 60000;
+				if (weft_cond_wait_timeout(&t->c, &t->m, ns) ==
+				    ETIMEDOUT)
+					atomic_fetch_add_explicit(
+						&t->timeouts, 1,
+						memory_order_relaxed);
+			} else {
+				weft_cond_wait(&t->c, &t->m);
+			}
+		}
+		t->seen++;
+	}
+	weft_mutex_unlock(&t->m);
+}
+
+static void bc_wait_ready(bc_test *t)
+{
+	while (t->ready < t->waiters) {
+		weft_mutex_unlock(&t->m);
+		sched_yield();
+		weft_mutex_lock(&t->m);
+	}
+}
+
+static void bc_leader(bc_test *t)
+{
+	uint64_t rng = 12345;
+	for (uint64_t r = 0; r < t->rounds; r++) {
+		weft_mutex_lock(&t->m);
+		bc_wait_ready(t);
+		t->ready = 0;
+		rng ^= rng << 13, rng ^= rng >> 7, rng ^= rng << 17;
+		if (t->flags & BC_SIGNALS) {
+			for (unsigned k = rng % 4; k; k--) {
+				weft_cond_signal(&t->c); /* predicate unchanged */
+				weft_mutex_unlock(&t->m);
+				sched_yield();
+				weft_mutex_lock(&t->m);
+			}
+		}
+		t->seen = 0;
+		t->gen++;
+		if ((t->flags & BC_SIGNALS) && (rng >> 8) % 4 == 0) {
+			/* Signals only: one per waiter at least, repeated until
+			 * all have seen the new gen. */
+			while (t->seen < t->waiters) {
+				weft_cond_signal(&t->c);
+				weft_mutex_unlock(&t->m);
+				sched_yield();
+				weft_mutex_lock(&t->m);
+			}
+		} else {
+			weft_cond_broadcast(&t->c);
+		}
+		weft_mutex_unlock(&t->m);
+	}
+	/* Let the waiters finish their last round. */
+	weft_mutex_lock(&t->m);
+	weft_mutex_unlock(&t->m);
+}
+
+static void bc_worker(unsigned id, void *arg)
+{
+	bc_test *t = arg;
+	if (id == 0)
+		bc_leader(t);
+	else
+		bc_waiter(t, id);
+}
+
+static void cond_broadcast(const weft_stress_case *c, weft_stress_result *r)
+{
+	bc_test t = { .m = WEFT_MUTEX_INIT,
+		      .c = WEFT_COND_INIT,
+		      .waiters = c->threads - 1,
+		      .rounds = weft_stress_ops(c),
+		      .flags = (unsigned)c->arg };
+	weft_stress_run_threads(c->threads, bc_worker, &t);
+	/* Every waiter took part in every round: the last broadcast
+	 * released all of them, or run_threads would not have returned. */
+	if (atomic_load(&t.c.word) & WEFT_COND_WAITERS)
+		weft_stress_fail(r, "waiters left registered: %u",
+				 atomic_load(&t.c.word) & WEFT_COND_WAITERS);
+	if (atomic_load(&t.m.state) != 0)
+		weft_stress_fail(r, "mutex left in state %#x",
+				 atomic_load(&t.m.state));
+	if ((t.flags & BC_TIMED) && atomic_load(&t.timeouts) == 0 &&
+	    t.rounds >= 1000)
+		weft_stress_fail(r, "timed variant never timed out");
+}
+
+WEFT_STRESS_CASE("cond_broadcast/8", cond_broadcast, 9, 0, 2000);
+WEFT_STRESS_CASE("cond_broadcast/8_timed", cond_broadcast, 9, BC_TIMED, 2000);
+WEFT_STRESS_CASE("cond_broadcast/8_signals", cond_broadcast, 9, BC_SIGNALS, 2000);
+WEFT_STRESS_CASE("cond_broadcast/8_timed_signals", cond_broadcast, 9,
+		 BC_TIMED | BC_SIGNALS, 2000);
+WEFT_STRESS_CASE("cond_broadcast/32_timed_signals", cond_broadcast, 33,
+		 BC_TIMED | BC_SIGNALS, 300);

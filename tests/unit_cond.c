@@ -67,7 +67,7 @@ static void *flag_waiter(void *p)
 static void wake_n(int n, bool broadcast, bool timed)
 {
 	flag_test t = { .c = WEFT_COND_INIT, .m = WEFT_MUTEX_INIT, .timed = timed };
-	pthread_t th[8];
+	pthread_t th[64];
 	for (int i = 0; i < n; i++)
 		pthread_create(&th[i], NULL, flag_waiter, &t);
 	/* Wait until all are registered (they may spin or sleep). */
@@ -94,3 +94,67 @@ Test(cond, signal_wakes_a_waiter) { wake_n(1, false, false); }
 Test(cond, timed_wait_woken_before_its_deadline) { wake_n(1, false, true); }
 Test(cond, broadcast_wakes_all_waiters) { wake_n(8, true, false); }
 Test(cond, broadcast_wakes_all_timed_waiters) { wake_n(8, true, true); }
+
+/* More waiters than CPUs: nobody spins, all sleep; one broadcast. */
+Test(cond, broadcast_wakes_64_waiters) { wake_n(64, true, false); }
+
+/*
+ * Waiters with short timeouts keep timing out and re-registering (a new
+ * SEQ each time) next to untimed sleepers; one broadcast must still wake
+ * every untimed one, and the timed ones see the flag on their next check.
+ */
+typedef struct mixed_test {
+	weft_cond c;
+	weft_mutex m;
+	int go;		/* plain: under m */
+	int done;	/* plain: under m */
+	_Atomic int registered;
+} mixed_test;
+
+static void *mixed_waiter(void *p)
+{
+	mixed_test *t = p;
+	weft_mutex_lock(&t->m);
+	atomic_fetch_add(&t->registered, 1);
+	while (!t->go)
+		weft_cond_wait(&t->c, &t->m);
+	t->done++;
+	weft_mutex_unlock(&t->m);
+	return NULL;
+}
+
+static void *mixed_timed_waiter(void *p)
+{
+	mixed_test *t = p;
+	weft_mutex_lock(&t->m);
+	atomic_fetch_add(&t->registered, 1);
+	while (!t->go)
+		(void)weft_cond_wait_timeout(&t->c, &t->m, 50000);
+	t->done++;
+	weft_mutex_unlock(&t->m);
+	return NULL;
+}
+
+Test(cond, broadcast_with_timing_out_waiters)
+{
+	for (int round = 0; round < 20; round++) {
+		mixed_test t = { .c = WEFT_COND_INIT, .m = WEFT_MUTEX_INIT };
+		pthread_t th[12];
+		for (int i = 0; i < 12; i++)
+			pthread_create(&th[i], NULL,
+				       i % 2 ? mixed_timed_waiter : mixed_waiter, &t);
+		/* All have taken the mutex once; the untimed ones are then
+		 * registered or about to be (they register before unlocking). */
+		while (atomic_load(&t.registered) < 12)
+			sched_yield();
+		weft_mutex_lock(&t.m);
+		t.go = 1;
+		weft_cond_broadcast(&t.c);
+		weft_mutex_unlock(&t.m);
+		for (int i = 0; i < 12; i++)
+			pthread_join(th[i], NULL);
+		cr_assert_eq(t.done, 12);
+		cr_assert_eq(atomic_load(&t.c.word) & WEFT_COND_WAITERS, 0);
+		cr_assert_eq(atomic_load(&t.m.state), 0);
+	}
+}

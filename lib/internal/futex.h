@@ -40,6 +40,16 @@ bool weft_deadline_passed(const weft_deadline *d);
 int weft_futex_wait(_Atomic uint32_t *word, uint32_t expected,
 		    const weft_deadline *deadline);
 
+/*
+ * weft_futex_wait, telling apart why it returned: 0 woken (by a
+ * weft_futex_wake, or spuriously), EAGAIN *word != expected (never slept),
+ * EINTR interrupted by a signal handler (left the queue without consuming
+ * a wake-up), ETIMEDOUT. For callers that must not swallow a wake-up meant
+ * for another sleeper (weft_cond).
+ */
+int weft_futex_wait_raw(_Atomic uint32_t *word, uint32_t expected,
+			const weft_deadline *deadline);
+
 /* Wake up to n waiters on word; returns how many were woken. */
 int weft_futex_wake(_Atomic uint32_t *word, int n);
 
