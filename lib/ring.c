@@ -90,6 +90,28 @@ static inline void prefetch_w(weft_ring_slot *slots, uint64_t mask, uint64_t pos
  * while idx == pos, and idx never repeats a value), so it validates a stale
  * pos too.
  */
+/*
+ * Are the slots of positions [pos, pos + n) all ready? One pass without a
+ * branch per slot, over the (at most two) contiguous runs of the array.
+ */
+static inline uint64_t run_bad(weft_ring_slot *s, uint64_t e, size_t n)
+{
+	uint64_t bad = 0;
+	for (size_t k = 0; k < n; k++)
+		/* acquire: as in dist(). */
+		bad |= atomic_load_explicit(&s[k].seq, memory_order_acquire) ^ (e + k);
+	return bad;
+}
+
+static bool all_ready(weft_ring_slot *slots, uint64_t mask, uint64_t pos,
+		      uint64_t ready, size_t n)
+{
+	uint64_t i = pos & mask;
+	size_t run = n < mask + 1 - i ? n : (size_t)(mask + 1 - i);
+	return (run_bad(&slots[i], pos + ready, run) |
+		run_bad(slots, pos + ready + run, n - run)) == 0;
+}
+
 static size_t claim(_Atomic uint64_t *idx, weft_ring_slot *slots, uint64_t mask,
 		    uint64_t ready, size_t n, bool all, uint64_t *first)
 {
@@ -100,11 +122,11 @@ static size_t claim(_Atomic uint64_t *idx, weft_ring_slot *slots, uint64_t mask,
 		size_t k = 0;
 		if (d == 0) {
 			prefetch_w(slots, mask, pos, n - 1);
-			while (k < n - 1 && (d = dist(slots, mask, pos + k, ready)) == 0)
-				k++;
-			if (k == n - 1)
-				k = n; /* the last one was ready too */
-		} else if (d < 0 && !all) {
+			if (all_ready(slots, mask, pos, ready, n - 1))
+				k = n;
+		}
+		if (k == 0 && (d == 0 || (d < 0 && !all))) {
+			/* the ready prefix, and why it ends */
 			while (k < n && (d = dist(slots, mask, pos + k, ready)) == 0)
 				k++;
 		}
@@ -126,29 +148,44 @@ static size_t claim(_Atomic uint64_t *idx, weft_ring_slot *slots, uint64_t mask,
 	}
 }
 
-static void publish(weft_ring_slot *slots, uint64_t mask, uint64_t pos,
-		    void *const *items, size_t k)
+static inline void publish_run(weft_ring_slot *s, uint64_t e,
+				void *const *items, size_t n)
 {
-	for (size_t i = 0; i < k; i++) {
-		weft_ring_slot *s = &slots[(pos + i) & mask];
-		s->item = items[i];
+	for (size_t k = 0; k < n; k++) {
+		s[k].item = items[k];
 		/* release: publishes the item to the acquire load of seq in
 		 * pop / pop_n / pop_bulk. */
-		atomic_store_explicit(&s->seq, pos + i + 1, memory_order_release);
+		atomic_store_explicit(&s[k].seq, e + k, memory_order_release);
+	}
+}
+
+static void publish(weft_ring_slot *slots, uint64_t mask, uint64_t pos,
+		    void *const *items, size_t n)
+{
+	uint64_t i = pos & mask;
+	size_t run = n < mask + 1 - i ? n : (size_t)(mask + 1 - i);
+	publish_run(&slots[i], pos + 1, items, run);
+	publish_run(slots, pos + 1 + run, items + run, n - run);
+}
+
+static inline void consume_run(weft_ring_slot *s, uint64_t e, void **items,
+				size_t n)
+{
+	for (size_t k = 0; k < n; k++) {
+		items[k] = s[k].item;
+		/* release: our read of the item happens-before the slot's reuse
+		 * by the next lap's producer (acquire load of seq there). */
+		atomic_store_explicit(&s[k].seq, e + k, memory_order_release);
 	}
 }
 
 static void consume(weft_ring_slot *slots, uint64_t mask, uint64_t pos,
-		    void **items, size_t k)
+		    void **items, size_t n)
 {
-	for (size_t i = 0; i < k; i++) {
-		weft_ring_slot *s = &slots[(pos + i) & mask];
-		items[i] = s->item;
-		/* release: our read of the item happens-before the slot's reuse
-		 * by the next lap's producer (acquire load of seq there). */
-		atomic_store_explicit(&s->seq, pos + i + mask + 1,
-				      memory_order_release);
-	}
+	uint64_t i = pos & mask;
+	size_t run = n < mask + 1 - i ? n : (size_t)(mask + 1 - i);
+	consume_run(&slots[i], pos + mask + 1, items, run);
+	consume_run(slots, pos + mask + 1 + run, items + run, n - run);
 }
 
 size_t weft_ring_push_n(weft_ring *r, void *const *items, size_t n)
