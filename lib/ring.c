@@ -46,94 +46,206 @@ void weft_ring_destroy(weft_ring *r)
 }
 
 /*
- * Count the slots from pos on that are in state `pos + k + ready` (ready 0:
- * free for a producer, 1: published for a consumer), up to n. *d gets the
- * first slot's distance from that state: < 0 full/empty, > 0 stale pos.
+ * Distance of the slot for position p from its ready state seq == p + ready
+ * (ready 0: free for the producer of p, 1: holds p's item for a consumer):
+ * < 0 not ready yet (full / empty at p), > 0 position p is stale (taken).
  */
-static size_t scan(weft_ring_slot *slots, uint64_t mask, uint64_t pos,
-		   uint64_t ready, size_t n, int64_t *d)
+static inline int64_t dist(weft_ring_slot *slots, uint64_t mask, uint64_t p,
+			   uint64_t ready)
 {
-	/* Fetch the batch's lines for writing up front: we write every slot we
-	 * claim, and a read then a write would cost each line two transfers. */
+	/* acquire: pairs with the release store of seq by the other side (pop
+	 * for free slots, push for published ones), so its access to the slot
+	 * happens-before ours. */
+	return (int64_t)(atomic_load_explicit(&slots[p & mask].seq,
+					      memory_order_acquire) -
+			 (p + ready));
+}
+
+/* Fetch the lines of slots [pos, pos + n) for writing: we write every slot we
+ * claim, and a read then a write would cost each line two transfers. */
+static inline void prefetch_w(weft_ring_slot *slots, uint64_t mask, uint64_t pos,
+			      size_t n)
+{
 	for (size_t i = 0; i < n; i += WEFT_CACHELINE / sizeof *slots)
 		__builtin_prefetch(&slots[(pos + i) & mask], 1);
-	size_t k = 0;
-	for (; k < n; k++) {
-		/* acquire: pairs with the release store of seq by the other
-		 * side (pop for free slots, push for published ones). */
-		uint64_t seq = atomic_load_explicit(&slots[(pos + k) & mask].seq,
-						    memory_order_acquire);
-		if (seq != pos + k + ready) {
-			if (k == 0)
-				*d = (int64_t)(seq - (pos + ready));
-			break;
+}
+
+/*
+ * Claim up to n (burst, all == false) or exactly n (all == true) consecutive
+ * ready slots from the index idx with one CAS; n >= 1 and n <= capacity.
+ * Returns the count claimed (0: none ready / fewer than n), *first the first
+ * position.
+ *
+ * The last slot of the wanted batch is read first. A caller waiting for the
+ * other side to fill (or drain) a batch polls that one line, not every line
+ * of the batch: prefetching lines the other side is still writing would pull
+ * each of them away from it once per poll. When the last slot is ready, the
+ * whole batch is fetched for writing at once and checked slot by slot (with
+ * several producers or consumers a slot in the middle may still be pending).
+ * When it is not, a burst moves the ready prefix, scanning forward without
+ * prefetching past it.
+ *
+ * The seq checks only tell that the slots were ready for positions pos..;
+ * the CAS from pos makes them ours (nobody else can claim positions >= pos
+ * while idx == pos, and idx never repeats a value), so it validates a stale
+ * pos too.
+ */
+/*
+ * Are the slots of positions [pos, pos + n) all ready? One pass without a
+ * branch per slot, over the (at most two) contiguous runs of the array.
+ * Here and in publish / consume the loops are unrolled: once the batch's
+ * lines are in cache, this per-slot work is what a bulk call costs (a
+ * single-thread push_bulk + pop_bulk of 32 went from ~120 to ~70 ns).
+ */
+static inline uint64_t run_bad(weft_ring_slot *s, uint64_t e, size_t n)
+{
+	uint64_t bad = 0;
+#pragma GCC unroll 4
+	for (size_t k = 0; k < n; k++)
+		/* acquire: as in dist(). */
+		bad |= atomic_load_explicit(&s[k].seq, memory_order_acquire) ^ (e + k);
+	return bad;
+}
+
+static bool all_ready(weft_ring_slot *slots, uint64_t mask, uint64_t pos,
+		      uint64_t ready, size_t n)
+{
+	uint64_t i = pos & mask;
+	size_t run = n < mask + 1 - i ? n : (size_t)(mask + 1 - i);
+	return (run_bad(&slots[i], pos + ready, run) |
+		run_bad(slots, pos + ready + run, n - run)) == 0;
+}
+
+static inline size_t claim(_Atomic uint64_t *idx, weft_ring_slot *slots, uint64_t mask,
+		    uint64_t ready, size_t n, bool all, uint64_t *first)
+{
+	/* relaxed: a guess, validated by the seq checks and the CAS. */
+	uint64_t pos = atomic_load_explicit(idx, memory_order_relaxed);
+	for (;;) {
+		int64_t d = dist(slots, mask, pos + n - 1, ready);
+		size_t k = 0;
+		if (d == 0) {
+			prefetch_w(slots, mask, pos, n - 1);
+			if (all_ready(slots, mask, pos, ready, n - 1))
+				k = n;
+		}
+		if (k == 0 && (d == 0 || (d < 0 && !all))) {
+			/* the ready prefix, and why it ends */
+			while (k < n && (d = dist(slots, mask, pos + k, ready)) == 0)
+				k++;
+		}
+		if (k == 0 || (all && k < n)) {
+			if (d < 0)
+				return 0; /* not enough free / ready slots */
+			/* d > 0: pos is stale, positions from it were taken */
+			pos = atomic_load_explicit(idx, memory_order_relaxed);
+			continue;
+		}
+		/* relaxed: the slots' seq carry the ordering (acquire loads
+		 * above, release stores by the caller). A failure reloads pos. */
+		if (atomic_compare_exchange_weak_explicit(idx, &pos, pos + k,
+							  memory_order_relaxed,
+							  memory_order_relaxed)) {
+			*first = pos;
+			return k;
 		}
 	}
-	return k;
+}
+
+static inline void publish_run(weft_ring_slot *s, uint64_t e,
+				void *const *items, size_t n)
+{
+#pragma GCC unroll 4
+	for (size_t k = 0; k < n; k++) {
+		s[k].item = items[k];
+		/* release: publishes the item to the acquire load of seq in
+		 * pop / pop_n / pop_bulk. */
+		atomic_store_explicit(&s[k].seq, e + k, memory_order_release);
+	}
+}
+
+static void publish(weft_ring_slot *slots, uint64_t mask, uint64_t pos,
+		    void *const *items, size_t n)
+{
+	uint64_t i = pos & mask;
+	size_t run = n < mask + 1 - i ? n : (size_t)(mask + 1 - i);
+	publish_run(&slots[i], pos + 1, items, run);
+	publish_run(slots, pos + 1 + run, items + run, n - run);
+}
+
+static inline void consume_run(weft_ring_slot *s, uint64_t e, void **items,
+				size_t n)
+{
+#pragma GCC unroll 4
+	for (size_t k = 0; k < n; k++) {
+		items[k] = s[k].item;
+		/* release: our read of the item happens-before the slot's reuse
+		 * by the next lap's producer (acquire load of seq there). */
+		atomic_store_explicit(&s[k].seq, e + k, memory_order_release);
+	}
+}
+
+static void consume(weft_ring_slot *slots, uint64_t mask, uint64_t pos,
+		    void **items, size_t n)
+{
+	uint64_t i = pos & mask;
+	size_t run = n < mask + 1 - i ? n : (size_t)(mask + 1 - i);
+	consume_run(&slots[i], pos + mask + 1, items, run);
+	consume_run(slots, pos + mask + 1 + run, items + run, n - run);
 }
 
 size_t weft_ring_push_n(weft_ring *r, void *const *items, size_t n)
 {
-	if (n > r->p_mask + 1)
-		n = r->p_mask + 1;
-	/* relaxed: a guess, validated by scan and the CAS. */
-	uint64_t pos = atomic_load_explicit(&r->tail, memory_order_relaxed);
-	for (;;) {
-		int64_t d = 0;
-		size_t k = scan(r->p_slots, r->p_mask, pos, 0, n, &d);
-		if (k == 0) {
-			if (d < 0 || n == 0)
-				return 0; /* full */
-			pos = atomic_load_explicit(&r->tail, memory_order_relaxed);
-			continue;
-		}
-		/* relaxed: the slots' seq carry the ordering, as in push. The
-		 * k slots were free at pos; only the owner of tail == pos can
-		 * change them, and the CAS makes that us. */
-		if (atomic_compare_exchange_weak_explicit(&r->tail, &pos, pos + k,
-							  memory_order_relaxed,
-							  memory_order_relaxed)) {
-			for (size_t i = 0; i < k; i++) {
-				weft_ring_slot *s = &r->p_slots[(pos + i) & r->p_mask];
-				s->item = items[i];
-				/* release: publishes the item to pop / pop_n. */
-				atomic_store_explicit(&s->seq, pos + i + 1,
-						      memory_order_release);
-			}
-			return k;
-		}
-	}
+	weft_ring_slot *const slots = r->p_slots;
+	const uint64_t mask = r->p_mask;
+	uint64_t pos = 0;
+	if (n > mask + 1)
+		n = mask + 1;
+	size_t k = n ? claim(&r->tail, slots, mask, 0, n, false, &pos) : 0;
+	publish(slots, mask, pos, items, k);
+	return k;
 }
 
 size_t weft_ring_pop_n(weft_ring *r, void **items, size_t n)
 {
-	if (n > r->c_mask + 1)
-		n = r->c_mask + 1;
-	uint64_t pos = atomic_load_explicit(&r->head, memory_order_relaxed);
-	for (;;) {
-		int64_t d = 0;
-		size_t k = scan(r->c_slots, r->c_mask, pos, 1, n, &d);
-		if (k == 0) {
-			if (d < 0 || n == 0)
-				return 0; /* empty */
-			pos = atomic_load_explicit(&r->head, memory_order_relaxed);
-			continue;
-		}
-		/* relaxed: as in pop; the k slots were published at pos. */
-		if (atomic_compare_exchange_weak_explicit(&r->head, &pos, pos + k,
-							  memory_order_relaxed,
-							  memory_order_relaxed)) {
-			for (size_t i = 0; i < k; i++) {
-				weft_ring_slot *s = &r->c_slots[(pos + i) & r->c_mask];
-				items[i] = s->item;
-				/* release: our read happens-before the slot's
-				 * reuse by the next lap's producer. */
-				atomic_store_explicit(&s->seq, pos + i + r->c_mask + 1,
-						      memory_order_release);
-			}
-			return k;
-		}
-	}
+	weft_ring_slot *const slots = r->c_slots;
+	const uint64_t mask = r->c_mask;
+	uint64_t pos = 0;
+	if (n > mask + 1)
+		n = mask + 1;
+	size_t k = n ? claim(&r->head, slots, mask, 1, n, false, &pos) : 0;
+	consume(slots, mask, pos, items, k);
+	return k;
+}
+
+int weft_ring_push_bulk(weft_ring *r, void *const *items, size_t n)
+{
+	weft_ring_slot *const slots = r->p_slots;
+	const uint64_t mask = r->p_mask;
+	uint64_t pos = 0;
+	if (n > mask + 1)
+		return EINVAL;
+	if (n == 0)
+		return 0;
+	if (!claim(&r->tail, slots, mask, 0, n, true, &pos))
+		return EAGAIN;
+	publish(slots, mask, pos, items, n);
+	return 0;
+}
+
+int weft_ring_pop_bulk(weft_ring *r, void **items, size_t n)
+{
+	weft_ring_slot *const slots = r->c_slots;
+	const uint64_t mask = r->c_mask;
+	uint64_t pos = 0;
+	if (n > mask + 1)
+		return EINVAL;
+	if (n == 0)
+		return 0;
+	if (!claim(&r->head, slots, mask, 1, n, true, &pos))
+		return EAGAIN;
+	consume(slots, mask, pos, items, n);
+	return 0;
 }
 
 size_t weft_ring_spsc_push_n(weft_ring *r, void *const *items, size_t n)
@@ -171,4 +283,49 @@ size_t weft_ring_spsc_pop_n(weft_ring *r, void **items, size_t n)
 		/* release: our reads happen-before the producer reuses the slots. */
 		atomic_store_explicit(&r->head, h + k, memory_order_release);
 	return k;
+}
+
+int weft_ring_spsc_push_bulk(weft_ring *r, void *const *items, size_t n)
+{
+	const uint64_t cap = r->p_mask + 1;
+	if (n > cap)
+		return EINVAL;
+	if (n == 0)
+		return 0;
+	/* relaxed: only this thread writes tail. */
+	uint64_t t = atomic_load_explicit(&r->tail, memory_order_relaxed);
+	if (cap - (t - r->head_cache) < n) {
+		/* acquire: pairs with the release store of head in spsc_pop. */
+		r->head_cache = atomic_load_explicit(&r->head, memory_order_acquire);
+		if (cap - (t - r->head_cache) < n)
+			return EAGAIN;
+	}
+	void **slots = weft__ring_spsc_items(r->p_slots);
+	for (size_t i = 0; i < n; i++)
+		slots[(t + i) & r->p_mask] = items[i];
+	/* release: publishes the items to spsc_pop's acquire of tail. */
+	atomic_store_explicit(&r->tail, t + n, memory_order_release);
+	return 0;
+}
+
+int weft_ring_spsc_pop_bulk(weft_ring *r, void **items, size_t n)
+{
+	if (n > r->c_mask + 1)
+		return EINVAL;
+	if (n == 0)
+		return 0;
+	/* relaxed: only this thread writes head. */
+	uint64_t h = atomic_load_explicit(&r->head, memory_order_relaxed);
+	if (r->tail_cache - h < n) {
+		/* acquire: pairs with the release store of tail in spsc_push. */
+		r->tail_cache = atomic_load_explicit(&r->tail, memory_order_acquire);
+		if (r->tail_cache - h < n)
+			return EAGAIN;
+	}
+	void **slots = weft__ring_spsc_items(r->c_slots);
+	for (size_t i = 0; i < n; i++)
+		items[i] = slots[(h + i) & r->c_mask];
+	/* release: our reads happen-before the producer reuses the slots. */
+	atomic_store_explicit(&r->head, h + n, memory_order_release);
+	return 0;
 }

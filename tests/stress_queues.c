@@ -18,7 +18,15 @@
 #define SEQ_BITS 40
 #define BATCH 16
 
-enum mode { RING_MPMC, RING_MPMC_BULK, RING_SPSC, RING_SPSC_BULK, MPSC };
+enum mode {
+	RING_MPMC,
+	RING_MPMC_BULK,
+	RING_MPMC_ALL,
+	RING_SPSC,
+	RING_SPSC_BULK,
+	RING_SPSC_ALL,
+	MPSC
+};
 
 typedef struct qtest {
 	enum mode mode;
@@ -52,11 +60,19 @@ static size_t put(qtest *t, void **items, size_t n, uint64_t i)
 	case RING_MPMC_BULK: /* alternate single and bulk */
 		return (i & 1) ? weft_ring_push_n(&t->ring, items, n)
 			       : weft_ring_push(&t->ring, items[0]);
+	case RING_MPMC_ALL: /* mostly all-or-nothing, sometimes single */
+		if (i % 4 == 3)
+			return weft_ring_push(&t->ring, items[0]);
+		return weft_ring_push_bulk(&t->ring, items, n) ? 0 : n;
 	case RING_SPSC:
 		return weft_ring_spsc_push(&t->ring, items[0]);
 	case RING_SPSC_BULK:
 		return (i & 1) ? weft_ring_spsc_push_n(&t->ring, items, n)
 			       : weft_ring_spsc_push(&t->ring, items[0]);
+	case RING_SPSC_ALL:
+		if (i % 4 == 3)
+			return weft_ring_spsc_push(&t->ring, items[0]);
+		return weft_ring_spsc_push_bulk(&t->ring, items, n) ? 0 : n;
 	case MPSC:
 		return weft_mpsc_push(&t->mpsc, items[0]) == 0;
 	}
@@ -71,8 +87,19 @@ static size_t take(qtest *t, void **items, uint64_t i)
 	case RING_MPMC_BULK:
 		return (i & 1) ? weft_ring_pop_n(&t->ring, items, BATCH)
 			       : weft_ring_pop(&t->ring, items);
+	case RING_MPMC_ALL: /* all-or-nothing of 1..BATCH, sometimes up-to-n */
+		if (i % 4 == 3)
+			return weft_ring_pop_n(&t->ring, items, BATCH);
+		return weft_ring_pop_bulk(&t->ring, items, i % BATCH + 1) ? 0
+									    : i % BATCH + 1;
 	case RING_SPSC:
 		return weft_ring_spsc_pop(&t->ring, items);
+	case RING_SPSC_ALL:
+		if (i % 4 == 3)
+			return weft_ring_spsc_pop_n(&t->ring, items, BATCH);
+		return weft_ring_spsc_pop_bulk(&t->ring, items, i % BATCH + 1)
+			       ? 0
+			       : i % BATCH + 1;
 	case RING_SPSC_BULK:
 		return (i & 1) ? weft_ring_spsc_pop_n(&t->ring, items, BATCH)
 			       : weft_ring_spsc_pop(&t->ring, items);
@@ -181,7 +208,8 @@ static void run(const weft_stress_case *c, weft_stress_result *r, enum mode mode
 			weft_stress_fail(r, "item left after all were received");
 		weft_mpsc_destroy(&t->mpsc);
 	} else {
-		bool spsc = mode == RING_SPSC || mode == RING_SPSC_BULK;
+		bool spsc = mode == RING_SPSC || mode == RING_SPSC_BULK ||
+			    mode == RING_SPSC_ALL;
 		if (spsc ? weft_ring_spsc_pop(&t->ring, &v) : weft_ring_pop(&t->ring, &v))
 			weft_stress_fail(r, "item left after all were received");
 		weft_ring_destroy(&t->ring);
@@ -198,6 +226,14 @@ static void ring_mpmc(const weft_stress_case *c, weft_stress_result *r)
 static void ring_mpmc_bulk(const weft_stress_case *c, weft_stress_result *r)
 {
 	run(c, r, RING_MPMC_BULK, c->threads, c->threads);
+}
+static void ring_mpmc_all(const weft_stress_case *c, weft_stress_result *r)
+{
+	run(c, r, RING_MPMC_ALL, c->threads, c->threads);
+}
+static void ring_spsc_all(const weft_stress_case *c, weft_stress_result *r)
+{
+	run(c, r, RING_SPSC_ALL, 1, 1);
 }
 static void ring_spsc(const weft_stress_case *c, weft_stress_result *r)
 {
@@ -219,8 +255,12 @@ WEFT_STRESS_CASE("ring_mpmc/4:4", ring_mpmc, 4, 64, 1000000);
 WEFT_STRESS_CASE("ring_mpmc_bulk/1:1", ring_mpmc_bulk, 1, 64, 1000000);
 WEFT_STRESS_CASE("ring_mpmc_bulk/2:2", ring_mpmc_bulk, 2, 64, 1000000);
 WEFT_STRESS_CASE("ring_mpmc_bulk/4:4", ring_mpmc_bulk, 4, 64, 1000000);
+WEFT_STRESS_CASE("ring_mpmc_all/1:1", ring_mpmc_all, 1, 64, 1000000);
+WEFT_STRESS_CASE("ring_mpmc_all/2:2", ring_mpmc_all, 2, 64, 1000000);
+WEFT_STRESS_CASE("ring_mpmc_all/4:4", ring_mpmc_all, 4, 64, 1000000);
 WEFT_STRESS_CASE("ring_spsc/1:1", ring_spsc, 1, 64, 1000000);
 WEFT_STRESS_CASE("ring_spsc_bulk/1:1", ring_spsc_bulk, 1, 64, 1000000);
+WEFT_STRESS_CASE("ring_spsc_all/1:1", ring_spsc_all, 1, 64, 1000000);
 WEFT_STRESS_CASE("mpsc/1", mpsc, 1, 0, 1000000);
 WEFT_STRESS_CASE("mpsc/2", mpsc, 2, 0, 1000000);
 WEFT_STRESS_CASE("mpsc/4", mpsc, 4, 0, 1000000);

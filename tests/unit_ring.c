@@ -152,3 +152,77 @@ static void bulk_partial(bool spsc)
 
 Test(ring, mpmc_bulk_partial_moves) { bulk_partial(false); }
 Test(ring, spsc_bulk_partial_moves) { bulk_partial(true); }
+
+/* All-or-nothing: EINVAL above capacity, n = 0, exactly full and empty. */
+static void bulk_all(weft_ring *r, bool spsc, uintptr_t base)
+{
+	int (*push_bulk)(weft_ring *, void *const *, size_t) =
+		spsc ? weft_ring_spsc_push_bulk : weft_ring_push_bulk;
+	int (*pop_bulk)(weft_ring *, void **, size_t) =
+		spsc ? weft_ring_spsc_pop_bulk : weft_ring_pop_bulk;
+	size_t (*pop_n)(weft_ring *, void **, size_t) =
+		spsc ? weft_ring_spsc_pop_n : weft_ring_pop_n;
+	size_t cap = weft_ring_capacity(r);
+	void *in[20], *out[20];
+	for (int i = 0; i < 20; i++)
+		in[i] = P(base + i);
+	cr_assert_eq(cap, 8);
+	cr_assert_eq(push_bulk(r, in, 9), EINVAL, "more than capacity");
+	cr_assert_eq(pop_bulk(r, out, 9), EINVAL);
+	cr_assert_eq(push_bulk(r, in, 0), 0, "n = 0 moves nothing");
+	cr_assert_eq(pop_bulk(r, out, 0), 0);
+	cr_assert_eq(pop_bulk(r, out, 1), EAGAIN, "empty");
+	cr_assert_eq(push_bulk(r, in, 5), 0);
+	cr_assert_eq(pop_bulk(r, out, 6), EAGAIN, "5 of 6");
+	cr_assert_eq(push_bulk(r, in + 5, 4), EAGAIN, "3 free slots for 4");
+	cr_assert_eq(push_bulk(r, in + 5, 3), 0, "exactly full");
+	cr_assert_eq(push_bulk(r, in, 1), EAGAIN, "full");
+	cr_assert_eq(pop_bulk(r, out, 8), 0, "exactly all");
+	for (int i = 0; i < 8; i++)
+		cr_assert_eq(out[i], in[i]);
+	cr_assert_eq(pop_bulk(r, out, 1), EAGAIN, "empty again");
+	cr_assert_eq(pop_n(r, out, 8), 0);
+	/* a failed call moved nothing: order and count intact */
+	cr_assert_eq(push_bulk(r, in, 8), 0);
+	cr_assert_eq(pop_bulk(r, out, 3), 0);
+	cr_assert_eq(push_bulk(r, in + 8, 4), EAGAIN);
+	cr_assert_eq(push_bulk(r, in + 8, 3), 0);
+	cr_assert_eq(pop_bulk(r, out + 3, 8), 0);
+	for (int i = 0; i < 11; i++)
+		cr_assert_eq(out[i], in[i], "item %d", i);
+	cr_assert_eq(pop_bulk(r, out, 1), EAGAIN);
+}
+
+Test(ring, mpmc_bulk_all_or_nothing)
+{
+	weft_ring r;
+	cr_assert_eq(weft_ring_init(&r, 8), 0);
+	bulk_all(&r, false, 1);
+	weft_ring_destroy(&r);
+}
+
+Test(ring, spsc_bulk_all_or_nothing)
+{
+	weft_ring r;
+	cr_assert_eq(weft_ring_init(&r, 8), 0);
+	bulk_all(&r, true, 1);
+	weft_ring_destroy(&r);
+}
+
+/* All-or-nothing across the 2^32 and 2^64 wraps, at every phase. */
+Test(ring, bulk_all_wraparound)
+{
+	static const uint64_t starts[] = { (UINT64_C(1) << 32) - 5,
+					   UINT64_MAX - 5, UINT64_MAX };
+	for (size_t s = 0; s < 3; s++) {
+		for (int spsc = 0; spsc < 2; spsc++) {
+			for (uint64_t phase = 0; phase < 8; phase++) {
+				weft_ring r;
+				cr_assert_eq(weft__ring_init_at(&r, 8, starts[s] - phase), 0);
+				bulk_all(&r, spsc, 1 + phase);
+				bulk_all(&r, spsc, 100 + phase);
+				weft_ring_destroy(&r);
+			}
+		}
+	}
+}

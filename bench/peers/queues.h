@@ -91,12 +91,26 @@ static void weft_ring_free(void *q) { weft_ring_destroy(q); free(q); }
 #define weft_spsc_free weft_ring_free
 static inline bool weft_ring_bq_push(void *q, unsigned t, void *v) { (void)t; return weft_ring_push(q, v); }
 static inline bool weft_ring_bq_pop(void *q, unsigned t, void **v) { (void)t; return weft_ring_pop(q, v); }
-static inline size_t weft_ring_bq_push_n(void *q, unsigned t, void *const *v, size_t n) { (void)t; return weft_ring_push_n(q, v, n); }
-static inline size_t weft_ring_bq_pop_n(void *q, unsigned t, void **v, size_t n) { (void)t; return weft_ring_pop_n(q, v, n); }
+static inline size_t weft_ring_bq_push_n(void *q, unsigned t, void *const *v, size_t n) { (void)t; return weft_ring_push_bulk(q, v, n) ? 0 : n; }
+static inline size_t weft_ring_bq_pop_n(void *q, unsigned t, void **v, size_t n) { (void)t; return weft_ring_pop_bulk(q, v, n) ? 0 : n; }
 static inline bool weft_spsc_bq_push(void *q, unsigned t, void *v) { (void)t; return weft_ring_spsc_push(q, v); }
 static inline bool weft_spsc_bq_pop(void *q, unsigned t, void **v) { (void)t; return weft_ring_spsc_pop(q, v); }
-static inline size_t weft_spsc_bq_push_n(void *q, unsigned t, void *const *v, size_t n) { (void)t; return weft_ring_spsc_push_n(q, v, n); }
-static inline size_t weft_spsc_bq_pop_n(void *q, unsigned t, void **v, size_t n) { (void)t; return weft_ring_spsc_pop_n(q, v, n); }
+/* The bulk rows use the all-or-nothing calls, which ring.h recommends for a
+ * side that waits for whole batches; weft_burst keeps the up-to-n ones. */
+static inline size_t weft_spsc_bq_push_n(void *q, unsigned t, void *const *v, size_t n) { (void)t; return weft_ring_spsc_push_bulk(q, v, n) ? 0 : n; }
+static inline size_t weft_spsc_bq_pop_n(void *q, unsigned t, void **v, size_t n) { (void)t; return weft_ring_spsc_pop_bulk(q, v, n) ? 0 : n; }
+#define weft_burst_new weft_ring_new
+#define weft_burst_free weft_ring_free
+#define weft_burst_bq_push weft_ring_bq_push
+#define weft_burst_bq_pop weft_ring_bq_pop
+static inline size_t weft_burst_bq_push_n(void *q, unsigned t, void *const *v, size_t n) { (void)t; return weft_ring_push_n(q, v, n); }
+static inline size_t weft_burst_bq_pop_n(void *q, unsigned t, void **v, size_t n) { (void)t; return weft_ring_pop_n(q, v, n); }
+#define weft_spsc_burst_new weft_ring_new
+#define weft_spsc_burst_free weft_ring_free
+#define weft_spsc_burst_bq_push weft_spsc_bq_push
+#define weft_spsc_burst_bq_pop weft_spsc_bq_pop
+static inline size_t weft_spsc_burst_bq_push_n(void *q, unsigned t, void *const *v, size_t n) { (void)t; return weft_ring_spsc_push_n(q, v, n); }
+static inline size_t weft_spsc_burst_bq_pop_n(void *q, unsigned t, void **v, size_t n) { (void)t; return weft_ring_spsc_pop_n(q, v, n); }
 
 static void *weft_mpsc_new(unsigned threads)
 {

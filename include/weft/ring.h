@@ -23,16 +23,23 @@
  * and not yet published can make pop report empty while later items wait
  * (a preempted producer between its CAS and its publish), and push report
  * full in the mirror case; both are lock-free, never a wait.
- * Bulk: push_n scans up to n consecutive free slots from tail and claims them
- * all with one CAS (tail += k); pop_n likewise. They move min(n, available)
- * items: 0..n, never blocking.
+ * Bulk, in DPDK's two flavours: push_n / pop_n ("burst") move up to n items,
+ * push_bulk / pop_bulk ("bulk") all n or none. Both claim their slots with
+ * one CAS (tail += k). They read the last slot of the wanted batch first:
+ * a caller waiting for a batch to fill (or drain) then polls one line, not
+ * the lines the other side is still writing. When that slot is ready the
+ * whole batch is prefetched for writing and checked slot by slot (another
+ * producer's slot in the middle may still be pending); when it is not,
+ * push_bulk / pop_bulk return EAGAIN and push_n / pop_n move the ready
+ * prefix. Never blocking. For throughput, a side that waits for whole
+ * batches should use the all-or-nothing calls and, after EAGAIN, back off
+ * for about the time the other side needs to move one batch rather than
+ * re-poll at once (bench/bench_queues.c, "Bulk body", says why).
  * Chosen over a head/tail reservation with in-order commit (ck_ring_mpmc's
  * scheme: 8-byte slots, but consumers read the producers' index and a
  * preempted producer stalls every later one): bench/bench_queues.c measures
  * both side by side (ring/mpmc); per-slot sequence numbers won at every
- * shape (7-30x at 1:1 and 2:2 on the 2-core development machine). Bulk
- * calls prefetch the batch's slot lines for writing (each claimed slot is
- * read, then written).
+ * shape (7-30x at 1:1 and 2:2 on the 2-core development machine).
  *
  * SPSC (weft_ring_spsc_*), exactly one producer thread and one consumer
  * thread: the Lamport ring with cached indices (as in Rigtorp's SPSCQueue
@@ -159,10 +166,20 @@ static inline bool weft_ring_pop(weft_ring *r, void **item)
 	}
 }
 
-/* Append up to n items (one reservation); returns how many were appended. */
+/* Append up to n items (one reservation); returns how many were appended
+ * (n above the capacity moves at most the capacity). */
 size_t weft_ring_push_n(weft_ring *r, void *const *items, size_t n);
 /* Take up to n items into items[] (one reservation); returns how many. */
 size_t weft_ring_pop_n(weft_ring *r, void **items, size_t n);
+/*
+ * All or nothing (one reservation): 0 when all n items were appended / taken
+ * in order, EAGAIN when fewer than n slots are free / items are ready (nothing
+ * moved), EINVAL when n > capacity (it could never succeed). n = 0 returns 0.
+ * As with pop, a producer preempted between its claim and its publish can
+ * make pop_bulk report EAGAIN while n later items wait.
+ */
+int weft_ring_push_bulk(weft_ring *r, void *const *items, size_t n);
+int weft_ring_pop_bulk(weft_ring *r, void **items, size_t n);
 
 /* ------------------------------------------------------------------ SPSC */
 
@@ -210,6 +227,10 @@ static inline bool weft_ring_spsc_pop(weft_ring *r, void **item)
 /* SPSC bulk: up to n items with one index update; returns how many. */
 size_t weft_ring_spsc_push_n(weft_ring *r, void *const *items, size_t n);
 size_t weft_ring_spsc_pop_n(weft_ring *r, void **items, size_t n);
+/* SPSC all or nothing: 0, EAGAIN (nothing moved) or EINVAL (n > capacity),
+ * as weft_ring_push_bulk / pop_bulk. */
+int weft_ring_spsc_push_bulk(weft_ring *r, void *const *items, size_t n);
+int weft_ring_spsc_pop_bulk(weft_ring *r, void **items, size_t n);
 
 #ifdef __cplusplus
 }
