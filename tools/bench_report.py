@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Run weft's benchmark binary and report weft rows against their baselines.
 
-    bench_report.py run --binary B --results DIR [--full] [--filter RE] [--cmake-cache F]
+    bench_report.py run --binary B --results DIR [--full] [--repetitions N] [--filter RE] [--cmake-cache F]
     bench_report.py table FILE.json          # re-print the table of a result
     bench_report.py html FILE.json           # (re)write FILE.html, the dashboard
 
@@ -90,6 +90,10 @@ def run(args):
     if not names:
         sys.exit(f"no benchmark matches filter {args.filter!r}")
     reps, min_time = (10, 0.5) if args.full else (3, 0.05)
+    if args.repetitions < 0:
+        sys.exit("--repetitions must be a positive count")
+    if args.repetitions:
+        reps = args.repetitions
     stamp = datetime.datetime.now(datetime.timezone.utc).strftime("%Y%m%dT%H%M%SZ")
     out_dir = os.path.join(args.results, ctx["weft_machine"])
     os.makedirs(out_dir, exist_ok=True)
@@ -247,6 +251,8 @@ def main():
     r.add_argument("--binary", required=True)
     r.add_argument("--results", default=os.path.join(ROOT, "results"))
     r.add_argument("--full", action="store_true")
+    r.add_argument("--repetitions", type=int, default=0,
+                   help="repetitions per benchmark (default 3, 10 with --full)")
     r.add_argument("--filter", default=".")
     t = sub.add_parser("table")
     t.add_argument("file")
