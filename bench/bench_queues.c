@@ -13,6 +13,8 @@
  *                   one item = one round trip (ns/op = round-trip latency)
  *   mpsc/throughput thread 0 consumes, threads-1 producers (threads 2, 3, 5,
  *                   9 = 1, 2, 4, 8 producers)
+ *                   weft_intrusive: weft_mpsc_intrusive over preallocated
+ *                   nodes (compare with wfcqueue_prealloc)
  *   mpsc/pingpong   as ring/pingpong
  *   mpsc/burst64k   one thread pushes 65536 items, then pops them; reports
  *                   the counter bytes_per_item at the peak (queue memory /
@@ -227,6 +229,7 @@ BQ_IMPL(ck_fifo_mpmc_prealloc, "ck_fifo_mpmc_prealloc")
 BQ_IMPL(moodycamel_ring, "moodycamel")
 BQ_BULK_IMPL(moodycamel_ring)
 BQ_IMPL(weft_mpsc, "weft")
+BQ_IMPL(weft_intrusive, "weft_intrusive")
 BQ_IMPL(pthread, "pthread")
 BQ_IMPL(wfcqueue, "wfcqueue")
 BQ_IMPL(wfcqueue_prealloc, "wfcqueue_prealloc")
@@ -276,6 +279,8 @@ REG(r_pp_mc, "ring/pingpong/moodycamel", moodycamel_ring, pingpong, weft_bench_t
 
 /* mpsc/throughput */
 REG(m_thr_weft, "mpsc/throughput/weft", weft_mpsc, mpsc, mpsc_threads, 256);
+/* intrusive: preallocated nodes, like the *_prealloc rows (for information) */
+REG(m_thr_weft_i, "mpsc/throughput/weft_intrusive", weft_intrusive, mpsc, mpsc_threads, 256);
 REG(m_thr_pthread, "mpsc/throughput/pthread", pthread, mpsc, mpsc_threads, 256);
 REG(m_thr_wfcq, "mpsc/throughput/wfcqueue", wfcqueue, mpsc, mpsc_threads, 256);
 REG(m_thr_wfcqp, "mpsc/throughput/wfcqueue_prealloc", wfcqueue_prealloc, mpsc,
@@ -287,6 +292,7 @@ REG(m_thr_mc, "mpsc/throughput/moodycamel", moodycamel, mpsc, mpsc_threads, 256)
 
 /* mpsc/pingpong */
 REG(m_pp_weft, "mpsc/pingpong/weft", weft_mpsc, pingpong, weft_bench_threads_2, 64);
+REG(m_pp_weft_i, "mpsc/pingpong/weft_intrusive", weft_intrusive, pingpong, weft_bench_threads_2, 64);
 REG(m_pp_pthread, "mpsc/pingpong/pthread", pthread, pingpong, weft_bench_threads_2, 64);
 REG(m_pp_wfcq, "mpsc/pingpong/wfcqueue", wfcqueue, pingpong, weft_bench_threads_2, 64);
 REG(m_pp_ckf, "mpsc/pingpong/ck_fifo_mpmc", ck_fifo_mpmc, pingpong, weft_bench_threads_2, 64);

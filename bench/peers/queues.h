@@ -30,6 +30,9 @@
  *                   consumer (the documented caller-serialised dequeue).
  *                   malloc per push, free after pop; _prealloc: node pool.
  *   moodycamel      moodycamel::ConcurrentQueue via peers/moodycamel.cc.
+ *   weft_intrusive  weft_mpsc_intrusive with the nodes of the same
+ *                   per-producer pool as wfcqueue_prealloc (the node is
+ *                   embedded in pnode; the consumer marks it free after pop).
  *
  * Allocation: malloc/free resolve to the bench binary's allocator (jemalloc
  * by default, recorded in the result's context), the same one weft uses.
@@ -71,6 +74,7 @@ size_t mc_pop_n(mc_queue *q, unsigned thread, void **items, size_t n);
 
 #include "internal/arch.h"
 #include "weft/mpsc.h"
+#include "weft/mpsc_intrusive.h"
 #include "weft/ring.h"
 
 #define BQ_CAPACITY 1024
@@ -287,6 +291,7 @@ typedef struct pnode {
 	union {
 		struct cds_wfcq_node wn;
 		ck_fifo_mpmc_entry_t fe;
+		weft_mpsc_node xn;
 	};
 	void *value;
 	_Atomic uint32_t busy;
@@ -331,6 +336,48 @@ static inline void pool_put(pnode *n)
 {
 	/* release: our reads of the node happen-before its reuse. */
 	atomic_store_explicit(&n->busy, 0, memory_order_release);
+}
+
+/* ------------------------------------------------------ weft_intrusive */
+
+typedef struct wiq {
+	weft_mpsc_intrusive q;
+	pool *pools;
+	unsigned threads;
+} wiq;
+
+static void *weft_intrusive_new(unsigned threads)
+{
+	wiq *q = aligned_alloc(64, sizeof *q);
+	weft_mpsc_intrusive_init(&q->q);
+	q->pools = pools_new(threads);
+	q->threads = threads;
+	return q;
+}
+static void weft_intrusive_free(void *p)
+{
+	wiq *q = p;
+	pools_free(q->pools, q->threads);
+	free(q);
+}
+static inline bool weft_intrusive_bq_push(void *p, unsigned t, void *v)
+{
+	wiq *q = p;
+	pnode *n = pool_get(&q->pools[t]);
+	n->value = v;
+	return weft_mpsc_intrusive_push(&q->q, &n->xn) == 0;
+}
+static inline bool weft_intrusive_bq_pop(void *p, unsigned t, void **v)
+{
+	(void)t;
+	wiq *q = p;
+	weft_mpsc_node *n = weft_mpsc_intrusive_pop(&q->q);
+	if (!n)
+		return false;
+	pnode *pn = WEFT_CONTAINER_OF(n, pnode, xn);
+	*v = pn->value;
+	pool_put(pn);
+	return true;
 }
 
 /* ------------------------------------------------------------- wfcqueue */

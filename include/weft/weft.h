@@ -7,6 +7,7 @@
 #include "weft/cond.h"
 #include "weft/mutex.h"
 #include "weft/mpsc.h"
+#include "weft/mpsc_intrusive.h"
 #include "weft/ring.h"
 #include "weft/once.h"
 #include "weft/rwlock.h"
