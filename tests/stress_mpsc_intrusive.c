@@ -12,8 +12,8 @@
 #include <sched.h>
 #include <stdatomic.h>
 #include <stdlib.h>
-#include <string.h>
 
+#include "delivery.h"
 #include "stress.h"
 #include "weft/mpsc_intrusive.h"
 
@@ -33,8 +33,7 @@ typedef struct itest {
 	unsigned producers;
 	uint64_t per_producer;
 	msg *pool[MAX_PRODUCERS];
-	_Atomic uint8_t *received[MAX_PRODUCERS];
-	_Atomic uint64_t order_errors, dup_errors, bad_items;
+	weft_delivery d;
 } itest;
 
 static void pause_or_yield(unsigned *spins)
@@ -59,13 +58,13 @@ static void producer(itest *t, unsigned id)
 		m->seq = seq;
 		m->check = ~seq;
 		if (weft_mpsc_intrusive_push(&t->q, &m->node) != 0)
-			atomic_fetch_add(&t->bad_items, 1);
+			weft_delivery_bad(&t->d);
 	}
 }
 
 static void consumer(itest *t)
 {
-	uint64_t next[MAX_PRODUCERS] = { 0 };
+	uint64_t next[WEFT_DELIVERY_MAX_PRODUCERS] = { 0 };
 	const uint64_t total = t->per_producer * t->producers;
 	unsigned spins = 0;
 	for (uint64_t got = 0; got < total;) {
@@ -77,16 +76,11 @@ static void consumer(itest *t)
 		msg *m = WEFT_CONTAINER_OF(n, msg, node);
 		unsigned p = m->producer;
 		uint64_t s = m->seq;
-		if (p >= t->producers || s >= t->per_producer || m->check != ~s ||
-		    m < t->pool[p] || m >= t->pool[p] + POOL) {
-			atomic_fetch_add(&t->bad_items, 1);
-		} else {
-			if (s < next[p])
-				atomic_fetch_add(&t->order_errors, 1);
-			next[p] = s + 1;
-			if (atomic_fetch_add(&t->received[p][s], 1) != 0)
-				atomic_fetch_add(&t->dup_errors, 1);
-		}
+		if (p >= t->producers || m->check != ~s || m < t->pool[p] ||
+		    m >= t->pool[p] + POOL)
+			weft_delivery_bad(&t->d);
+		else
+			weft_delivery_record(&t->d, next, p, s);
 		got++;
 		/* release: our reads of m happen before the producer reuses it. */
 		atomic_store_explicit(&m->busy, 0, memory_order_release);
@@ -108,28 +102,11 @@ static void mpsc_intrusive(const weft_stress_case *c, weft_stress_result *r)
 	itest *t = calloc(1, sizeof *t); /* all-zero: an empty queue */
 	t->producers = c->threads;
 	t->per_producer = weft_stress_ops(c) / c->threads;
-	for (unsigned p = 0; p < t->producers; p++) {
+	for (unsigned p = 0; p < t->producers; p++)
 		t->pool[p] = calloc(POOL, sizeof(msg));
-		t->received[p] = calloc(t->per_producer, 1);
-	}
+	weft_delivery_init(&t->d, t->producers, t->per_producer);
 	weft_stress_run_threads(t->producers + 1, worker, t);
-	uint64_t missing = 0;
-	for (unsigned p = 0; p < t->producers; p++) {
-		for (uint64_t s = 0; s < t->per_producer; s++)
-			missing += atomic_load(&t->received[p][s]) == 0;
-		free(t->received[p]);
-	}
-	if (missing)
-		weft_stress_fail(r, "%llu items never arrived", (unsigned long long)missing);
-	if (atomic_load(&t->dup_errors))
-		weft_stress_fail(r, "%llu items arrived twice",
-				 (unsigned long long)atomic_load(&t->dup_errors));
-	if (atomic_load(&t->order_errors))
-		weft_stress_fail(r, "%llu items out of producer order",
-				 (unsigned long long)atomic_load(&t->order_errors));
-	if (atomic_load(&t->bad_items))
-		weft_stress_fail(r, "%llu corrupt items or failed pushes",
-				 (unsigned long long)atomic_load(&t->bad_items));
+	weft_delivery_check(&t->d, r);
 	if (weft_mpsc_intrusive_pop(&t->q))
 		weft_stress_fail(r, "node left after all were received");
 	for (unsigned p = 0; p < t->producers; p++)

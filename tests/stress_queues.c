@@ -8,13 +8,12 @@
 #include <sched.h>
 #include <stdatomic.h>
 #include <stdlib.h>
-#include <string.h>
 
+#include "delivery.h"
 #include "stress.h"
 #include "weft/mpsc.h"
 #include "weft/ring.h"
 
-#define MAX_THREADS 16
 #define SEQ_BITS 40
 #define BATCH 16
 
@@ -34,9 +33,8 @@ typedef struct qtest {
 	uint64_t per_producer;
 	weft_ring ring;
 	weft_mpsc mpsc;
-	_Atomic uint8_t *received[MAX_THREADS]; /* per producer, per seq */
+	weft_delivery d;
 	_Atomic uint64_t popped;
-	_Atomic uint64_t order_errors, dup_errors, bad_items;
 } qtest;
 
 static void *tag(unsigned producer, uint64_t seq)
@@ -128,8 +126,7 @@ static void producer(qtest *t, unsigned id)
 
 static void consumer(qtest *t)
 {
-	uint64_t last[MAX_THREADS];
-	memset(last, 0, sizeof last); /* tags start at seq + 1 */
+	uint64_t next[WEFT_DELIVERY_MAX_PRODUCERS] = { 0 };
 	const uint64_t total = t->per_producer * t->producers;
 	void *items[BATCH];
 	unsigned spins = 0;
@@ -145,15 +142,10 @@ static void consumer(qtest *t)
 			uint64_t v = (uint64_t)(uintptr_t)items[k];
 			unsigned p = (unsigned)(v >> SEQ_BITS);
 			uint64_t s = v & ((UINT64_C(1) << SEQ_BITS) - 1);
-			if (p >= t->producers || s == 0 || s > t->per_producer) {
-				atomic_fetch_add(&t->bad_items, 1);
-				continue;
-			}
-			if (s <= last[p])
-				atomic_fetch_add(&t->order_errors, 1);
-			last[p] = s;
-			if (atomic_fetch_add(&t->received[p][s - 1], 1) != 0)
-				atomic_fetch_add(&t->dup_errors, 1);
+			if (s == 0) /* tags carry seq + 1 */
+				weft_delivery_bad(&t->d);
+			else
+				weft_delivery_record(&t->d, next, p, s - 1);
 		}
 		atomic_fetch_add_explicit(&t->popped, n, memory_order_relaxed);
 	}
@@ -176,8 +168,7 @@ static void run(const weft_stress_case *c, weft_stress_result *r, enum mode mode
 	t->producers = producers;
 	t->consumers = consumers;
 	t->per_producer = weft_stress_ops(c) / producers;
-	for (unsigned p = 0; p < producers; p++)
-		t->received[p] = calloc(t->per_producer, 1);
+	weft_delivery_init(&t->d, producers, t->per_producer);
 	if (mode == MPSC) {
 		if (weft_mpsc_init(&t->mpsc))
 			weft_stress_fail(r, "mpsc init");
@@ -185,23 +176,7 @@ static void run(const weft_stress_case *c, weft_stress_result *r, enum mode mode
 		weft_stress_fail(r, "ring init");
 	}
 	weft_stress_run_threads(producers + consumers, worker, t);
-	uint64_t missing = 0;
-	for (unsigned p = 0; p < producers; p++) {
-		for (uint64_t s = 0; s < t->per_producer; s++)
-			missing += atomic_load(&t->received[p][s]) == 0;
-		free(t->received[p]);
-	}
-	if (missing)
-		weft_stress_fail(r, "%llu items never arrived", (unsigned long long)missing);
-	if (atomic_load(&t->dup_errors))
-		weft_stress_fail(r, "%llu items arrived twice",
-				 (unsigned long long)atomic_load(&t->dup_errors));
-	if (atomic_load(&t->order_errors))
-		weft_stress_fail(r, "%llu items out of producer order",
-				 (unsigned long long)atomic_load(&t->order_errors));
-	if (atomic_load(&t->bad_items))
-		weft_stress_fail(r, "%llu corrupt items",
-				 (unsigned long long)atomic_load(&t->bad_items));
+	weft_delivery_check(&t->d, r);
 	void *v;
 	if (mode == MPSC) {
 		if (weft_mpsc_pop(&t->mpsc, &v))
