@@ -34,3 +34,5 @@ FASTPATH(bool, weft_ring_spsc_push, (weft_ring *r, void *item), weft_ring_spsc_p
 FASTPATH(bool, weft_ring_spsc_pop, (weft_ring *r, void **item), weft_ring_spsc_pop(r, item))
 FASTPATH(int, weft_mpsc_push, (weft_mpsc *q, void *item), weft_mpsc_push(q, item))
 FASTPATH(bool, weft_mpsc_pop, (weft_mpsc *q, void **item), weft_mpsc_pop(q, item))
+FASTPATH(int, weft_mpsc_intrusive_push, (weft_mpsc_intrusive *q, weft_mpsc_node *n), weft_mpsc_intrusive_push(q, n))
+FASTPATH(weft_mpsc_node *, weft_mpsc_intrusive_pop, (weft_mpsc_intrusive *q), weft_mpsc_intrusive_pop(q))
