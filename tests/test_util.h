@@ -3,7 +3,11 @@
 #define WEFT_TESTS_TEST_UTIL_H
 
 #include <sched.h>
+#include <stdbool.h>
 #include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/types.h>
 #include <time.h>
 
 #define WEFT_MS 1000000ull
@@ -20,6 +24,28 @@ static inline uint64_t weft_test_now_ns(void)
 	struct timespec ts;
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+/*
+ * Is thread `tid` of this process asleep in the kernel (state S in
+ * /proc/self/task/<tid>/stat)? Lets a test wait until a waiter has really
+ * gone to sleep before it takes the step that must wake it, so a missing
+ * wake-up shows as a timeout instead of being covered by the waiter's spin.
+ * A file that cannot be read (no /proc, or the thread is gone) counts as
+ * asleep, so a caller's wait loop always ends; the test is then only weaker.
+ */
+static inline bool weft_test_thread_sleeping(pid_t tid)
+{
+	char path[64], buf[256];
+	snprintf(path, sizeof path, "/proc/self/task/%d/stat", (int)tid);
+	FILE *f = fopen(path, "r");
+	if (!f)
+		return true;
+	size_t n = fread(buf, 1, sizeof buf - 1, f);
+	fclose(f);
+	buf[n] = 0;
+	const char *end = strrchr(buf, ')'); /* the name may hold spaces */
+	return end && end[1] == ' ' && end[2] == 'S';
 }
 
 #endif /* WEFT_TESTS_TEST_UTIL_H */

@@ -3,6 +3,8 @@
 #include <errno.h>
 #include <pthread.h>
 #include <string.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 
 #include "test_util.h"
 #include "weft/rwlock.h"
@@ -161,6 +163,55 @@ Test(rwlock, waiting_writer_stops_new_readers)
 	weft_rwlock_read_unlock(&l);
 	pthread_join(w, NULL);
 	cr_assert_eq(atomic_load(&l.state), 0);
+}
+
+/*
+ * A reader's fast-path add that finds a writer waiting is undone in the slow
+ * path; when that undo drops the count to 0 it must wake the writer, as the
+ * last reader's unlock would. The add is made by hand here so that the read
+ * holder can leave between the add and its undo, which is the window.
+ */
+typedef struct undo_case {
+	weft_rwlock l;
+	_Atomic pid_t writer_tid;
+	int writer_rc;
+} undo_case;
+
+static void *timed_writer(void *p)
+{
+	undo_case *u = p;
+	atomic_store(&u->writer_tid, (pid_t)syscall(SYS_gettid));
+	u->writer_rc = weft_rwlock_write_lock_timeout(&u->l, 4000 * WEFT_MS);
+	if (u->writer_rc == 0)
+		weft_rwlock_write_unlock(&u->l);
+	return NULL;
+}
+
+Test(rwlock, refused_readers_undo_wakes_the_waiting_writer)
+{
+	undo_case u = { .l = WEFT_RWLOCK_INIT, .writer_rc = -1 };
+	weft_rwlock_read_lock(&u.l);
+	pthread_t w;
+	pthread_create(&w, NULL, timed_writer, &u);
+	while (!(atomic_load(&u.l.state) & WEFT_RWLOCK_WRITERS_WAIT) ||
+	       !weft_test_thread_sleeping(atomic_load(&u.writer_tid)))
+		sched_yield();
+	/* A second reader's fast path: the add lands, the writer is seen. */
+	uint32_t s = atomic_fetch_add(&u.l.state, 1);
+	cr_assert_not(weft_rwlock_read_open(s));
+	weft_rwlock_read_unlock(&u.l); /* count 2 -> 1: not the last one out */
+	uint64_t t0 = weft_test_now_ns();
+	/* The undo drops the count to 0; then we wait our turn to read. */
+	cr_assert_eq(weft_rwlock_read_lock_slow(&u.l, WEFT_TIMEOUT_NEVER), 0);
+	uint64_t waited = weft_test_now_ns() - t0;
+	weft_rwlock_read_unlock(&u.l);
+	pthread_join(w, NULL);
+	/* Unwoken, the writer sleeps until its 4 s timeout, then takes the
+	 * free lock (so its rc alone would not tell). */
+	cr_assert_lt(waited, 2 * WEFT_TEST_SLACK_NS, "writer not woken: %llu ms",
+		     (unsigned long long)(waited / WEFT_MS));
+	cr_assert_eq(u.writer_rc, 0);
+	cr_assert_eq(atomic_load(&u.l.state), 0);
 }
 
 /* Four readers re-enter continuously; a writer must still get in fast. */
