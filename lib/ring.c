@@ -71,26 +71,6 @@ static inline void prefetch_w(weft_ring_slot *slots, uint64_t mask, uint64_t pos
 }
 
 /*
- * Claim up to n (burst, all == false) or exactly n (all == true) consecutive
- * ready slots from the index idx with one CAS; n >= 1 and n <= capacity.
- * Returns the count claimed (0: none ready / fewer than n), *first the first
- * position.
- *
- * The last slot of the wanted batch is read first. A caller waiting for the
- * other side to fill (or drain) a batch polls that one line, not every line
- * of the batch: prefetching lines the other side is still writing would pull
- * each of them away from it once per poll. When the last slot is ready, the
- * whole batch is fetched for writing at once and checked slot by slot (with
- * several producers or consumers a slot in the middle may still be pending).
- * When it is not, a burst moves the ready prefix, scanning forward without
- * prefetching past it.
- *
- * The seq checks only tell that the slots were ready for positions pos..;
- * the CAS from pos makes them ours (nobody else can claim positions >= pos
- * while idx == pos, and idx never repeats a value), so it validates a stale
- * pos too.
- */
-/*
  * Are the slots of positions [pos, pos + n) all ready? One pass without a
  * branch per slot, over the (at most two) contiguous runs of the array.
  * Here and in publish / consume the loops are unrolled: once the batch's
@@ -116,8 +96,29 @@ static bool all_ready(weft_ring_slot *slots, uint64_t mask, uint64_t pos,
 		run_bad(slots, pos + ready + run, n - run)) == 0;
 }
 
-static inline size_t claim(_Atomic uint64_t *idx, weft_ring_slot *slots, uint64_t mask,
-		    uint64_t ready, size_t n, bool all, uint64_t *first)
+/*
+ * Claim up to n (burst, all == false) or exactly n (all == true) consecutive
+ * ready slots from the index idx with one CAS; n >= 1 and n <= capacity.
+ * Returns the count claimed (0: none ready / fewer than n), *first the first
+ * position.
+ *
+ * The last slot of the wanted batch is read first. A caller waiting for the
+ * other side to fill (or drain) a batch polls that one line, not every line
+ * of the batch: prefetching lines the other side is still writing would pull
+ * each of them away from it once per poll. When the last slot is ready, the
+ * whole batch is fetched for writing at once and checked slot by slot (with
+ * several producers or consumers a slot in the middle may still be pending).
+ * When it is not, a burst moves the ready prefix, scanning forward without
+ * prefetching past it.
+ *
+ * The seq checks only tell that the slots were ready for positions pos..;
+ * the CAS from pos makes them ours (nobody else can claim positions >= pos
+ * while idx == pos, and idx never repeats a value), so it validates a stale
+ * pos too.
+ */
+static inline size_t claim(_Atomic uint64_t *idx, weft_ring_slot *slots,
+			   uint64_t mask, uint64_t ready, size_t n, bool all,
+			   uint64_t *first)
 {
 	/* relaxed: a guess, validated by the seq checks and the CAS. */
 	uint64_t pos = atomic_load_explicit(idx, memory_order_relaxed);
@@ -137,7 +138,8 @@ static inline size_t claim(_Atomic uint64_t *idx, weft_ring_slot *slots, uint64_
 		if (k == 0 || (all && k < n)) {
 			if (d < 0)
 				return 0; /* not enough free / ready slots */
-			/* d > 0: pos is stale, positions from it were taken */
+			/* d > 0: pos is stale, positions from it were taken.
+			 * relaxed: a new guess, as above. */
 			pos = atomic_load_explicit(idx, memory_order_relaxed);
 			continue;
 		}
@@ -248,22 +250,59 @@ int weft_ring_pop_bulk(weft_ring *r, void **items, size_t n)
 	return 0;
 }
 
-size_t weft_ring_spsc_push_n(weft_ring *r, void *const *items, size_t n)
+/*
+ * SPSC: free slots the producer may fill from its tail t, refreshing its
+ * cached head only when the cache says fewer than n.
+ */
+static uint64_t spsc_room(weft_ring *r, uint64_t t, size_t n)
 {
 	const uint64_t cap = r->p_mask + 1;
-	/* relaxed: only this thread writes tail. */
-	uint64_t t = atomic_load_explicit(&r->tail, memory_order_relaxed);
 	if (cap - (t - r->head_cache) < n)
-		/* acquire: pairs with the release store of head in spsc_pop. */
+		/* acquire: pairs with the release store of head in spsc_pop /
+		 * spsc_take, so the consumer's reads of the slots happen
+		 * before we overwrite them. */
 		r->head_cache = atomic_load_explicit(&r->head, memory_order_acquire);
-	uint64_t room = cap - (t - r->head_cache);
-	size_t k = n < room ? n : (size_t)room;
+	return cap - (t - r->head_cache);
+}
+
+/* SPSC: items ready for the consumer from its head h, likewise. */
+static uint64_t spsc_ready(weft_ring *r, uint64_t h, size_t n)
+{
+	if (r->tail_cache - h < n)
+		/* acquire: pairs with the release store of tail in spsc_push /
+		 * spsc_put, so the items written before it are visible. */
+		r->tail_cache = atomic_load_explicit(&r->tail, memory_order_acquire);
+	return r->tail_cache - h;
+}
+
+static void spsc_put(weft_ring *r, uint64_t t, void *const *items, size_t k)
+{
 	void **slots = weft__ring_spsc_items(r->p_slots);
 	for (size_t i = 0; i < k; i++)
 		slots[(t + i) & r->p_mask] = items[i];
 	if (k)
-		/* release: publishes the items to spsc_pop's acquire of tail. */
+		/* release: publishes the items to spsc_ready's acquire of tail. */
 		atomic_store_explicit(&r->tail, t + k, memory_order_release);
+}
+
+static void spsc_take(weft_ring *r, uint64_t h, void **items, size_t k)
+{
+	void **slots = weft__ring_spsc_items(r->c_slots);
+	for (size_t i = 0; i < k; i++)
+		items[i] = slots[(h + i) & r->c_mask];
+	if (k)
+		/* release: our reads happen-before the producer reuses the
+		 * slots (spsc_room's acquire of head). */
+		atomic_store_explicit(&r->head, h + k, memory_order_release);
+}
+
+size_t weft_ring_spsc_push_n(weft_ring *r, void *const *items, size_t n)
+{
+	/* relaxed: only this thread writes tail. */
+	uint64_t t = atomic_load_explicit(&r->tail, memory_order_relaxed);
+	uint64_t room = spsc_room(r, t, n);
+	size_t k = n < room ? n : (size_t)room;
+	spsc_put(r, t, items, k);
 	return k;
 }
 
@@ -271,40 +310,21 @@ size_t weft_ring_spsc_pop_n(weft_ring *r, void **items, size_t n)
 {
 	/* relaxed: only this thread writes head. */
 	uint64_t h = atomic_load_explicit(&r->head, memory_order_relaxed);
-	if (r->tail_cache - h < n)
-		/* acquire: pairs with the release store of tail in spsc_push. */
-		r->tail_cache = atomic_load_explicit(&r->tail, memory_order_acquire);
-	uint64_t avail = r->tail_cache - h;
+	uint64_t avail = spsc_ready(r, h, n);
 	size_t k = n < avail ? n : (size_t)avail;
-	void **slots = weft__ring_spsc_items(r->c_slots);
-	for (size_t i = 0; i < k; i++)
-		items[i] = slots[(h + i) & r->c_mask];
-	if (k)
-		/* release: our reads happen-before the producer reuses the slots. */
-		atomic_store_explicit(&r->head, h + k, memory_order_release);
+	spsc_take(r, h, items, k);
 	return k;
 }
 
 int weft_ring_spsc_push_bulk(weft_ring *r, void *const *items, size_t n)
 {
-	const uint64_t cap = r->p_mask + 1;
-	if (n > cap)
+	if (n > r->p_mask + 1)
 		return EINVAL;
-	if (n == 0)
-		return 0;
 	/* relaxed: only this thread writes tail. */
 	uint64_t t = atomic_load_explicit(&r->tail, memory_order_relaxed);
-	if (cap - (t - r->head_cache) < n) {
-		/* acquire: pairs with the release store of head in spsc_pop. */
-		r->head_cache = atomic_load_explicit(&r->head, memory_order_acquire);
-		if (cap - (t - r->head_cache) < n)
-			return EAGAIN;
-	}
-	void **slots = weft__ring_spsc_items(r->p_slots);
-	for (size_t i = 0; i < n; i++)
-		slots[(t + i) & r->p_mask] = items[i];
-	/* release: publishes the items to spsc_pop's acquire of tail. */
-	atomic_store_explicit(&r->tail, t + n, memory_order_release);
+	if (spsc_room(r, t, n) < n)
+		return EAGAIN;
+	spsc_put(r, t, items, n);
 	return 0;
 }
 
@@ -312,20 +332,10 @@ int weft_ring_spsc_pop_bulk(weft_ring *r, void **items, size_t n)
 {
 	if (n > r->c_mask + 1)
 		return EINVAL;
-	if (n == 0)
-		return 0;
 	/* relaxed: only this thread writes head. */
 	uint64_t h = atomic_load_explicit(&r->head, memory_order_relaxed);
-	if (r->tail_cache - h < n) {
-		/* acquire: pairs with the release store of tail in spsc_push. */
-		r->tail_cache = atomic_load_explicit(&r->tail, memory_order_acquire);
-		if (r->tail_cache - h < n)
-			return EAGAIN;
-	}
-	void **slots = weft__ring_spsc_items(r->c_slots);
-	for (size_t i = 0; i < n; i++)
-		items[i] = slots[(h + i) & r->c_mask];
-	/* release: our reads happen-before the producer reuses the slots. */
-	atomic_store_explicit(&r->head, h + n, memory_order_release);
+	if (spsc_ready(r, h, n) < n)
+		return EAGAIN;
+	spsc_take(r, h, items, n);
 	return 0;
 }
