@@ -101,18 +101,22 @@ def run(args):
     exact = "^(" + "|".join(re.escape(n) for n in names) + ")$"
     cmd = [args.binary, f"--benchmark_filter={exact}",
            f"--benchmark_repetitions={reps}", f"--benchmark_min_time={min_time}",
-           "--benchmark_display_aggregates_only=true",
+           # Repetitions of all rows run in random order, so a weft row and
+           # its baselines sample the same stretch of machine noise (a
+           # shared VM's neighbours come and go within a run).
+           "--benchmark_enable_random_interleaving=true",
            f"--benchmark_out={out}", "--benchmark_out_format=json"]
-    print(f"running {len(names)} benchmarks x {reps} repetitions "
+    total = len(names) * reps
+    print(f"running {len(names)} benchmarks x {reps} repetitions, interleaved "
           f"(min {min_time}s each) on {ctx['weft_cpu_model']}, {ctx['weft_cores']} cores",
           flush=True)
     done = 0
     with subprocess.Popen(cmd, stdout=subprocess.PIPE, text=True) as p:
         for line in p.stdout:
-            m = re.match(r"(\S+)_median\s+(\S+ \S+)", line)
-            if m:
+            m = re.match(r"(\S+/real_time\S*)\s+(\S+ \S+)", line)
+            if m and not re.search(r"_(mean|median|stddev|cv)$", m.group(1)):
                 done += 1
-                print(f"[{done}/{len(names)}] {m.group(1)}  {m.group(2)}", flush=True)
+                print(f"[{done}/{total}] {m.group(1)}  {m.group(2)}", flush=True)
     if p.returncode != 0:
         sys.exit(f"benchmark binary failed with status {p.returncode}")
     with open(out) as f:
@@ -120,6 +124,7 @@ def run(args):
     data["context"].update(ctx)
     data["context"]["weft_repetitions"] = str(reps)
     data["context"]["weft_min_time_s"] = str(min_time)
+    data["context"]["weft_interleaved"] = "random"
     with open(out, "w") as f:
         json.dump(data, f, indent=1)
     html = out[:-len(".json")] + ".html"
@@ -215,7 +220,7 @@ table{{border-collapse:collapse;margin:.3em 0 1.2em}}td,th{{padding:2px 8px;text
 <h1>weft benchmarks</h1><table class="ctx">"""]
     for key in ("weft_cpu_model", "weft_cores", "weft_kernel", "weft_compiler",
                 "weft_cflags", "weft_allocator", "weft_git_commit", "date",
-                "weft_repetitions", "weft_note"):
+                "weft_repetitions", "weft_interleaved", "weft_note"):
         if key in ctx:
             parts.append(f"<tr><th>{h.escape(key.replace('weft_', ''))}</th>"
                          f"<td>{h.escape(str(ctx[key]))}</td></tr>")
