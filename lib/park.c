@@ -3,8 +3,8 @@
 
 #include <errno.h>
 #include <stdatomic.h>
-#include <unistd.h>
 
+#include "internal/cpus.h"
 #include "weft/common.h"
 
 /*
@@ -24,19 +24,6 @@ struct weft_park_bucket {
 
 static weft_park_bucket buckets[PARK_BUCKETS];
 
-static uint32_t online_cpus(void)
-{
-	static _Atomic uint32_t cpus;
-	/* relaxed: racing first callers all store the same value. */
-	uint32_t n = atomic_load_explicit(&cpus, memory_order_relaxed);
-	if (WEFT_UNLIKELY(n == 0)) {
-		long c = sysconf(_SC_NPROCESSORS_ONLN);
-		n = c > 0 ? (uint32_t)c : 1;
-		atomic_store_explicit(&cpus, n, memory_order_relaxed);
-	}
-	return n;
-}
-
 static weft_park_bucket *bucket_of(const void *lock)
 {
 	uint64_t h = (uint64_t)(uintptr_t)lock * 0x9e3779b97f4a7c15ull;
@@ -51,7 +38,7 @@ weft_park_bucket *weft_park_enter(const void *lock, const weft_deadline *deadlin
 	 * lock's own atomics order everything the waiter then does. */
 	uint32_t ahead = atomic_fetch_add_explicit(&b->waiters, 1,
 						   memory_order_relaxed);
-	if (ahead < online_cpus())
+	if (ahead < weft_online_cpus())
 		return b;
 	weft_deadline soon = weft_deadline_after(PARK_NS);
 	const weft_deadline *until = weft_deadline_min(&soon, deadline);
