@@ -48,11 +48,15 @@
  * word, and then waits as above. The threads left running get long runs
  * on few CPUs instead of every CPU moving the lock line on every operation
  * (on 2 CPUs: r90w10 at 4 and 8 threads from about 40M to 65-130M ops/s).
- * Parking does not touch the policy: a parked thread holds no count and no
- * flag, so it can neither block nor be owed anything; once it waits, the
- * rules above apply. It lengthens one acquisition by at most 1 ms, and only
- * when more threads wait for the lock than can run. The count's atomics are
- * relaxed: it is a heuristic, and the state word's atomics order everything.
+ * Parking does not touch the state machine: a parked thread holds no count
+ * (a reader undoes its refused add first) and no flag, so it blocks nobody
+ * and no wake-up is owed to it or can be lost on it (nobody wakes it; its
+ * timer ends the park). A parked writer is not yet a waiting writer:
+ * readers still enter during its park, and once it waits, the rules above
+ * apply. Parking lengthens one acquisition by at most 1 ms, and only when
+ * more threads wait for the lock than can run. The waiter count's atomics
+ * are relaxed: it only chooses whether to park, and the state word's
+ * atomics order everything the waiter then does.
  *
  * Not recursive: a reader that re-enters while a writer waits deadlocks (as
  * with writer-preferring pthread rwlocks). No owner tracking.
