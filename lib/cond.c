@@ -3,9 +3,9 @@
 
 #include <errno.h>
 #include <sched.h>
-#include <unistd.h>
 
 #include "internal/backoff.h"
+#include "internal/cpus.h"
 #include "internal/futex.h"
 #include "internal/mutex.h"
 
@@ -33,20 +33,6 @@ _Static_assert(sizeof(weft_cond) == 4, "weft_cond must stay 4 bytes");
 #endif
 
 #define SEQ_MASK (~WEFT_COND_WAITERS)
-
-/* Online CPUs, read once (a racy first call just reads it twice). */
-static uint32_t online_cpus(void)
-{
-	static _Atomic uint32_t cached;
-	/* relaxed: an idempotent cache of a system constant. */
-	uint32_t n = atomic_load_explicit(&cached, memory_order_relaxed);
-	if (WEFT_UNLIKELY(n == 0)) {
-		long c = sysconf(_SC_NPROCESSORS_ONLN);
-		n = c > 0 ? (uint32_t)c : 1;
-		atomic_store_explicit(&cached, n, memory_order_relaxed);
-	}
-	return n;
-}
 
 void weft_cond_signal_slow(weft_cond *c, int n)
 {
@@ -78,7 +64,7 @@ static int wait_common(weft_cond *c, weft_mutex *m,
 	int rc = 0;
 	/* Spin only while the waiters fit on the CPUs: beyond that the
 	 * spinners take the CPU from the threads they wait for. */
-	const bool spin = (v & WEFT_COND_WAITERS) < online_cpus();
+	const bool spin = (v & WEFT_COND_WAITERS) < weft_online_cpus();
 	weft_backoff b = weft_backoff_make(spin ? COND_SPIN_LIMIT : 0,
 					   COND_SPIN_PAUSE_MAX);
 	/* relaxed: only SEQ is compared; the mutex orders the data. */

@@ -6,6 +6,7 @@
 
 #include "internal/backoff.h"
 #include "internal/futex.h"
+#include "internal/park.h"
 
 _Static_assert(sizeof(weft_rwlock) <= 8, "weft_rwlock must stay <= 8 bytes");
 
@@ -114,26 +115,39 @@ static void end_unused_phase(weft_rwlock *l)
 	wake_writer_if_free(l);
 }
 
+/* Poll with bounded backoff: 0 with the lock, EBUSY when it is time to sleep. */
+static int spin(weft_rwlock *l, bool (*try)(weft_rwlock *, uint32_t *))
+{
+	weft_backoff b = weft_backoff_make(RW_SPIN_LIMIT, RW_SPIN_PAUSE_MAX);
+	while (weft_backoff_spin(&b)) {
+		uint32_t s = load_state(l);
+		if (try(l, &s))
+			return 0;
+	}
+	return EBUSY;
+}
+
 /*
- * The start of both lock paths: try once; with no time to wait, fail; else
- * poll with bounded backoff. 0 with the lock, ETIMEDOUT for a zero timeout,
- * EBUSY when the spin ran out and the caller should sleep.
+ * Both lock slow paths: try once; with no time to wait, fail; else wait
+ * (`wait`: spin, then sleep) as one more waiter of the lock, parking first
+ * if the lock has more waiters than there are CPUs (internal/park.h).
  */
-static int try_then_spin(weft_rwlock *l, bool (*try)(weft_rwlock *, uint32_t *),
-			 uint64_t timeout_ns)
+static int lock_slow(weft_rwlock *l, uint64_t timeout_ns,
+		     bool (*try)(weft_rwlock *, uint32_t *),
+		     int (*wait)(weft_rwlock *, const weft_deadline *))
 {
 	uint32_t s = load_state(l);
 	if (try(l, &s))
 		return 0;
 	if (timeout_ns == 0)
 		return ETIMEDOUT;
-	weft_backoff b = weft_backoff_make(RW_SPIN_LIMIT, RW_SPIN_PAUSE_MAX);
-	while (weft_backoff_spin(&b)) {
-		s = load_state(l);
-		if (try(l, &s))
-			return 0;
-	}
-	return EBUSY;
+	weft_deadline deadline = deadline_for(timeout_ns);
+	weft_park_bucket *park = weft_park_enter(l, &deadline);
+	int rc = spin(l, try);
+	if (rc == EBUSY)
+		rc = wait(l, &deadline);
+	weft_park_leave(park);
+	return rc;
 }
 
 /* ------------------------------------------------------------ readers */
@@ -199,14 +213,9 @@ static int read_give_up(weft_rwlock *l, bool admitted)
 	return ETIMEDOUT;
 }
 
-int weft_rwlock_read_lock_slow(weft_rwlock *l, uint64_t timeout_ns)
+/* Sleep on rseq until admitted (or free to enter) or the deadline. */
+static int read_wait(weft_rwlock *l, const weft_deadline *deadline)
 {
-	undo_entry(l);
-	int rc = try_then_spin(l, reader_try_fresh, timeout_ns);
-	if (rc != EBUSY)
-		return rc;
-
-	weft_deadline deadline = deadline_for(timeout_ns);
 	bool admitted = false;
 	for (;;) {
 		uint32_t s = load_state(l);
@@ -237,13 +246,19 @@ int weft_rwlock_read_lock_slow(weft_rwlock *l, uint64_t timeout_ns)
 			    &l->state, &s, s | RWAIT, memory_order_release,
 			    memory_order_relaxed))
 			continue;
-		rc = weft_futex_wait(&l->rseq, seq, &deadline);
+		int rc = weft_futex_wait(&l->rseq, seq, deadline);
 		/* relaxed: only compared; the entry CAS does the ordering. */
 		if (atomic_load_explicit(&l->rseq, memory_order_relaxed) != seq)
 			admitted = true;
 		if (rc == ETIMEDOUT)
 			return read_give_up(l, admitted);
 	}
+}
+
+int weft_rwlock_read_lock_slow(weft_rwlock *l, uint64_t timeout_ns)
+{
+	undo_entry(l);
+	return lock_slow(l, timeout_ns, reader_try_fresh, read_wait);
 }
 
 /* ------------------------------------------------------------ writers */
@@ -306,12 +321,7 @@ static int wait_on_empty_phase(weft_rwlock *l, uint32_t s,
 			       const weft_deadline *deadline)
 {
 	weft_deadline soon = weft_deadline_after(EMPTY_PHASE_NS);
-	bool deadline_first =
-		deadline->tv_sec >= 0 &&
-		(deadline->tv_sec < soon.tv_sec ||
-		 (deadline->tv_sec == soon.tv_sec &&
-		  deadline->tv_nsec < soon.tv_nsec));
-	if (weft_futex_wait(&l->state, s, deadline_first ? deadline : &soon) !=
+	if (weft_futex_wait(&l->state, s, weft_deadline_min(deadline, &soon)) !=
 	    ETIMEDOUT)
 		return 0;
 	if (weft_deadline_passed(deadline))
@@ -320,13 +330,9 @@ static int wait_on_empty_phase(weft_rwlock *l, uint32_t s,
 	return 0;
 }
 
-int weft_rwlock_write_lock_slow(weft_rwlock *l, uint64_t timeout_ns)
+/* Flag WRITERS_WAIT and sleep on state until the lock is ours or the deadline. */
+static int write_wait(weft_rwlock *l, const weft_deadline *deadline)
 {
-	int rc = try_then_spin(l, writer_try_fresh, timeout_ns);
-	if (rc != EBUSY)
-		return rc;
-
-	weft_deadline deadline = deadline_for(timeout_ns);
 	uint32_t keep = 0;
 	for (;;) {
 		uint32_t s = load_state(l);
@@ -343,13 +349,18 @@ int weft_rwlock_write_lock_slow(weft_rwlock *l, uint64_t timeout_ns)
 		s |= WWAIT;
 		keep = WWAIT;
 		if ((s & PHASE) && !(s & READERS)) {
-			if (wait_on_empty_phase(l, s, &deadline) == ETIMEDOUT)
+			if (wait_on_empty_phase(l, s, deadline) == ETIMEDOUT)
 				return write_give_up(l);
 			continue;
 		}
-		if (weft_futex_wait(&l->state, s, &deadline) == ETIMEDOUT)
+		if (weft_futex_wait(&l->state, s, deadline) == ETIMEDOUT)
 			return write_give_up(l);
 	}
+}
+
+int weft_rwlock_write_lock_slow(weft_rwlock *l, uint64_t timeout_ns)
+{
+	return lock_slow(l, timeout_ns, writer_try_fresh, write_wait);
 }
 
 /*

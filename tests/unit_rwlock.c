@@ -6,6 +6,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include "internal/park.h"
 #include "test_util.h"
 #include "weft/rwlock.h"
 
@@ -75,29 +76,30 @@ Test(rwlock, two_readers_hold_it_at_once)
 	cr_assert_eq(atomic_load(&t.l.state), 0);
 }
 
+/* lock(l, timeout) fails with ETIMEDOUT after at least timeout, not much more. */
+static void assert_times_out(int (*lock)(weft_rwlock *, uint64_t), weft_rwlock *l,
+			     uint64_t timeout)
+{
+	uint64_t t0 = weft_test_now_ns();
+	cr_assert_eq(lock(l, timeout), ETIMEDOUT);
+	uint64_t waited = weft_test_now_ns() - t0;
+	cr_assert_geq(waited, timeout);
+	cr_assert_lt(waited, timeout + WEFT_TEST_SLACK_NS);
+}
+
 Test(rwlock, timeouts_expire_after_at_least_the_timeout)
 {
 	weft_rwlock l = WEFT_RWLOCK_INIT;
 	const uint64_t timeout = 20 * WEFT_MS;
 	weft_rwlock_read_lock(&l);
-	uint64_t t0 = weft_test_now_ns();
-	cr_assert_eq(weft_rwlock_write_lock_timeout(&l, timeout), ETIMEDOUT);
-	uint64_t waited = weft_test_now_ns() - t0;
-	cr_assert_geq(waited, timeout);
-	cr_assert_lt(waited, timeout + WEFT_TEST_SLACK_NS);
+	assert_times_out(weft_rwlock_write_lock_timeout, &l, timeout);
 	weft_rwlock_read_unlock(&l);
 	cr_assert_eq(atomic_load(&l.state), 0, "state %#x",
 		     (unsigned)atomic_load(&l.state));
 
 	weft_rwlock_write_lock(&l);
-	t0 = weft_test_now_ns();
-	cr_assert_eq(weft_rwlock_read_lock_timeout(&l, timeout), ETIMEDOUT);
-	waited = weft_test_now_ns() - t0;
-	cr_assert_geq(waited, timeout);
-	cr_assert_lt(waited, timeout + WEFT_TEST_SLACK_NS);
-	t0 = weft_test_now_ns();
-	cr_assert_eq(weft_rwlock_write_lock_timeout(&l, timeout), ETIMEDOUT);
-	cr_assert_geq(weft_test_now_ns() - t0, timeout);
+	assert_times_out(weft_rwlock_read_lock_timeout, &l, timeout);
+	assert_times_out(weft_rwlock_write_lock_timeout, &l, timeout);
 	weft_rwlock_write_unlock(&l);
 	cr_assert_eq(atomic_load(&l.state), 0, "state %#x",
 		     (unsigned)atomic_load(&l.state));
@@ -281,6 +283,7 @@ static void starvation_run(bool test_writer)
 		     (unsigned long long)(worst / 1000));
 	cr_assert_eq(atomic_load(&s.l.state), 0, "state %#x",
 		     (unsigned)atomic_load(&s.l.state));
+	cr_assert_eq(weft_park_waiters(&s.l), 0, "waiters left counted");
 }
 
 Test(rwlock, writer_gets_in_within_100ms_past_four_busy_readers)
@@ -291,4 +294,57 @@ Test(rwlock, writer_gets_in_within_100ms_past_four_busy_readers)
 Test(rwlock, reader_gets_in_within_100ms_past_two_busy_writers)
 {
 	starvation_run(false);
+}
+
+/*
+ * More waiters than CPUs: the extra ones park (internal/park.h). All still
+ * get the lock when it is released, a timed wait in the crowd still lasts
+ * its full timeout, and every waiter is uncounted on its way out (a count
+ * left behind would make every later waiter of the lock park).
+ */
+typedef struct crowd_waiter {
+	weft_rwlock *l;
+	bool writer;
+	int result;
+} crowd_waiter;
+
+static void *crowd_wait(void *p)
+{
+	crowd_waiter *w = p;
+	w->result = w->writer ? weft_rwlock_write_lock_timeout(w->l, 10000 * WEFT_MS)
+			      : weft_rwlock_read_lock_timeout(w->l, 10000 * WEFT_MS);
+	if (w->result == 0) {
+		if (w->writer)
+			weft_rwlock_write_unlock(w->l);
+		else
+			weft_rwlock_read_unlock(w->l);
+	}
+	return NULL;
+}
+
+Test(rwlock, crowded_waiters_park_then_all_get_in_and_leave_no_count)
+{
+	enum { MAX_CROWD = 16 };
+	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+	int n = cpus + 2 < MAX_CROWD ? (int)cpus + 2 : MAX_CROWD;
+	weft_rwlock l = WEFT_RWLOCK_INIT;
+	crowd_waiter w[MAX_CROWD];
+	pthread_t th[MAX_CROWD];
+	weft_rwlock_write_lock(&l);
+	for (int i = 0; i < n; i++) {
+		w[i] = (crowd_waiter){ .l = &l, .writer = i % 2, .result = -1 };
+		pthread_create(&th[i], NULL, crowd_wait, &w[i]);
+	}
+	while (weft_park_waiters(&l) < (uint32_t)n)
+		sched_yield();
+	/* One more, timed: parked or not, it waits its whole timeout. */
+	assert_times_out(weft_rwlock_read_lock_timeout, &l, 20 * WEFT_MS);
+	weft_rwlock_write_unlock(&l);
+	for (int i = 0; i < n; i++) {
+		pthread_join(th[i], NULL);
+		cr_assert_eq(w[i].result, 0, "waiter %d: %d", i, w[i].result);
+	}
+	cr_assert_eq(weft_park_waiters(&l), 0, "waiters left counted");
+	cr_assert_eq(atomic_load(&l.state), 0, "state %#x",
+		     (unsigned)atomic_load(&l.state));
 }

@@ -41,6 +41,23 @@
  * what the last reader out would do). read_trylock uses a CAS, so a refused
  * trylock leaves no trace.
  *
+ * Oversubscription (lib/internal/park.h): a thread that must wait (its
+ * first try failed and it has time) is counted as a waiter of the lock;
+ * if at least as many waiters as online CPUs were counted already, it first
+ * parks for up to 1 ms (never past its own deadline), unseen by the state
+ * word, and then waits as above. The threads left running get long runs
+ * on few CPUs instead of every CPU moving the lock line on every operation
+ * (on 2 CPUs: r90w10 at 4 and 8 threads from about 40M to 65-130M ops/s).
+ * Parking does not touch the state machine: a parked thread holds no count
+ * (a reader undoes its refused add first) and no flag, so it blocks nobody
+ * and no wake-up is owed to it or can be lost on it (nobody wakes it; its
+ * timer ends the park). A parked writer is not yet a waiting writer:
+ * readers still enter during its park, and once it waits, the rules above
+ * apply. Parking lengthens one acquisition by at most 1 ms, and only when
+ * more threads wait for the lock than can run. The waiter count's atomics
+ * are relaxed: it only chooses whether to park, and the state word's
+ * atomics order everything the waiter then does.
+ *
  * Not recursive: a reader that re-enters while a writer waits deadlocks (as
  * with writer-preferring pthread rwlocks). No owner tracking.
  * Size 8 bytes; all-zero memory (WEFT_RWLOCK_INIT, a static) is unlocked.

@@ -27,6 +27,19 @@ static inline weft_deadline weft_deadline_never(void)
 	return (weft_deadline){ .tv_sec = -1, .tv_nsec = 0 };
 }
 
+/* The earlier of two deadlines ("never" is later than any time). */
+static inline const weft_deadline *weft_deadline_min(const weft_deadline *a,
+						     const weft_deadline *b)
+{
+	if (a->tv_sec < 0)
+		return b;
+	if (b->tv_sec < 0)
+		return a;
+	if (a->tv_sec != b->tv_sec)
+		return a->tv_sec < b->tv_sec ? a : b;
+	return a->tv_nsec <= b->tv_nsec ? a : b;
+}
+
 /* True when the deadline has passed. */
 bool weft_deadline_passed(const weft_deadline *d);
 

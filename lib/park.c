@@ -1,0 +1,62 @@
+/* lib/park.c - concurrency restriction for oversubscribed waiters; see internal/park.h. */
+#include "internal/park.h"
+
+#include <errno.h>
+#include <stdatomic.h>
+
+#include "internal/cpus.h"
+#include "weft/common.h"
+
+/*
+ * Parking time. Long enough that the threads left running get long runs on
+ * one CPU (with 200 us the rwlock's r50w50 at 4 threads on 2 CPUs still
+ * used 1.6-1.7 CPUs and ran at half the 1 ms rate; docs/tuning.md), and
+ * short next to a scheduler time slice, which an oversubscribed waiter
+ * pays anyway.
+ */
+#define PARK_NS 1000000ull
+#define PARK_BUCKETS 64 /* a power of two */
+
+struct weft_park_bucket {
+	WEFT_ALIGNED_CACHELINE _Atomic uint32_t waiters;
+	_Atomic uint32_t sleep; /* never changes: parked threads sleep on it */
+};
+
+static weft_park_bucket buckets[PARK_BUCKETS];
+
+static weft_park_bucket *bucket_of(const void *lock)
+{
+	uint64_t h = (uint64_t)(uintptr_t)lock * 0x9e3779b97f4a7c15ull;
+	return &buckets[h >> (64 - 6)];
+}
+_Static_assert(PARK_BUCKETS == 1 << 6, "bucket_of takes the top 6 bits");
+
+weft_park_bucket *weft_park_enter(const void *lock, const weft_deadline *deadline)
+{
+	weft_park_bucket *b = bucket_of(lock);
+	/* relaxed: a count for a heuristic; it publishes nothing, and the
+	 * lock's own atomics order everything the waiter then does. */
+	uint32_t ahead = atomic_fetch_add_explicit(&b->waiters, 1,
+						   memory_order_relaxed);
+	if (ahead < weft_online_cpus())
+		return b;
+	weft_deadline soon = weft_deadline_after(PARK_NS);
+	const weft_deadline *until = weft_deadline_min(&soon, deadline);
+	/* Nobody wakes `sleep`: an early return (EINTR) sleeps again. */
+	while (weft_futex_wait(&b->sleep, 0, until) != ETIMEDOUT)
+		;
+	return b;
+}
+
+void weft_park_leave(weft_park_bucket *b)
+{
+	/* relaxed: as in weft_park_enter. */
+	atomic_fetch_sub_explicit(&b->waiters, 1, memory_order_relaxed);
+}
+
+uint32_t weft_park_waiters(const void *lock)
+{
+	/* relaxed: a snapshot for tests. */
+	return atomic_load_explicit(&bucket_of(lock)->waiters,
+				    memory_order_relaxed);
+}
