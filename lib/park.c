@@ -15,7 +15,12 @@
  * pays anyway.
  */
 #define PARK_NS 1000000ull
-#define PARK_BUCKETS 64 /* a power of two */
+/*
+ * 256 buckets (16 KiB): two unrelated contended locks share a bucket (and
+ * so may park each other's waiters early) with probability 1/256.
+ */
+#define PARK_BUCKET_BITS 8
+#define PARK_BUCKETS (1u << PARK_BUCKET_BITS)
 
 struct weft_park_bucket {
 	WEFT_ALIGNED_CACHELINE _Atomic uint32_t waiters;
@@ -27,9 +32,8 @@ static weft_park_bucket buckets[PARK_BUCKETS];
 static weft_park_bucket *bucket_of(const void *lock)
 {
 	uint64_t h = (uint64_t)(uintptr_t)lock * 0x9e3779b97f4a7c15ull;
-	return &buckets[h >> (64 - 6)];
+	return &buckets[h >> (64 - PARK_BUCKET_BITS)];
 }
-_Static_assert(PARK_BUCKETS == 1 << 6, "bucket_of takes the top 6 bits");
 
 weft_park_bucket *weft_park_enter(const void *lock, const weft_deadline *deadline)
 {
