@@ -56,13 +56,20 @@
  *   plus yield polls for every waiter: 0.01 cond sleeps, 0 mutex sleeps,
  *           1 FUTEX_WAKE (finding nobody), about 11 switches, and 42 us of
  *           CPU per round instead of 113 us.
- * So requeueing has nothing left to save here: after the wake-up nobody
- * sleeps on the mutex. (A requeue would also need a mutex state for
- * requeued sleepers: a requeued waiter cannot tell on return whether it was
- * requeued or woken directly, so it cannot be counted in SLEEPERS; a
- * "maybe requeued" mark with a generation, cleared by an unlock whose wake
- * finds nobody, would do, at the price of a slower unlock after every
- * broadcast and an ABA bound on the generation.)
+ * So requeueing has little left to save here: after the wake-up nobody
+ * sleeps on the mutex. A requeue also needs a mutex state for requeued
+ * sleepers (a requeued waiter cannot tell on return whether it was
+ * requeued or woken directly, so it cannot be counted in SLEEPERS). It was
+ * prototyped (not kept): broadcast sets a BCAST bit and wakes one; the
+ * waiter that clears BCAST, once it holds the mutex, sets a "maybe
+ * requeued" mark and bumps an 8-bit generation in the mutex word, then
+ * FUTEX_CMP_REQUEUEs the other sleepers onto it (nr_wake 0); while the
+ * mark is set unlock takes the slow path and wakes one; an unlock whose
+ * wake finds nobody (and no registered sleeper) clears the mark, unless
+ * the generation or LOCKED moved since it looked; a thread that may have
+ * been woken from the mutex queue clears WOKEN when it takes the lock.
+ * Per round it made 1 cond wake + 1 requeue (6.9 waiters moved) + 7.9
+ * mutex wakes, more system calls than the wake-all's 1, and was no faster.
  * Designs measured on the 2-core KVM development machine (cond/broadcast,
  * medians, time relative to pthread in the same run; pthread alone varies
  * 7.4-18.6 us per round between runs minutes apart):
@@ -73,11 +80,18 @@
  *   leader requeues the rest onto the mutex           0.57 - 1.32x (0.70-
  *                     0.85x in the one interleaved A/B batch)
  *   leader wakes the rest before locking              0.43 - 1.16x
- *   this session, interleaved repetitions (9 per row, 3 processes each):
- *   wake all, sleep on a held mutex at once (main)    0.98, 1.00, 0.86x
- *   + yield polls before the mutex sleep              0.75, 0.71, 0.65x
+ *   session 3, weft_bench --benchmark_filter=cond/ with random
+ *   interleaving, 9 repetitions, three processes per design (medians):
+ *   wake all, sleep on a held mutex at once (main)    0.86, 0.92, 0.96x
+ *   + yield polls before the mutex sleep              0.69, 0.66, 0.64x
  *                     (16, 32, 64 polls alike: 0.64-0.69x in a probe)
- *   + yield polls on SEQ for every waiter (this)      0.19, 0.20, 0.25x
+ *   + yield polls on SEQ for every waiter (this)      0.27, 0.27, 0.26x
+ *   requeue prototype, without the crowd's SEQ polls  0.68, 0.65, 0.66x
+ *                     (the prototype build without requeue, in
+ *                     alternating processes: 0.69, 0.62, 0.63x)
+ *   requeue prototype, with them                      0.31, 0.32, 0.29x
+ * ping-pong stayed 2.3-3.0x pthread and signal with no waiter 3.3-4.7x in
+ * all of these runs (pthread in its fast mode, about 160k hand-offs/s).
  * Size 4 bytes; all-zero memory (WEFT_COND_INIT, a static) is valid.
  * Use one mutex with a given cond at a time.
  */
