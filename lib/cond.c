@@ -25,7 +25,7 @@ _Static_assert(sizeof(weft_cond) == 4, "weft_cond must stay 4 bytes");
  * The yield polls are not limited to waiters that fit on the CPUs: a crowd
  * of yielding waiters leaves the CPUs to whoever has work, and a broadcast
  * that comes while they poll wakes nobody from a futex (cond/broadcast: 0.01
- * futex sleeps per round instead of 8, and less CPU time per round).
+ * futex sleeps per round instead of 6.9, and less CPU time per round).
  */
 #ifndef COND_SPIN_LIMIT
 #define COND_SPIN_LIMIT 0
