@@ -12,15 +12,20 @@
 _Static_assert(sizeof(weft_cond) == 4, "weft_cond must stay 4 bytes");
 
 /*
- * Before sleeping, a waiter that fits on the CPUs polls SEQ: COND_SPIN_LIMIT
- * relax hints (pauses of 1, 2, 4 ... COND_SPIN_PAUSE_MAX hints), then up to
- * COND_SPIN_YIELDS sched_yield() calls, stopping early at the deadline.
+ * Before sleeping, a waiter polls SEQ: COND_SPIN_LIMIT relax hints (pauses
+ * of 1, 2, 4 ... COND_SPIN_PAUSE_MAX hints; only while the waiters fit on
+ * the CPUs), then up to COND_SPIN_YIELDS sched_yield() calls (every waiter),
+ * stopping early at the deadline.
  * A yield serves both placements of a hand-off: when the thread we wait for
  * shares our CPU it runs at once (a pause spin only delays it), and when it
  * runs on another CPU the yield returns at once and acts as a slow poll. A
  * hand-off caught this way needs no futex wake-up of an idle CPU, which
  * costs tens of microseconds on a VM. The pause spin is therefore off (0):
  * every budget measured lost when both threads shared a CPU (docs/tuning.md).
+ * The yield polls are not limited to waiters that fit on the CPUs: a crowd
+ * of yielding waiters leaves the CPUs to whoever has work, and a broadcast
+ * that comes while they poll wakes nobody from a futex (cond/broadcast: 0.01
+ * futex sleeps per round instead of 6.9, and less CPU time per round).
  */
 #ifndef COND_SPIN_LIMIT
 #define COND_SPIN_LIMIT 0
@@ -62,17 +67,18 @@ static int wait_common(weft_cond *c, weft_mutex *m,
 	weft_mutex_unlock(m);
 
 	int rc = 0;
-	/* Spin only while the waiters fit on the CPUs: beyond that the
-	 * spinners take the CPU from the threads they wait for. */
-	const bool spin = (v & WEFT_COND_WAITERS) < weft_online_cpus();
-	weft_backoff b = weft_backoff_make(spin ? COND_SPIN_LIMIT : 0,
+	/* Pause-spin only while the waiters fit on the CPUs: beyond that
+	 * the spinners take the CPU from the threads they wait for. Yield
+	 * polls do not (a yield runs whoever else is runnable), so every
+	 * waiter takes them. */
+	const bool fits = (v & WEFT_COND_WAITERS) < weft_online_cpus();
+	weft_backoff b = weft_backoff_make(fits ? COND_SPIN_LIMIT : 0,
 					   COND_SPIN_PAUSE_MAX);
 	/* relaxed: only SEQ is compared; the mutex orders the data. */
 	uint32_t cur = atomic_load_explicit(&c->word, memory_order_relaxed);
 	while ((cur & SEQ_MASK) == seq && weft_backoff_spin(&b))
 		cur = atomic_load_explicit(&c->word, memory_order_relaxed);
-	for (int y = 0; spin && y < COND_SPIN_YIELDS && (cur & SEQ_MASK) == seq;
-	     y++) {
+	for (int y = 0; y < COND_SPIN_YIELDS && (cur & SEQ_MASK) == seq; y++) {
 		if (weft_deadline_passed(deadline)) /* no clock read if never */
 			break;
 		sched_yield();
@@ -98,13 +104,16 @@ static int wait_common(weft_cond *c, weft_mutex *m,
 	/* relaxed: deregistering publishes nothing. */
 	cur = atomic_fetch_sub_explicit(&c->word, 1, memory_order_relaxed);
 	/*
-	 * A waiter that slept was likely woken with others (broadcast):
-	 * queue on the mutex without spinning, so the crowd does not burn
-	 * the CPU the holder needs; one that caught the signal while
-	 * spinning takes the usual adaptive path.
+	 * A waiter that slept was likely woken with others (broadcast), often
+	 * while the broadcaster still holds the mutex (and may have been
+	 * preempted by the very threads it woke): poll the mutex between
+	 * sched_yield calls, not with a pause spin, which would burn the
+	 * CPU the holder needs, and not with a futex sleep at once, which
+	 * costs two switches and a wake per waiter. One that caught the
+	 * signal while polling takes the usual adaptive path.
 	 */
 	if (slept)
-		weft_mutex_lock_nospin(m);
+		weft_mutex_lock_yielding(m);
 	else
 		weft_mutex_lock(m);
 	/* Signalled after all: report the wake-up, not the timeout. */

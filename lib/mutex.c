@@ -2,6 +2,7 @@
 #include "weft/mutex.h"
 
 #include <errno.h>
+#include <sched.h>
 
 #include "internal/backoff.h"
 #include "internal/futex.h"
@@ -18,6 +19,19 @@
  */
 #define MUTEX_SPIN_LIMIT 2000
 #define MUTEX_SPIN_PAUSE_MAX 8
+
+/*
+ * sched_yield polls before sleeping in weft_mutex_lock_yielding (a thread
+ * woken in a crowd by weft_cond_broadcast). A futex sleep there costs the
+ * sleeper a switch out and in plus the unlocker a FUTEX_WAKE; a yield hands
+ * the CPU to whoever is runnable on it (often the preempted holder, or a
+ * waiter with work to do) and returns at once when nobody is. Bounded so a
+ * long critical section still ends in a sleep. 16, 32 and 64 measured the
+ * same on cond/broadcast (docs/tuning.md).
+ */
+#ifndef MUTEX_YIELD_POLLS
+#define MUTEX_YIELD_POLLS 32
+#endif
 
 static uint32_t load_state(weft_mutex *m)
 {
@@ -100,14 +114,28 @@ static int sleep_while_locked(weft_mutex *m, uint32_t s,
 	return weft_futex_wait(&m->state, s, deadline);
 }
 
-static int lock_slow(weft_mutex *m, uint64_t timeout_ns, bool spin)
+/* Poll with sched_yield a bounded number of times, taking the lock when free. */
+static bool yield_then_take(weft_mutex *m)
+{
+	for (int y = 0; y < MUTEX_YIELD_POLLS; y++) {
+		sched_yield();
+		uint32_t s = load_state(m);
+		if (take_if_free(m, &s, 0))
+			return true;
+	}
+	return false;
+}
+
+enum lock_poll { POLL_SPIN, POLL_YIELD };
+
+static int lock_slow(weft_mutex *m, uint64_t timeout_ns, enum lock_poll poll)
 {
 	uint32_t s = load_state(m);
 	if (take_if_free(m, &s, 0))
 		return 0;
 	if (timeout_ns == 0)
 		return ETIMEDOUT;
-	if (spin && spin_then_take(m))
+	if (poll == POLL_SPIN ? spin_then_take(m) : yield_then_take(m))
 		return 0;
 
 	weft_deadline deadline = timeout_ns == WEFT_TIMEOUT_NEVER
@@ -129,13 +157,13 @@ static int lock_slow(weft_mutex *m, uint64_t timeout_ns, bool spin)
 
 int weft_mutex_lock_slow(weft_mutex *m, uint64_t timeout_ns)
 {
-	return lock_slow(m, timeout_ns, true);
+	return lock_slow(m, timeout_ns, POLL_SPIN);
 }
 
-void weft_mutex_lock_nospin(weft_mutex *m)
+void weft_mutex_lock_yielding(weft_mutex *m)
 {
 	/* lock_slow starts with the same take-if-free the inline path does. */
-	(void)lock_slow(m, WEFT_TIMEOUT_NEVER, false);
+	(void)lock_slow(m, WEFT_TIMEOUT_NEVER, POLL_YIELD);
 }
 
 void weft_mutex_unlock_slow(weft_mutex *m)

@@ -108,8 +108,10 @@ WEFT_STRESS_CASE("cond_handoff/1x1_timed", cond_handoff, 1, 1, 20000);
  * misses that broadcast never increments ready again and the test hangs
  * (reported by the watchdog / Criterion timeout), so this catches a lost
  * wake-up. Variants (`arg` bits):
- *   BC_TIMED   odd waiters use wait_timeout with a 20..80 us timeout, so
- *              waiters time out and re-register around the broadcast
+ *   BC_TIMED   odd waiters use wait_timeout with a 20..80 us timeout (one
+ *              wait in four: 0..2 us, since the waiters' yield polls
+ *              catch most broadcasts within microseconds), so waiters
+ *              time out and re-register around the broadcast
  *   BC_SIGNALS before the broadcast, 0..3 signals with the predicate
  *              unchanged (woken waiters re-register on a newer SEQ while
  *              others still sleep on the older one); every 4th round ends
@@ -140,7 +142,8 @@ static void bc_waiter(bc_test *t, unsigned id)
 		while (t->gen == my) {
 			if ((t->flags & BC_TIMED) && (id & 1)) {
 				rng ^= rng << 13, rng ^= rng >> 7, rng ^= rng << 17;
-				uint64_t ns = 20000 + rng % 60000;
+				uint64_t ns = (rng >> 32) % 4 ? 20000 + rng % 60000
+							      : rng % 2000;
 				if (weft_cond_wait_timeout(&t->c, &t->m, ns) ==
 				    ETIMEDOUT)
 					atomic_fetch_add_explicit(

@@ -2,6 +2,8 @@
 #include <criterion/criterion.h>
 #include <errno.h>
 #include <pthread.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 
 #include "test_util.h"
 #include "weft/cond.h"
@@ -157,4 +159,83 @@ Test(cond, broadcast_with_timing_out_waiters)
 		cr_assert_eq(atomic_load(&t.c.word) & WEFT_COND_WAITERS, 0);
 		cr_assert_eq(atomic_load(&t.m.state), 0);
 	}
+}
+
+/*
+ * The broadcaster keeps the mutex after the broadcast: the woken waiters
+ * poll it with sched_yield, run out of polls and must then register on the
+ * mutex and sleep (weft_mutex_lock_yielding's fallback), and every one of
+ * them must get through, one at a time, once it is unlocked. Catches a
+ * yield poll that never gives up (no sleeper ever registers), one that
+ * returns without the lock (two inside at once) and a lost mutex wake-up
+ * (a join that hangs).
+ */
+#define HELD_WAITERS 8
+
+typedef struct held_test {
+	weft_cond c;
+	weft_mutex m;
+	int go;		/* plain: under m */
+	int done;	/* plain: under m */
+	_Atomic int inside;
+	_Atomic int overlaps;
+	_Atomic pid_t tid[HELD_WAITERS];
+	_Atomic int next;
+} held_test;
+
+static void *held_waiter(void *p)
+{
+	held_test *t = p;
+	int me = atomic_fetch_add(&t->next, 1);
+	atomic_store(&t->tid[me], (pid_t)syscall(SYS_gettid));
+	weft_mutex_lock(&t->m);
+	while (!t->go)
+		weft_cond_wait(&t->c, &t->m);
+	if (atomic_fetch_add(&t->inside, 1) != 0)
+		atomic_fetch_add(&t->overlaps, 1);
+	sched_yield(); /* widen the window for a second owner */
+	atomic_fetch_sub(&t->inside, 1);
+	t->done++;
+	weft_mutex_unlock(&t->m);
+	return NULL;
+}
+
+Test(cond, broadcast_with_the_mutex_held_lets_all_through)
+{
+	held_test t = { .c = WEFT_COND_INIT, .m = WEFT_MUTEX_INIT };
+	pthread_t th[HELD_WAITERS];
+	for (int i = 0; i < HELD_WAITERS; i++)
+		pthread_create(&th[i], NULL, held_waiter, &t);
+	/* All registered and asleep on the cond (past their yield polls), so
+	 * the broadcast really wakes them from the futex. */
+	for (int i = 0; i < HELD_WAITERS; i++) {
+		while (atomic_load(&t.tid[i]) == 0)
+			sched_yield();
+	}
+	while ((atomic_load(&t.c.word) & WEFT_COND_WAITERS) < HELD_WAITERS)
+		sched_yield();
+	for (int i = 0; i < HELD_WAITERS; i++) {
+		while (!weft_test_thread_sleeping(atomic_load(&t.tid[i])))
+			sched_yield();
+	}
+	weft_mutex_lock(&t.m);
+	t.go = 1;
+	weft_cond_broadcast(&t.c);
+	/* Hold the mutex until every woken waiter has given up polling and
+	 * registered as a mutex sleeper. */
+	const uint32_t all = WEFT_MUTEX_LOCKED + HELD_WAITERS * WEFT_MUTEX_SLEEPER;
+	uint64_t t0 = weft_test_now_ns();
+	while ((atomic_load(&t.m.state) & ~WEFT_MUTEX_WOKEN) != all &&
+	       weft_test_now_ns() - t0 < 10000 * WEFT_MS)
+		sched_yield();
+	uint32_t seen = atomic_load(&t.m.state);
+	weft_mutex_unlock(&t.m);
+	for (int i = 0; i < HELD_WAITERS; i++)
+		pthread_join(th[i], NULL);
+	cr_assert_eq(seen & ~WEFT_MUTEX_WOKEN, all,
+		     "woken waiters did not all sleep on the held mutex: %#x", seen);
+	cr_assert_eq(t.done, HELD_WAITERS);
+	cr_assert_eq(atomic_load(&t.overlaps), 0, "two owners at once");
+	cr_assert_eq(atomic_load(&t.c.word) & WEFT_COND_WAITERS, 0);
+	cr_assert_eq(atomic_load(&t.m.state), 0);
 }

@@ -7,11 +7,14 @@
 #include "weft/mutex.h"
 
 /*
- * Lock without the adaptive spin: register as a sleeper at once if the lock
- * is held. For threads that just woke in a crowd (weft_cond_broadcast):
- * when several wake together, spinning only burns the CPU the holder
- * needs, and the mutex hands the lock on one sleeper at a time.
+ * Lock for a thread that just woke in a crowd (weft_cond_broadcast): while
+ * the lock is held, poll it between sched_yield calls (MUTEX_YIELD_POLLS in
+ * lib/mutex.c) instead of the adaptive pause spin, then register and sleep
+ * as weft_mutex_lock does. A pause spin only burns the CPU a preempted
+ * holder or the rest of the crowd needs; a futex sleep costs two switches
+ * and a FUTEX_WAKE per woken waiter; a yield runs whoever is runnable on
+ * this CPU, usually the holder or a waiter that will be done at once.
  */
-void weft_mutex_lock_nospin(weft_mutex *m);
+void weft_mutex_lock_yielding(weft_mutex *m);
 
 #endif /* WEFT_INTERNAL_MUTEX_H */
