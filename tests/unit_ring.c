@@ -91,8 +91,8 @@ Test(ring, null_is_a_valid_item)
 
 /*
  * Counters start just below 2^32 and 2^64: laps across both wraps. Also below
- * 2^31 and 3 * 2^31, where the 32-bit sequence numbers cross the sign of
- * their signed differences (the MPMC slots keep the low 32 bits of positions).
+ * 2^31 and 3 * 2^31, where a 32-bit view of a position changes sign (an
+ * implementation that kept 32-bit sequence numbers would break there).
  */
 Test(ring, index_wraparound)
 {

@@ -7,8 +7,8 @@
  *
  * MPMC (weft_ring_push / pop / push_n / pop_n), any number of producers and
  * consumers: Dmitry Vyukov's bounded MPMC queue (per-slot sequence numbers,
- * 1024cores.net, "Bounded MPMC queue"). Slot i is a sequence number seq[i]
- * and an item items[i]; position p maps to slot p & mask, and
+ * 1024cores.net, "Bounded MPMC queue"). Slot i holds {seq, item}; position p
+ * maps to slot p & mask, and
  *
  *     seq == p          the slot is free for the producer of position p
  *     seq == p + 1      the slot holds the item of position p
@@ -46,24 +46,12 @@
  * and Folly's ProducerConsumerQueue). The producer owns tail and a cached
  * copy of head, the consumer owns head and a cached copy of tail; each reads
  * the other's index only when its cached copy says full/empty, so an item
- * costs one plain store and one release store, no RMW. SPSC mode uses only
- * the items array.
- *
- * Layout: the sequence numbers and the items are two arrays (32-bit seq, 8-byte
- * item) rather than one array of {seq, item} pairs. A batch of 32 slots then
- * spans 2 lines of seq and 4 of items instead of 8 lines of pairs, and the
- * consumer writes only the seq lines: the item lines go producer -> consumer,
- * never back. Single-item ops touch a seq line (16 slots) and an item line
- * (8 slots) instead of one line of 4 pairs.
+ * costs one plain store and one release store, no RMW. SPSC mode packs items
+ * 8 bytes per slot (no sequence numbers).
  *
  * Positions are 64-bit and wrap modulo 2^64; all comparisons are on
  * differences, so the wrap is harmless (unit tests start near 2^32 and 2^64).
- * A seq holds the low 32 bits of a position. Every seq a side compares is
- * within the capacity (<= 2^31) of the position it expects, so the signed
- * 32-bit difference is exact; a thread that was stalled for 2^32 positions
- * may see a seq that looks ready, but its CAS on the 64-bit index fails.
- * Memory: this 128-byte header plus one allocation of capacity * 12 bytes
- * (each array rounded up to a cache line).
+ * Memory: this 128-byte header plus one allocation of capacity * 16 bytes.
  */
 #ifndef WEFT_RING_H
 #define WEFT_RING_H
@@ -79,18 +67,21 @@
 extern "C" {
 #endif
 
+typedef struct weft_ring_slot {
+	_Atomic uint64_t seq;
+	void *item;
+} weft_ring_slot;
+
 typedef struct weft_ring {
 	/* producer line: tail (CAS in MPMC, plain owner store in SPSC) */
 	WEFT_ALIGNED_CACHELINE _Atomic uint64_t tail;
 	uint64_t head_cache; /* SPSC producer's last view of head */
-	_Atomic uint32_t *p_seq; /* both sides' copies of the same arrays */
-	void **p_items;
+	weft_ring_slot *p_slots;
 	uint64_t p_mask;
 	/* consumer line */
 	WEFT_ALIGNED_CACHELINE _Atomic uint64_t head;
 	uint64_t tail_cache; /* SPSC consumer's last view of tail */
-	_Atomic uint32_t *c_seq;
-	void **c_items;
+	weft_ring_slot *c_slots;
 	uint64_t c_mask;
 } weft_ring;
 
@@ -117,21 +108,21 @@ static inline bool weft_ring_push(weft_ring *r, void *item)
 	/* relaxed: a guess at the position; the seq check and CAS validate it. */
 	uint64_t pos = atomic_load_explicit(&r->tail, memory_order_relaxed);
 	for (;;) {
-		size_t i = (size_t)(pos & r->p_mask);
+		weft_ring_slot *s = &r->p_slots[pos & r->p_mask];
 		/* acquire: pairs with the release store of seq in pop, so the
 		 * last consumer's read of this slot happens-before our write. */
-		uint32_t seq = atomic_load_explicit(&r->p_seq[i], memory_order_acquire);
-		int32_t d = (int32_t)(seq - (uint32_t)pos);
+		uint64_t seq = atomic_load_explicit(&s->seq, memory_order_acquire);
+		int64_t d = (int64_t)(seq - pos);
 		if (WEFT_LIKELY(d == 0)) {
 			/* relaxed: the claim orders nothing; the acquire above
 			 * and the release below carry the data. */
 			if (WEFT_LIKELY(atomic_compare_exchange_weak_explicit(
 				    &r->tail, &pos, pos + 1, memory_order_relaxed,
 				    memory_order_relaxed))) {
-				r->p_items[i] = item;
+				s->item = item;
 				/* release: publishes item to the acquire load of
 				 * seq in pop / pop_n. */
-				atomic_store_explicit(&r->p_seq[i], (uint32_t)(pos + 1),
+				atomic_store_explicit(&s->seq, pos + 1,
 						      memory_order_release);
 				return true;
 			}
@@ -150,21 +141,20 @@ static inline bool weft_ring_pop(weft_ring *r, void **item)
 	/* relaxed: a guess, validated by the seq check and the CAS. */
 	uint64_t pos = atomic_load_explicit(&r->head, memory_order_relaxed);
 	for (;;) {
-		size_t i = (size_t)(pos & r->c_mask);
+		weft_ring_slot *s = &r->c_slots[pos & r->c_mask];
 		/* acquire: pairs with the release store of seq in push, so the
 		 * producer's write of item happens-before our read. */
-		uint32_t seq = atomic_load_explicit(&r->c_seq[i], memory_order_acquire);
-		int32_t d = (int32_t)(seq - (uint32_t)(pos + 1));
+		uint64_t seq = atomic_load_explicit(&s->seq, memory_order_acquire);
+		int64_t d = (int64_t)(seq - (pos + 1));
 		if (WEFT_LIKELY(d == 0)) {
 			/* relaxed: as in push, the claim orders nothing. */
 			if (WEFT_LIKELY(atomic_compare_exchange_weak_explicit(
 				    &r->head, &pos, pos + 1, memory_order_relaxed,
 				    memory_order_relaxed))) {
-				*item = r->c_items[i];
+				*item = s->item;
 				/* release: our read of item happens-before the
 				 * next lap's producer (acquire load in push). */
-				atomic_store_explicit(&r->c_seq[i],
-						      (uint32_t)(pos + r->c_mask + 1),
+				atomic_store_explicit(&s->seq, pos + r->c_mask + 1,
 						      memory_order_release);
 				return true;
 			}
@@ -193,6 +183,11 @@ int weft_ring_pop_bulk(weft_ring *r, void **items, size_t n);
 
 /* ------------------------------------------------------------------ SPSC */
 
+static inline void **weft__ring_spsc_items(weft_ring_slot *slots)
+{
+	return (void **)(void *)slots;
+}
+
 /* One producer thread only. False if full. */
 static inline bool weft_ring_spsc_push(weft_ring *r, void *item)
 {
@@ -205,7 +200,7 @@ static inline bool weft_ring_spsc_push(weft_ring *r, void *item)
 		if (t - r->head_cache > r->p_mask)
 			return false;
 	}
-	r->p_items[t & r->p_mask] = item;
+	weft__ring_spsc_items(r->p_slots)[t & r->p_mask] = item;
 	/* release: publishes the item to the acquire load of tail in spsc_pop. */
 	atomic_store_explicit(&r->tail, t + 1, memory_order_release);
 	return true;
@@ -222,7 +217,7 @@ static inline bool weft_ring_spsc_pop(weft_ring *r, void **item)
 		if (h == r->tail_cache)
 			return false;
 	}
-	*item = r->c_items[h & r->c_mask];
+	*item = weft__ring_spsc_items(r->c_slots)[h & r->c_mask];
 	/* release: our read of the slot happens-before its reuse by spsc_push
 	 * (acquire load of head there). */
 	atomic_store_explicit(&r->head, h + 1, memory_order_release);
