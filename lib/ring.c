@@ -111,7 +111,7 @@ static bool all_ready(weft_ring_slot *slots, uint64_t mask, uint64_t pos,
  * When it is not, a burst moves the ready prefix, scanning forward without
  * prefetching past it. A successful claim prefetches the next k slots: at
  * 1:1 that raised ring/bulk32 over ring/mpmc from a median 1.57x to 2.66x
- * over 5 process pairs (docs/tuning.md, "weft_ring bulk").
+ * over 7 process pairs (docs/tuning.md, "weft_ring bulk").
  *
  * The seq checks only tell that the slots were ready for positions pos..;
  * the CAS from pos makes them ours (nobody else can claim positions >= pos
