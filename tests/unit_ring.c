@@ -89,12 +89,18 @@ Test(ring, null_is_a_valid_item)
 	weft_ring_destroy(&r);
 }
 
-/* Counters start just below 2^32 and 2^64: laps across both wraps. */
+/*
+ * Counters start just below 2^32 and 2^64: laps across both wraps. Also below
+ * 2^31 and 3 * 2^31, where a 32-bit view of a position changes sign (an
+ * implementation that kept 32-bit sequence numbers would break there).
+ */
 Test(ring, index_wraparound)
 {
-	static const uint64_t starts[] = { (UINT64_C(1) << 32) - 5,
+	static const uint64_t starts[] = { (UINT64_C(1) << 31) - 5,
+					   (UINT64_C(1) << 32) - 5,
+					   (UINT64_C(3) << 31) - 5,
 					   UINT64_MAX - 5, UINT64_MAX };
-	for (size_t s = 0; s < 3; s++) {
+	for (size_t s = 0; s < sizeof starts / sizeof starts[0]; s++) {
 		for (int spsc = 0; spsc < 2; spsc++) {
 			weft_ring r;
 			cr_assert_eq(weft__ring_init_at(&r, 4, starts[s]), 0);
@@ -209,12 +215,14 @@ Test(ring, spsc_bulk_all_or_nothing)
 	weft_ring_destroy(&r);
 }
 
-/* All-or-nothing across the 2^32 and 2^64 wraps, at every phase. */
+/* All-or-nothing across the 2^31, 2^32 and 2^64 wraps, at every phase. */
 Test(ring, bulk_all_wraparound)
 {
-	static const uint64_t starts[] = { (UINT64_C(1) << 32) - 5,
+	static const uint64_t starts[] = { (UINT64_C(1) << 31) - 5,
+					   (UINT64_C(1) << 32) - 5,
+					   (UINT64_C(3) << 31) - 5,
 					   UINT64_MAX - 5, UINT64_MAX };
-	for (size_t s = 0; s < 3; s++) {
+	for (size_t s = 0; s < sizeof starts / sizeof starts[0]; s++) {
 		for (int spsc = 0; spsc < 2; spsc++) {
 			for (uint64_t phase = 0; phase < 8; phase++) {
 				weft_ring r;

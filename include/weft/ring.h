@@ -31,7 +31,8 @@
  * whole batch is prefetched for writing and checked slot by slot (another
  * producer's slot in the middle may still be pending); when it is not,
  * push_bulk / pop_bulk return EAGAIN and push_n / pop_n move the ready
- * prefix. Never blocking. For throughput, a side that waits for whole
+ * prefix. A successful claim also prefetches the caller's next batch, so
+ * its line transfers overlap this batch's work. Never blocking. For throughput, a side that waits for whole
  * batches should use the all-or-nothing calls and, after EAGAIN, back off
  * for about the time the other side needs to move one batch rather than
  * re-poll at once (bench/bench_queues.c, "Bulk body", says why).
