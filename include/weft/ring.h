@@ -32,10 +32,11 @@
  * producer's slot in the middle may still be pending); when it is not,
  * push_bulk / pop_bulk return EAGAIN and push_n / pop_n move the ready
  * prefix. A successful claim also prefetches the caller's next batch, so
- * its line transfers overlap this batch's work. Never blocking. For throughput, a side that waits for whole
- * batches should use the all-or-nothing calls and, after EAGAIN, back off
- * for about the time the other side needs to move one batch rather than
- * re-poll at once (bench/bench_queues.c, "Bulk body", says why).
+ * its line transfers overlap this batch's work. Never blocking. For
+ * throughput, a side that waits for whole batches should use the
+ * all-or-nothing calls and, after EAGAIN, back off for about the time the
+ * other side needs to move one batch rather than re-poll at once
+ * (bench/bench_queues.c, "Bulk body", says why).
  * Chosen over a head/tail reservation with in-order commit (ck_ring_mpmc's
  * scheme: 8-byte slots, but consumers read the producers' index and a
  * preempted producer stalls every later one): bench/bench_queues.c measures
