@@ -37,8 +37,9 @@
  * Whatever moved is counted. A side that moved nothing backs off for
  * BULK_BACKOFF wait steps (8 pause ~ 0.2 us on the 2-core EPYC, about the
  * time the other side needs for one batch) before asking again; one that
- * moved part of its batch takes one wait step, as every other body. Why: with one producer and one consumer the faster side catches up
- * and then waits a few slots behind the other; re-asking after every pause
+ * moved part of its batch takes one wait step, as every other body. Why:
+ * with one producer and one consumer the faster side catches up and then
+ * waits a few slots behind the other; re-asking after every pause
  * re-reads the very cache lines the other side is writing, and each read
  * pulls a line away from it mid-batch (measured: the chase, not the per-item
  * work, is what made bulk32 swing between 1.5x and 2.8x single-item). Backing
