@@ -19,6 +19,15 @@
  */
 #define WEFT_TEST_SLACK_NS (500 * WEFT_MS)
 
+/*
+ * Per-test time limit of every unit suite, in seconds (each file declares
+ * TestSuite(<suite>, .timeout = WEFT_UNIT_TIMEOUT_S)): a primitive that
+ * hangs fails its test instead of hanging the run. Criterion's --timeout
+ * option does not take effect (2.4), the suite field does. Generous for
+ * qemu; every unit test takes well under a second natively.
+ */
+#define WEFT_UNIT_TIMEOUT_S 120
+
 static inline uint64_t weft_test_now_ns(void)
 {
 	struct timespec ts;

@@ -4,6 +4,9 @@
 #include <pthread.h>
 
 #include "weft/barrier.h"
+#include "test_util.h"
+
+TestSuite(barrier, .timeout = WEFT_UNIT_TIMEOUT_S);
 
 Test(barrier, size_and_init_errors)
 {

@@ -8,6 +8,8 @@
 #include "test_util.h"
 #include "weft/cond.h"
 
+TestSuite(cond, .timeout = WEFT_UNIT_TIMEOUT_S);
+
 static weft_cond static_cond; /* zero memory: must be a valid cond */
 
 Test(cond, size_and_no_waiter_signals_change_nothing)

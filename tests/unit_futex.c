@@ -6,6 +6,8 @@
 #include "internal/futex.h"
 #include "test_util.h"
 
+TestSuite(futex, .timeout = WEFT_UNIT_TIMEOUT_S);
+
 Test(futex, deadline_saturates_instead_of_overflowing)
 {
 	weft_deadline d = weft_deadline_after(UINT64_MAX);

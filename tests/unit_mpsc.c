@@ -4,6 +4,9 @@
 #include <stdint.h>
 
 #include "weft/mpsc.h"
+#include "test_util.h"
+
+TestSuite(mpsc, .timeout = WEFT_UNIT_TIMEOUT_S);
 
 #define P(x) ((void *)(uintptr_t)(x))
 

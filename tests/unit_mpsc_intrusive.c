@@ -5,6 +5,9 @@
 #include <string.h>
 
 #include "weft/mpsc_intrusive.h"
+#include "test_util.h"
+
+TestSuite(mpsc_intrusive, .timeout = WEFT_UNIT_TIMEOUT_S);
 
 typedef struct item {
 	int value;

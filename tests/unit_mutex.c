@@ -9,6 +9,8 @@
 #include "test_util.h"
 #include "weft/mutex.h"
 
+TestSuite(mutex, .timeout = WEFT_UNIT_TIMEOUT_S);
+
 static weft_mutex static_mutex; /* zero memory: must be a valid mutex */
 
 Test(mutex, static_and_zero_init_are_unlocked)

@@ -3,6 +3,9 @@
 #include <pthread.h>
 
 #include "weft/once.h"
+#include "test_util.h"
+
+TestSuite(once, .timeout = WEFT_UNIT_TIMEOUT_S);
 
 static weft_once static_once; /* zero memory: must be a valid once */
 static int runs;

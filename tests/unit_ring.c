@@ -4,6 +4,9 @@
 #include <stdint.h>
 
 #include "weft/ring.h"
+#include "test_util.h"
+
+TestSuite(ring, .timeout = WEFT_UNIT_TIMEOUT_S);
 
 #define P(x) ((void *)(uintptr_t)(x))
 

@@ -10,6 +10,8 @@
 #include "test_util.h"
 #include "weft/rwlock.h"
 
+TestSuite(rwlock, .timeout = WEFT_UNIT_TIMEOUT_S);
+
 static weft_rwlock static_rwlock; /* zero memory: must be a valid rwlock */
 
 Test(rwlock, size_and_zero_init)
