@@ -93,26 +93,28 @@ Test(ring, null_is_a_valid_item)
 }
 
 /*
- * Counters start just below 2^32 and 2^64: laps across both wraps. Also below
- * 2^31 and 3 * 2^31, where a 32-bit view of a position changes sign (an
- * implementation that kept 32-bit sequence numbers would break there).
+ * Counter starts for the wraparound tests: just below 2^32 and 2^64, laps
+ * across both wraps; also below 2^31 and 3 * 2^31, where a 32-bit view of a
+ * position changes sign (an implementation that kept 32-bit sequence
+ * numbers would break there).
  */
+static const uint64_t wrap_starts[] = { (UINT64_C(1) << 31) - 5,
+					(UINT64_C(1) << 32) - 5,
+					(UINT64_C(3) << 31) - 5,
+					UINT64_MAX - 5, UINT64_MAX };
+
 Test(ring, index_wraparound)
 {
-	static const uint64_t starts[] = { (UINT64_C(1) << 31) - 5,
-					   (UINT64_C(1) << 32) - 5,
-					   (UINT64_C(3) << 31) - 5,
-					   UINT64_MAX - 5, UINT64_MAX };
-	for (size_t s = 0; s < sizeof starts / sizeof starts[0]; s++) {
+	for (size_t s = 0; s < sizeof wrap_starts / sizeof wrap_starts[0]; s++) {
 		for (int spsc = 0; spsc < 2; spsc++) {
 			weft_ring r;
-			cr_assert_eq(weft__ring_init_at(&r, 4, starts[s]), 0);
+			cr_assert_eq(weft__ring_init_at(&r, 4, wrap_starts[s]), 0);
 			fill_drain(&r, spsc, 6);
 			weft_ring_destroy(&r);
 		}
 		/* bulk across the wrap */
 		weft_ring r;
-		cr_assert_eq(weft__ring_init_at(&r, 8, starts[s]), 0);
+		cr_assert_eq(weft__ring_init_at(&r, 8, wrap_starts[s]), 0);
 		void *in[8], *out[8];
 		for (int lap = 0; lap < 6; lap++) {
 			for (int i = 0; i < 8; i++)
@@ -122,7 +124,7 @@ Test(ring, index_wraparound)
 			for (int i = 0; i < 5; i++)
 				cr_assert_eq(out[i], in[i]);
 		}
-		cr_assert_gt(atomic_load(&r.tail) - starts[s], 0);
+		cr_assert_gt(atomic_load(&r.tail) - wrap_starts[s], 0);
 		weft_ring_destroy(&r);
 	}
 }
@@ -221,15 +223,11 @@ Test(ring, spsc_bulk_all_or_nothing)
 /* All-or-nothing across the 2^31, 2^32 and 2^64 wraps, at every phase. */
 Test(ring, bulk_all_wraparound)
 {
-	static const uint64_t starts[] = { (UINT64_C(1) << 31) - 5,
-					   (UINT64_C(1) << 32) - 5,
-					   (UINT64_C(3) << 31) - 5,
-					   UINT64_MAX - 5, UINT64_MAX };
-	for (size_t s = 0; s < sizeof starts / sizeof starts[0]; s++) {
+	for (size_t s = 0; s < sizeof wrap_starts / sizeof wrap_starts[0]; s++) {
 		for (int spsc = 0; spsc < 2; spsc++) {
 			for (uint64_t phase = 0; phase < 8; phase++) {
 				weft_ring r;
-				cr_assert_eq(weft__ring_init_at(&r, 8, starts[s] - phase), 0);
+				cr_assert_eq(weft__ring_init_at(&r, 8, wrap_starts[s] - phase), 0);
 				bulk_all(&r, spsc, 1 + phase);
 				bulk_all(&r, spsc, 100 + phase);
 				weft_ring_destroy(&r);
