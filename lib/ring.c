@@ -61,8 +61,11 @@ static inline int64_t dist(weft_ring_slot *slots, uint64_t mask, uint64_t p,
 			 (p + ready));
 }
 
-/* Fetch the lines of slots [pos, pos + n) for writing: we write every slot we
- * claim, and a read then a write would cost each line two transfers. */
+/* Fetch the lines of slots [pos, pos + n), asking for them owned: we write
+ * every slot we claim. ARM64 gets PRFM PSTL1KEEP; x86-64 gets PREFETCHW only
+ * when built for a CPU that has it (-mprfchw, most -march=), otherwise GCC
+ * emits a plain read prefetch. On the development EPYC the two measured the
+ * same (docs/tuning.md, "weft_ring bulk"). */
 static inline void prefetch_w(weft_ring_slot *slots, uint64_t mask, uint64_t pos,
 			      size_t n)
 {
