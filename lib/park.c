@@ -23,7 +23,8 @@
 #define PARK_BUCKETS (1u << PARK_BUCKET_BITS)
 
 struct weft_park_bucket {
-	WEFT_ALIGNED_CACHELINE _Atomic uint32_t waiters;
+	WEFT_ALIGNED_CACHELINE _Atomic uint32_t waiters; /* parked ones too */
+	_Atomic uint32_t parked;
 	_Atomic uint32_t sleep; /* never changes: parked threads sleep on it */
 };
 
@@ -35,20 +36,29 @@ static weft_park_bucket *bucket_of(const void *lock)
 	return &buckets[h >> (64 - PARK_BUCKET_BITS)];
 }
 
-weft_park_bucket *weft_park_enter(const void *lock, const weft_deadline *deadline)
+weft_park_bucket *weft_park_enter(const void *lock, const weft_deadline *deadline,
+				  bool behind_parked)
 {
 	weft_park_bucket *b = bucket_of(lock);
-	/* relaxed: a count for a heuristic; it publishes nothing, and the
-	 * lock's own atomics order everything the waiter then does. */
+	/* relaxed, here and below: counts for a heuristic; they publish
+	 * nothing, and the lock's own atomics order everything the waiter
+	 * then does. */
 	uint32_t ahead = atomic_fetch_add_explicit(&b->waiters, 1,
 						   memory_order_relaxed);
-	if (ahead < weft_online_cpus())
+	if (!behind_parked)
+		ahead -= atomic_load_explicit(&b->parked, memory_order_relaxed);
+	/* A thread that arrives and parks between the two reads is subtracted
+	 * without having been counted, so `ahead` can come out low (even
+	 * below 0), which can only skip a park. */
+	if ((int32_t)ahead < (int32_t)weft_online_cpus())
 		return b;
+	atomic_fetch_add_explicit(&b->parked, 1, memory_order_relaxed);
 	weft_deadline soon = weft_deadline_after(PARK_NS);
 	const weft_deadline *until = weft_deadline_min(&soon, deadline);
 	/* Nobody wakes `sleep`: an early return (EINTR) sleeps again. */
 	while (weft_futex_wait(&b->sleep, 0, until) != ETIMEDOUT)
 		;
+	atomic_fetch_sub_explicit(&b->parked, 1, memory_order_relaxed);
 	return b;
 }
 

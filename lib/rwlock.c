@@ -131,8 +131,15 @@ static int spin(weft_rwlock *l, bool (*try)(weft_rwlock *, uint32_t *))
  * Both lock slow paths: try once; with no time to wait, fail; else wait
  * (`wait`: spin, then sleep) as one more waiter of the lock, parking first
  * if the lock has more waiters than there are CPUs (internal/park.h).
+ * Readers count parked waiters too, which keeps the running set small in
+ * read/write mixes. Writers count only the waiters not parked: a parked
+ * writer is not yet a waiting writer, so readers keep entering until its
+ * park ends, and with the CPUs busy that end came 3-8 ms late. Behind
+ * parked readers, four busy readers and one writer on 2 CPUs gave the
+ * writer a median wait of 8 ms; pthread's writer-preferring rwlock takes
+ * 10-100 us there, and so does weft's writer now (docs/tuning.md).
  */
-static int lock_slow(weft_rwlock *l, uint64_t timeout_ns,
+static int lock_slow(weft_rwlock *l, uint64_t timeout_ns, bool behind_parked,
 		     bool (*try)(weft_rwlock *, uint32_t *),
 		     int (*wait)(weft_rwlock *, const weft_deadline *))
 {
@@ -142,7 +149,7 @@ static int lock_slow(weft_rwlock *l, uint64_t timeout_ns,
 	if (timeout_ns == 0)
 		return ETIMEDOUT;
 	weft_deadline deadline = deadline_for(timeout_ns);
-	weft_park_bucket *park = weft_park_enter(l, &deadline);
+	weft_park_bucket *park = weft_park_enter(l, &deadline, behind_parked);
 	int rc = spin(l, try);
 	if (rc == EBUSY)
 		rc = wait(l, &deadline);
@@ -258,7 +265,7 @@ static int read_wait(weft_rwlock *l, const weft_deadline *deadline)
 int weft_rwlock_read_lock_slow(weft_rwlock *l, uint64_t timeout_ns)
 {
 	undo_entry(l);
-	return lock_slow(l, timeout_ns, reader_try_fresh, read_wait);
+	return lock_slow(l, timeout_ns, true, reader_try_fresh, read_wait);
 }
 
 /* ------------------------------------------------------------ writers */
@@ -360,7 +367,7 @@ static int write_wait(weft_rwlock *l, const weft_deadline *deadline)
 
 int weft_rwlock_write_lock_slow(weft_rwlock *l, uint64_t timeout_ns)
 {
-	return lock_slow(l, timeout_ns, writer_try_fresh, write_wait);
+	return lock_slow(l, timeout_ns, false, writer_try_fresh, write_wait);
 }
 
 /*

@@ -1,7 +1,9 @@
+#include <stdio.h>
 /* tests/unit_rwlock.c - weft_rwlock semantics, policy, timeouts, size. */
 #include <criterion/criterion.h>
 #include <errno.h>
 #include <pthread.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -252,17 +254,37 @@ static void *busy_writer(void *p)
 	return NULL;
 }
 
+static int cmp_u64(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+	return (x > y) - (x < y);
+}
+
+/*
+ * The waiter's 21 timed acquisitions among busy threads of the other kind.
+ * The bound is on the median wait, with a loose cap on the worst: without
+ * the policy in weft/rwlock.h (new readers stay out while a writer waits; a
+ * writer's unlock opens a READ_PHASE for waiting readers) the waiter needs a
+ * moment when no busy thread holds or wants the lock, which the busy ones,
+ * handing it to each other, rarely leave, so most rounds are slow, not one. Under outside load a single round can lose
+ * its CPU for several scheduler ticks (measured: rounds of 4-88 ms among
+ * ~0.1 ms ones with 8 spinning processes on 2 CPUs), which a bound on the
+ * worst round alone reported as starvation. Measured medians: 10-100 us;
+ * 16-28 ms with readers that ignore a waiting writer; 8 ms with a writer
+ * that parked behind parked readers (the park's end waits for a CPU).
+ */
+#define STARVE_ROUNDS 21
 static void starvation_run(bool test_writer)
 {
 	starve s = { .l = WEFT_RWLOCK_INIT };
 	const int n = test_writer ? 4 : 2;
 	pthread_t th[4];
+	uint64_t waits[STARVE_ROUNDS];
 	for (int i = 0; i < n; i++)
 		pthread_create(&th[i], NULL, test_writer ? busy_reader : busy_writer, &s);
 	while (atomic_load(&s.entries) < 1000)
 		sched_yield();
-	uint64_t worst = 0;
-	for (int round = 0; round < 20; round++) {
+	for (int round = 0; round < STARVE_ROUNDS; round++) {
 		uint64_t t0 = weft_test_now_ns();
 		if (test_writer) {
 			weft_rwlock_write_lock(&s.l);
@@ -271,9 +293,7 @@ static void starvation_run(bool test_writer)
 			weft_rwlock_read_lock(&s.l);
 			weft_rwlock_read_unlock(&s.l);
 		}
-		uint64_t dt = weft_test_now_ns() - t0;
-		if (dt > worst)
-			worst = dt;
+		waits[round] = weft_test_now_ns() - t0;
 		unsigned e = atomic_load(&s.entries);
 		while (atomic_load(&s.entries) < e + 50) /* let them run again */
 			sched_yield();
@@ -281,19 +301,24 @@ static void starvation_run(bool test_writer)
 	atomic_store(&s.stop, true);
 	for (int i = 0; i < n; i++)
 		pthread_join(th[i], NULL);
-	cr_assert_lt(worst, 100 * WEFT_MS, "%s waited %llu us", test_writer ? "writer" : "reader",
-		     (unsigned long long)(worst / 1000));
+	qsort(waits, STARVE_ROUNDS, sizeof waits[0], cmp_u64);
+	for (int i = 0; i < STARVE_ROUNDS; i++) fprintf(stderr, "%llu ", (unsigned long long)waits[i] / 1000); fprintf(stderr, "\n");
+	const char *who = test_writer ? "writer" : "reader";
+	cr_assert_lt(waits[STARVE_ROUNDS / 2], 2 * WEFT_MS, "%s's median wait %llu us", who,
+		     (unsigned long long)(waits[STARVE_ROUNDS / 2] / 1000));
+	cr_assert_lt(waits[STARVE_ROUNDS - 1], 1000 * WEFT_MS, "%s's worst wait %llu ms", who,
+		     (unsigned long long)(waits[STARVE_ROUNDS - 1] / WEFT_MS));
 	cr_assert_eq(atomic_load(&s.l.state), 0, "state %#x",
 		     (unsigned)atomic_load(&s.l.state));
 	cr_assert_eq(weft_park_waiters(&s.l), 0, "waiters left counted");
 }
 
-Test(rwlock, writer_gets_in_within_100ms_past_four_busy_readers)
+Test(rwlock, writer_gets_in_past_four_busy_readers)
 {
 	starvation_run(true);
 }
 
-Test(rwlock, reader_gets_in_within_100ms_past_two_busy_writers)
+Test(rwlock, reader_gets_in_past_two_busy_writers)
 {
 	starvation_run(false);
 }

@@ -43,7 +43,8 @@
  *
  * Oversubscription (lib/internal/park.h): a thread that must wait (its
  * first try failed and it has time) is counted as a waiter of the lock;
- * if at least as many waiters as online CPUs were counted already, it first
+ * if at least as many waiters as online CPUs were counted already (for a
+ * writer: waiters not parked themselves), it first
  * parks for up to 1 ms (never past its own deadline), unseen by the state
  * word, and then waits as above. The threads left running get long runs
  * on few CPUs instead of every CPU moving the lock line on every operation
@@ -53,8 +54,10 @@
  * and no wake-up is owed to it or can be lost on it (nobody wakes it; its
  * timer ends the park). A parked writer is not yet a waiting writer:
  * readers still enter during its park, and once it waits, the rules above
- * apply. Parking lengthens one acquisition by at most 1 ms, and only when
- * more threads wait for the lock than can run. The waiter count's atomics
+ * apply. Parking lengthens one acquisition by 1 ms of timer plus the time
+ * the scheduler takes to hand the thread a CPU again (3-8 ms measured on 2
+ * busy CPUs), and only when more threads wait for the lock than can run;
+ * that is why a writer does not park behind parked waiters. The waiter count's atomics
  * are relaxed: it only chooses whether to park, and the state word's
  * atomics order everything the waiter then does.
  *

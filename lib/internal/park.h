@@ -13,7 +13,11 @@
  * and GCR (Dice & Kogan, Euro-Par 2019), in its simplest form: nobody has
  * to wake a parked thread, a wait is lengthened by at most PARK_NS once per
  * acquisition, and the lock's own state machine (its policy, its wake-ups)
- * never sees parked threads.
+ * never sees parked threads. "At most PARK_NS" is the timer: a thread
+ * whose park ends while every CPU is busy then waits for the scheduler to
+ * give it one, which measured 3-8 ms on the 2-CPU guest (scheduler ticks),
+ * so a caller whose wait should stay short (weft_rwlock's writers) parks
+ * only behind waiters that are not parked themselves.
  *
  * Waiters are counted per lock address in a small hashed table (the lock
  * itself stays 8 bytes); locks sharing a bucket merely count each other's
@@ -22,6 +26,7 @@
 #ifndef WEFT_INTERNAL_PARK_H
 #define WEFT_INTERNAL_PARK_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "internal/futex.h"
@@ -31,10 +36,13 @@ typedef struct weft_park_bucket weft_park_bucket;
 /*
  * Count the caller as a waiter for `lock`; if at least as many waiters as
  * online CPUs were there already, sleep until PARK_NS from now or
- * `deadline`, whichever comes first. Pair with weft_park_leave on every
- * path out of the wait.
+ * `deadline`, whichever comes first. With behind_parked false, waiters
+ * that are parked themselves do not count: the caller parks only behind
+ * waiters that hold a CPU. Pair with weft_park_leave on every path out of
+ * the wait.
  */
-weft_park_bucket *weft_park_enter(const void *lock, const weft_deadline *deadline);
+weft_park_bucket *weft_park_enter(const void *lock, const weft_deadline *deadline,
+				  bool behind_parked);
 
 /* The waiter counted by weft_park_enter stopped waiting. */
 void weft_park_leave(weft_park_bucket *b);
