@@ -136,8 +136,8 @@ static int spin(weft_rwlock *l, bool (*try)(weft_rwlock *, uint32_t *))
  * writer is not yet a waiting writer, so readers keep entering until its
  * park ends, and with the CPUs busy that end came 3-8 ms late. Behind
  * parked readers, four busy readers and one writer on 2 CPUs gave the
- * writer a median wait of 8 ms; pthread's writer-preferring rwlock takes
- * 10-100 us there, and so does weft's writer now (docs/tuning.md).
+ * writer a median wait of 8 ms; now 10-70 us, where pthread's
+ * writer-preferring rwlock takes 20-30 us (docs/tuning.md).
  */
 static int lock_slow(weft_rwlock *l, uint64_t timeout_ns, bool behind_parked,
 		     bool (*try)(weft_rwlock *, uint32_t *),

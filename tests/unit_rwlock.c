@@ -1,4 +1,3 @@
-#include <stdio.h>
 /* tests/unit_rwlock.c - weft_rwlock semantics, policy, timeouts, size. */
 #include <criterion/criterion.h>
 #include <errno.h>
@@ -266,12 +265,13 @@ static int cmp_u64(const void *a, const void *b)
  * the policy in weft/rwlock.h (new readers stay out while a writer waits; a
  * writer's unlock opens a READ_PHASE for waiting readers) the waiter needs a
  * moment when no busy thread holds or wants the lock, which the busy ones,
- * handing it to each other, rarely leave, so most rounds are slow, not one. Under outside load a single round can lose
- * its CPU for several scheduler ticks (measured: rounds of 4-88 ms among
- * ~0.1 ms ones with 8 spinning processes on 2 CPUs), which a bound on the
- * worst round alone reported as starvation. Measured medians: 10-100 us;
- * 16-28 ms with readers that ignore a waiting writer; 8 ms with a writer
- * that parked behind parked readers (the park's end waits for a CPU).
+ * handing it to each other, rarely leave, so most rounds are slow, not
+ * one. Under outside load a single round can lose its CPU for several
+ * scheduler ticks (measured: rounds of 4-88 ms among ~0.1 ms ones with 8
+ * spinning processes on 2 CPUs), which a bound on the worst round alone
+ * reported as starvation. Measured medians: 10-100 us; 16-28 ms with
+ * readers that ignore a waiting writer; 4-8 ms with a writer that parked
+ * behind parked readers (the park's end waits for a CPU).
  */
 #define STARVE_ROUNDS 21
 static void starvation_run(bool test_writer)
@@ -302,7 +302,6 @@ static void starvation_run(bool test_writer)
 	for (int i = 0; i < n; i++)
 		pthread_join(th[i], NULL);
 	qsort(waits, STARVE_ROUNDS, sizeof waits[0], cmp_u64);
-	for (int i = 0; i < STARVE_ROUNDS; i++) fprintf(stderr, "%llu ", (unsigned long long)waits[i] / 1000); fprintf(stderr, "\n");
 	const char *who = test_writer ? "writer" : "reader";
 	cr_assert_lt(waits[STARVE_ROUNDS / 2], 2 * WEFT_MS, "%s's median wait %llu us", who,
 		     (unsigned long long)(waits[STARVE_ROUNDS / 2] / 1000));

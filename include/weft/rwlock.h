@@ -57,9 +57,9 @@
  * apply. Parking lengthens one acquisition by 1 ms of timer plus the time
  * the scheduler takes to hand the thread a CPU again (3-8 ms measured on 2
  * busy CPUs), and only when more threads wait for the lock than can run;
- * that is why a writer does not park behind parked waiters. The waiter count's atomics
- * are relaxed: it only chooses whether to park, and the state word's
- * atomics order everything the waiter then does.
+ * that is why a writer does not park behind parked waiters. The waiter
+ * counts' atomics are relaxed: they only choose whether to park, and the
+ * state word's atomics order everything the waiter then does.
  *
  * Not recursive: a reader that re-enters while a writer waits deadlocks (as
  * with writer-preferring pthread rwlocks). No owner tracking.
