@@ -15,7 +15,10 @@
  *     k*4 (+WOKEN)       unlocked with k sleepers (one was woken)
  *
  * lock:   CAS 0 -> LOCKED (acquire). On failure, lib/mutex.c spins a bounded
- *         time, taking the lock the moment it is free; then registers as a
+ *         time, taking the lock the moment it is free (only while the
+ *         owner, the spinner and the registered sleepers fit on the online
+ *         CPUs: beyond that a spinner takes a CPU from a thread about to
+ *         run); then registers as a
  *         sleeper (+4) and futex-waits while LOCKED is set. A sleeper that
  *         runs again clears WOKEN in the same CAS that either takes the lock
  *         and deregisters (s -> (s - 4) & ~WOKEN | LOCKED) or goes back to
