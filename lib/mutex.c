@@ -135,8 +135,9 @@ enum lock_poll { POLL_SPIN, POLL_YIELD };
  * while nobody sleeps, and never on 1. Beyond that a spinner keeps a CPU
  * from the thread the lock goes to next: a thread taking the mutex among 4
  * busy ones on 2 CPUs waited 4 ms (a scheduler tick) at the 90th
- * percentile when every waiter spun, 0.2 ms with this rule, pthread 0.1-0.4
- * ms (tools/newcomer_wait.c, docs/tuning.md). Two threads always spin.
+ * percentile when every waiter spun, 0.13-0.59 ms with this rule, pthread
+ * 0.08-0.35 ms (tools/newcomer_wait.c, docs/tuning.md). Two threads always
+ * spin: the owner is never a registered sleeper.
  */
 static bool room_to_spin(uint32_t s)
 {
