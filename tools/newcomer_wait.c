@@ -38,47 +38,38 @@ static pthread_rwlock_t prw;
 static _Atomic bool stop;
 static _Atomic unsigned entries;
 
-static void busy_take(void)
+/* The busy threads share the lock (rwlock: read); the newcomer excludes. */
+static void take(bool shared)
 {
-	if (rwlock)
+	if (!rwlock)
+		use_pthread ? (void)pthread_mutex_lock(&pm) : weft_mutex_lock(&wm);
+	else if (shared)
 		use_pthread ? (void)pthread_rwlock_rdlock(&prw) : weft_rwlock_read_lock(&wrw);
 	else
-		use_pthread ? (void)pthread_mutex_lock(&pm) : weft_mutex_lock(&wm);
-}
-
-static void busy_release(void)
-{
-	if (rwlock)
-		use_pthread ? (void)pthread_rwlock_unlock(&prw) : weft_rwlock_read_unlock(&wrw);
-	else
-		use_pthread ? (void)pthread_mutex_unlock(&pm) : weft_mutex_unlock(&wm);
-}
-
-static void newcomer_take(void)
-{
-	if (rwlock)
 		use_pthread ? (void)pthread_rwlock_wrlock(&prw) : weft_rwlock_write_lock(&wrw);
-	else
-		use_pthread ? (void)pthread_mutex_lock(&pm) : weft_mutex_lock(&wm);
 }
 
-static void newcomer_release(void)
+static void release(bool shared)
 {
-	if (rwlock)
-		use_pthread ? (void)pthread_rwlock_unlock(&prw) : weft_rwlock_write_unlock(&wrw);
-	else
+	if (!rwlock)
 		use_pthread ? (void)pthread_mutex_unlock(&pm) : weft_mutex_unlock(&wm);
+	else if (use_pthread)
+		pthread_rwlock_unlock(&prw);
+	else if (shared)
+		weft_rwlock_read_unlock(&wrw);
+	else
+		weft_rwlock_write_unlock(&wrw);
 }
 
 static void *busy(void *arg)
 {
 	(void)arg;
 	while (!atomic_load_explicit(&stop, memory_order_relaxed)) {
-		busy_take();
+		take(true);
 		atomic_fetch_add_explicit(&entries, 1, memory_order_relaxed);
 		for (volatile int i = 0; i < 200; i++)
 			;
-		busy_release();
+		release(true);
 		for (volatile int i = 0; i < 50; i++)
 			;
 	}
@@ -140,9 +131,9 @@ int main(int argc, char **argv)
 	static uint64_t waits[MAX_ROUNDS];
 	for (int r = 0; r < rounds; r++) {
 		uint64_t t0 = now_ns();
-		newcomer_take();
+		take(false);
 		waits[r] = now_ns() - t0;
-		newcomer_release();
+		release(false);
 		let_busy_run(50);
 	}
 	atomic_store(&stop, true);
