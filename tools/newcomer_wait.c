@@ -35,6 +35,8 @@ static weft_mutex wm;
 static weft_rwlock wrw;
 static pthread_mutex_t pm = PTHREAD_MUTEX_INITIALIZER;
 static pthread_rwlock_t prw;
+/* Progress flags and counters only: the locks order the data, so every
+ * access to these two is relaxed. */
 static _Atomic bool stop;
 static _Atomic unsigned entries;
 
@@ -85,8 +87,8 @@ static uint64_t now_ns(void)
 
 static void let_busy_run(unsigned n)
 {
-	unsigned e = atomic_load(&entries);
-	while (atomic_load(&entries) < e + n)
+	unsigned e = atomic_load_explicit(&entries, memory_order_relaxed);
+	while (atomic_load_explicit(&entries, memory_order_relaxed) < e + n)
 		sched_yield();
 }
 
@@ -136,7 +138,7 @@ int main(int argc, char **argv)
 		release(false);
 		let_busy_run(50);
 	}
-	atomic_store(&stop, true);
+	atomic_store_explicit(&stop, true, memory_order_relaxed);
 	for (int i = 0; i < nbusy; i++)
 		pthread_join(th[i], NULL);
 
