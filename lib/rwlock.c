@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <sched.h>
+#include <time.h>
 
 #include "internal/backoff.h"
 #include "internal/futex.h"
@@ -15,6 +16,7 @@ _Static_assert(sizeof(weft_rwlock) <= 8, "weft_rwlock must stay <= 8 bytes");
 #define RW_SPIN_PAUSE_MAX 8
 
 #define READERS WEFT_RWLOCK_READERS
+#define BIAS WEFT_RWLOCK_READ_BIAS
 #define WLOCKED WEFT_RWLOCK_WRITE_LOCKED
 #define PHASE WEFT_RWLOCK_READ_PHASE
 #define USED WEFT_RWLOCK_PHASE_USED
@@ -268,6 +270,205 @@ int weft_rwlock_read_lock_slow(weft_rwlock *l, uint64_t timeout_ns)
 	return lock_slow(l, timeout_ns, true, reader_try_fresh, read_wait);
 }
 
+/* ---------------------------------------------------- visible readers */
+
+/* The table; see "Visible readers" in weft/rwlock.h. */
+weft__rw_visible weft__rw_visible_readers[1u << WEFT__RW_VISIBLE_BITS];
+
+/* An admitted counted reader that finds other readers inside checks
+ * whether to bias the lock once per BIAS_CHECK_EVERY such reads. */
+#define BIAS_CHECK_EVERY 64
+/* A revocation that took t inhibits the bias for INHIBIT_FACTOR * t. */
+#define INHIBIT_FACTOR 16
+/*
+ * A writer waiting for visible readers polls (they do not know it waits):
+ * it spins, then yields for up to DRAIN_YIELD_NS, then sleeps
+ * DRAIN_SLEEP_NS between polls. Yielding first matters with more threads
+ * than CPUs, the usual reason a reader is still inside: the writer stays
+ * runnable and the reader gets the CPU it needs to leave, whereas a
+ * sleeping writer's timer wake-up came a scheduler tick (4 ms) late while
+ * the CPUs were busy (the starvation test's median wait went from 4 ms to
+ * the 10-100 us of counted readers).
+ */
+#define DRAIN_YIELD_NS 2000000ull
+#define DRAIN_SLEEP_NS 100000ull
+
+/* Until when (CLOCK_MONOTONIC ns) each lock's bias is inhibited, hashed by
+ * lock address: locks sharing a slot only inhibit each other longer. */
+#define INHIBIT_BITS 8
+static _Atomic uint64_t inhibit_until[1u << INHIBIT_BITS];
+
+static _Atomic uint64_t *inhibit_of(const weft_rwlock *l)
+{
+	uint64_t h = (uint64_t)(uintptr_t)l * 0x9e3779b97f4a7c15ull;
+	return &inhibit_until[h >> (64 - INHIBIT_BITS)];
+}
+
+static uint64_t now_ns(void)
+{
+	struct timespec t;
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (uint64_t)t.tv_sec * 1000000000ull + (uint64_t)t.tv_nsec;
+}
+
+static void leave_entry(weft__rw_visible *e)
+{
+	/* relaxed: read by other threads only to see it is not theirs. */
+	atomic_store_explicit(&e->owner, 0, memory_order_relaxed);
+	/* release: our read section happens-before the section of a writer
+	 * whose acquire (seq_cst) load in wait_entry_free sees the entry
+	 * free, and our owner store before the next claim of the entry. */
+	atomic_store_explicit(&e->lock, NULL, memory_order_release);
+}
+
+bool weft__rwlock_read_visible(weft_rwlock *l, weft__rw_visible *e)
+{
+	weft_rwlock *none = NULL;
+	/*
+	 * seq_cst, with the seq_cst load of state below: our half of a Dekker
+	 * pair with revoke_bias, which clears READ_BIAS (seq_cst) and then
+	 * reads every entry (seq_cst). In the single total order of these
+	 * operations either our CAS precedes the writer's read of this entry
+	 * (it sees us and waits until we leave), or its clear precedes our
+	 * load (we see no bias and leave).
+	 */
+	if (!atomic_compare_exchange_strong_explicit(&e->lock, &none, l,
+						     memory_order_seq_cst,
+						     memory_order_relaxed))
+		return false; /* entry busy: enter counted */
+	/* relaxed: read back by this thread, by others only to compare. */
+	atomic_store_explicit(&e->owner, weft__rw_self(), memory_order_relaxed);
+	/*
+	 * seq_cst: see above. As an acquire it reads READ_BIAS from the RMW
+	 * that set it, which continues the release sequence of the last
+	 * write unlock (every change to state is an RMW), so that writer's
+	 * section happens-before ours.
+	 */
+	if (atomic_load_explicit(&l->state, memory_order_seq_cst) & BIAS)
+		return true;
+	leave_entry(e);
+	/* relaxed: a hint. */
+	atomic_store_explicit(&e->hint, NULL, memory_order_relaxed);
+	return false;
+}
+
+bool weft__rwlock_read_unlock_visible(weft_rwlock *l, weft__rw_visible *e)
+{
+	(void)l; /* the caller saw e->lock == l */
+	/* relaxed: if we hold the entry this is our own store; if not, it is
+	 * another thread's or 0, never us: our last store to it was a 0. */
+	if (atomic_load_explicit(&e->owner, memory_order_relaxed) !=
+	    weft__rw_self())
+		return false;
+	leave_entry(e);
+	return true;
+}
+
+/*
+ * An admitted counted reader found the lock biased (remember it, to enter
+ * visibly next time) or other readers inside (perhaps bias the lock). We
+ * hold a count, so no writer can take the lock while we set READ_BIAS;
+ * one that holds or waits, or a read phase, keeps the bias off.
+ */
+void weft__rwlock_read_shared(weft_rwlock *l, weft__rw_visible *e, uint32_t s)
+{
+	/* relaxed, for hint and countdown: heuristics, publishing nothing. */
+	if (s & BIAS) {
+		atomic_store_explicit(&e->hint, l, memory_order_relaxed);
+		return;
+	}
+	uint32_t left = atomic_load_explicit(&e->countdown, memory_order_relaxed);
+	if (left) {
+		atomic_store_explicit(&e->countdown, left - 1, memory_order_relaxed);
+		return;
+	}
+	atomic_store_explicit(&e->countdown, BIAS_CHECK_EVERY - 1,
+			      memory_order_relaxed);
+	/* relaxed: a time, not a publication. */
+	if (now_ns() < atomic_load_explicit(inhibit_of(l), memory_order_relaxed))
+		return;
+	s = load_state(l);
+	while (!(s & (WLOCKED | WWAIT | PHASE | BIAS))) {
+		/* relaxed: READ_BIAS publishes nothing of its own; being an
+		 * RMW, this keeps the release sequence of the last write
+		 * unlock going for the visible readers that read it. */
+		if (atomic_compare_exchange_weak_explicit(
+			    &l->state, &s, s | BIAS, memory_order_relaxed,
+			    memory_order_relaxed)) {
+			atomic_store_explicit(&e->hint, l, memory_order_relaxed);
+			return;
+		}
+	}
+}
+
+/* Wait until entry e no longer names l; ETIMEDOUT at the deadline (at
+ * once without one). */
+static int wait_entry_free(weft__rw_visible *e, weft_rwlock *l,
+			   const weft_deadline *deadline)
+{
+	static _Atomic uint32_t never_woken;
+	weft_backoff b = weft_backoff_make(RW_SPIN_LIMIT, RW_SPIN_PAUSE_MAX);
+	weft_deadline stop_yielding;
+	bool yielding = false;
+	/* seq_cst: the writer's reads of the Dekker pair (read_visible); as
+	 * an acquire, a NULL read here pairs with the release in leave_entry,
+	 * so that reader's section happens-before ours. */
+	while (atomic_load_explicit(&e->lock, memory_order_seq_cst) == l) {
+		if (!deadline)
+			return ETIMEDOUT;
+		if (weft_backoff_spin(&b))
+			continue;
+		if (weft_deadline_passed(deadline))
+			return ETIMEDOUT;
+		if (!yielding) {
+			stop_yielding = weft_deadline_after(DRAIN_YIELD_NS);
+			yielding = true;
+		}
+		if (!weft_deadline_passed(&stop_yielding)) {
+			sched_yield();
+			continue;
+		}
+		weft_deadline soon = weft_deadline_after(DRAIN_SLEEP_NS);
+		(void)weft_futex_wait(&never_woken, 0,
+				      weft_deadline_min(deadline, &soon));
+	}
+	return 0;
+}
+
+/*
+ * We hold WRITE_LOCKED and READ_BIAS is set: clear it, wait until no
+ * entry names the lock (readers arriving now see it write-locked), then
+ * inhibit the bias for INHIBIT_FACTOR times as long as that took. Without
+ * time to wait (deadline NULL), or when the deadline passes, restore the
+ * bias, unlock and fail.
+ */
+static int revoke_bias(weft_rwlock *l, const weft_deadline *deadline)
+{
+	uint64_t start = now_ns();
+	/* seq_cst: the writer's half of the Dekker pair (read_visible). */
+	atomic_fetch_and_explicit(&l->state, ~BIAS, memory_order_seq_cst);
+	int rc = 0;
+	for (size_t i = 0; rc == 0 && i < (1u << WEFT__RW_VISIBLE_BITS); i++)
+		rc = wait_entry_free(&weft__rw_visible_readers[i], l, deadline);
+	uint64_t end = now_ns();
+	/* relaxed: a time, not a publication. */
+	atomic_store_explicit(inhibit_of(l), end + INHIBIT_FACTOR * (end - start),
+			      memory_order_relaxed);
+	if (rc) {
+		/* Visible readers remain: put the bias back, so that the next
+		 * writer waits for them too, then leave. relaxed: we hold
+		 * WRITE_LOCKED, and the unlock's RMW orders what follows. */
+		atomic_fetch_or_explicit(&l->state, BIAS, memory_order_relaxed);
+		weft_rwlock_write_unlock(l);
+	}
+	return rc;
+}
+
+bool weft__rwlock_write_revoke_now(weft_rwlock *l)
+{
+	return revoke_bias(l, NULL) == 0;
+}
+
 /* ------------------------------------------------------------ writers */
 
 static bool writer_may_enter(uint32_t s)
@@ -367,7 +568,13 @@ static int write_wait(weft_rwlock *l, const weft_deadline *deadline)
 
 int weft_rwlock_write_lock_slow(weft_rwlock *l, uint64_t timeout_ns)
 {
-	return lock_slow(l, timeout_ns, false, writer_try_fresh, write_wait);
+	weft_deadline deadline = deadline_for(timeout_ns);
+	int rc = lock_slow(l, timeout_ns, false, writer_try_fresh, write_wait);
+	/* relaxed: only an admitted reader sets READ_BIAS, and none is
+	 * admitted while we hold WRITE_LOCKED, so this is exact. */
+	if (rc == 0 && (load_state(l) & BIAS))
+		rc = revoke_bias(l, timeout_ns ? &deadline : NULL);
+	return rc;
 }
 
 /*
@@ -392,7 +599,9 @@ void weft_rwlock_write_unlock_slow(weft_rwlock *l)
 	for (;;) {
 		/* Waiting readers go first; waiting writers keep their flag
 		 * and are woken when the read phase ends. */
-		uint32_t next = s & READERS; /* refused adds not yet undone */
+		/* refused adds not yet undone; a bias a timed-out revocation
+		 * put back (revoke_bias) */
+		uint32_t next = s & (READERS | BIAS);
 		if ((s & RWAIT) && (s & WWAIT))
 			next |= PHASE | WWAIT;
 		/* release: publishes the write section to the next holder's

@@ -10,6 +10,7 @@
 #include <stdatomic.h>
 
 #include "stress.h"
+#include "test_util.h"
 #include "weft/rwlock.h"
 
 typedef struct rw_test {
@@ -98,7 +99,7 @@ static void rwlock_mix(const weft_stress_case *c, weft_stress_result *r)
 		weft_stress_fail(r, "a=%llu b=%llu writes=%llu",
 				 (unsigned long long)t.a, (unsigned long long)t.b,
 				 (unsigned long long)atomic_load(&t.writes));
-	if (atomic_load(&t.l.state) != 0)
+	if (!weft_test_rwlock_idle(&t.l))
 		weft_stress_fail(r, "rwlock word %#x after all threads left",
 				 (unsigned)atomic_load(&t.l.state));
 }

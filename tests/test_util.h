@@ -10,6 +10,8 @@
 #include <sys/types.h>
 #include <time.h>
 
+#include "weft/rwlock.h"
+
 #define WEFT_MS 1000000ull
 
 /*
@@ -55,6 +57,19 @@ static inline bool weft_test_thread_sleeping(pid_t tid)
 	buf[n] = 0;
 	const char *end = strrchr(buf, ')'); /* the name may hold spaces */
 	return end && end[1] == ' ' && end[2] == 'S';
+}
+
+/*
+ * Is rwlock l left as nobody holds or waits for it? No state bit but
+ * READ_BIAS (the bias outlives the readers that set it, by design) and no
+ * visible-reader entry naming l.
+ */
+static inline bool weft_test_rwlock_idle(weft_rwlock *l)
+{
+	for (unsigned i = 0; i < (1u << WEFT__RW_VISIBLE_BITS); i++)
+		if (atomic_load(&weft__rw_visible_readers[i].lock) == l)
+			return false;
+	return (atomic_load(&l->state) & ~WEFT_RWLOCK_READ_BIAS) == 0;
 }
 
 #endif /* WEFT_TESTS_TEST_UTIL_H */

@@ -26,7 +26,7 @@ Test(rwlock, size_and_zero_init)
 	weft_rwlock_read_unlock(&z);
 	weft_rwlock_write_lock(&z);
 	weft_rwlock_write_unlock(&z);
-	cr_assert_eq(atomic_load(&z.state), 0);
+	cr_assert(weft_test_rwlock_idle(&z));
 }
 
 Test(rwlock, readers_share_writers_exclude)
@@ -43,7 +43,7 @@ Test(rwlock, readers_share_writers_exclude)
 	cr_assert_eq(weft_rwlock_read_lock_timeout(&l, 0), ETIMEDOUT);
 	cr_assert_eq(weft_rwlock_write_lock_timeout(&l, 0), ETIMEDOUT);
 	weft_rwlock_write_unlock(&l);
-	cr_assert_eq(atomic_load(&l.state), 0);
+	cr_assert(weft_test_rwlock_idle(&l));
 }
 
 typedef struct two_readers {
@@ -76,7 +76,97 @@ Test(rwlock, two_readers_hold_it_at_once)
 	pthread_join(a, NULL);
 	pthread_join(b, NULL);
 	cr_assert_eq(atomic_load(&t.max_inside), 2);
-	cr_assert_eq(atomic_load(&t.l.state), 0);
+	cr_assert(weft_test_rwlock_idle(&t.l));
+}
+
+/*
+ * Turn the read bias on: nested read locks find a reader inside (the
+ * outer one), which is what biases a lock; the check comes once in 64
+ * such reads and waits out an inhibit an earlier revocation may have left.
+ */
+static void bias(weft_rwlock *l)
+{
+	uint64_t t0 = weft_test_now_ns();
+	while (!(atomic_load(&l->state) & WEFT_RWLOCK_READ_BIAS)) {
+		cr_assert_lt(weft_test_now_ns() - t0, WEFT_TEST_SLACK_NS,
+			     "lock never biased");
+		weft_rwlock_read_lock(l);
+		weft_rwlock_read_lock(l);
+		weft_rwlock_read_unlock(l);
+		weft_rwlock_read_unlock(l);
+	}
+}
+
+typedef struct visible_case {
+	weft_rwlock l;
+	_Atomic pid_t writer_tid;
+	_Atomic bool writer_in;
+} visible_case;
+
+/* From another thread: no writer gets past the visible reader in time. */
+static void *refused_writers(void *p)
+{
+	visible_case *v = p;
+	cr_assert_not(weft_rwlock_write_trylock(&v->l), "trylock passed a visible reader");
+	uint64_t t0 = weft_test_now_ns();
+	cr_assert_eq(weft_rwlock_write_lock_timeout(&v->l, 20 * WEFT_MS), ETIMEDOUT,
+		     "timed writer passed a visible reader");
+	cr_assert_geq(weft_test_now_ns() - t0, 20 * WEFT_MS);
+	return NULL;
+}
+
+static void *visible_writer(void *p)
+{
+	visible_case *v = p;
+	atomic_store(&v->writer_tid, (pid_t)syscall(SYS_gettid));
+	weft_rwlock_write_lock(&v->l);
+	atomic_store(&v->writer_in, true);
+	weft_rwlock_write_unlock(&v->l);
+	return NULL;
+}
+
+Test(rwlock, visible_readers_leave_the_word_alone_and_writers_wait_for_them)
+{
+	visible_case v = { .l = WEFT_RWLOCK_INIT };
+	bias(&v.l);
+	weft_rwlock_read_lock(&v.l);
+	cr_assert_eq(atomic_load(&v.l.state), WEFT_RWLOCK_READ_BIAS,
+		     "biased reader wrote the word: %#x", (unsigned)atomic_load(&v.l.state));
+	pthread_t w;
+	pthread_create(&w, NULL, refused_writers, &v);
+	pthread_join(w, NULL);
+	/* The writers that gave up left the bias on and the lock free. */
+	cr_assert_eq(atomic_load(&v.l.state), WEFT_RWLOCK_READ_BIAS, "state %#x",
+		     (unsigned)atomic_load(&v.l.state));
+	/* An untimed writer takes WRITE_LOCKED, then waits for us asleep. */
+	pthread_create(&w, NULL, visible_writer, &v);
+	while (!(atomic_load(&v.l.state) & WEFT_RWLOCK_WRITE_LOCKED) ||
+	       !atomic_load(&v.writer_tid) ||
+	       !weft_test_thread_sleeping(atomic_load(&v.writer_tid)))
+		sched_yield();
+	cr_assert_not(atomic_load(&v.writer_in), "writer passed a visible reader");
+	cr_assert_not(atomic_load(&v.l.state) & WEFT_RWLOCK_READ_BIAS, "bias not revoked");
+	weft_rwlock_read_unlock(&v.l);
+	pthread_join(w, NULL);
+	cr_assert(atomic_load(&v.writer_in));
+	cr_assert(weft_test_rwlock_idle(&v.l));
+}
+
+Test(rwlock, nested_visible_and_counted_reads_leave_nothing_behind)
+{
+	weft_rwlock l = WEFT_RWLOCK_INIT;
+	bias(&l);
+	weft_rwlock_read_lock(&l); /* visible */
+	weft_rwlock_read_lock(&l); /* the entry is taken: counted */
+	cr_assert_eq(atomic_load(&l.state) & WEFT_RWLOCK_READERS, 1);
+	cr_assert_not(weft_rwlock_write_trylock(&l));
+	weft_rwlock_read_unlock(&l);
+	weft_rwlock_read_unlock(&l);
+	cr_assert(weft_test_rwlock_idle(&l));
+	cr_assert(weft_rwlock_write_trylock(&l), "free lock refused");
+	cr_assert_not(atomic_load(&l.state) & WEFT_RWLOCK_READ_BIAS, "bias not revoked");
+	weft_rwlock_write_unlock(&l);
+	cr_assert_eq(atomic_load(&l.state), 0);
 }
 
 /* lock(l, timeout) fails with ETIMEDOUT after at least timeout, not much more. */
@@ -97,15 +187,15 @@ Test(rwlock, timeouts_expire_after_at_least_the_timeout)
 	weft_rwlock_read_lock(&l);
 	assert_times_out(weft_rwlock_write_lock_timeout, &l, timeout);
 	weft_rwlock_read_unlock(&l);
-	cr_assert_eq(atomic_load(&l.state), 0, "state %#x",
-		     (unsigned)atomic_load(&l.state));
+	cr_assert(weft_test_rwlock_idle(&l), "state %#x",
+		  (unsigned)atomic_load(&l.state));
 
 	weft_rwlock_write_lock(&l);
 	assert_times_out(weft_rwlock_read_lock_timeout, &l, timeout);
 	assert_times_out(weft_rwlock_write_lock_timeout, &l, timeout);
 	weft_rwlock_write_unlock(&l);
-	cr_assert_eq(atomic_load(&l.state), 0, "state %#x",
-		     (unsigned)atomic_load(&l.state));
+	cr_assert(weft_test_rwlock_idle(&l), "state %#x",
+		  (unsigned)atomic_load(&l.state));
 	cr_assert(weft_rwlock_read_trylock(&l));
 	weft_rwlock_read_unlock(&l);
 }
@@ -144,7 +234,7 @@ Test(rwlock, timed_waiters_get_a_lock_released_while_they_sleep)
 		weft_rwlock_write_unlock(&t.l);
 		pthread_join(th, NULL);
 		cr_assert_eq(t.result, 0);
-		cr_assert_eq(atomic_load(&t.l.state), 0);
+		cr_assert(weft_test_rwlock_idle(&t.l));
 	}
 }
 
@@ -167,7 +257,7 @@ Test(rwlock, waiting_writer_stops_new_readers)
 	cr_assert_not(weft_rwlock_read_trylock(&l), "reader passed a waiting writer");
 	weft_rwlock_read_unlock(&l);
 	pthread_join(w, NULL);
-	cr_assert_eq(atomic_load(&l.state), 0);
+	cr_assert(weft_test_rwlock_idle(&l));
 }
 
 /*
@@ -216,7 +306,7 @@ Test(rwlock, refused_readers_undo_wakes_the_waiting_writer)
 	cr_assert_lt(waited, 2 * WEFT_TEST_SLACK_NS, "writer not woken: %llu ms",
 		     (unsigned long long)(waited / WEFT_MS));
 	cr_assert_eq(u.writer_rc, 0);
-	cr_assert_eq(atomic_load(&u.l.state), 0);
+	cr_assert(weft_test_rwlock_idle(&u.l));
 }
 
 /* Four readers re-enter continuously; a writer must still get in fast. */
@@ -307,8 +397,8 @@ static void starvation_run(bool test_writer)
 		     (unsigned long long)(waits[STARVE_ROUNDS / 2] / 1000));
 	cr_assert_lt(waits[STARVE_ROUNDS - 1], 1000 * WEFT_MS, "%s's worst wait %llu ms", who,
 		     (unsigned long long)(waits[STARVE_ROUNDS - 1] / WEFT_MS));
-	cr_assert_eq(atomic_load(&s.l.state), 0, "state %#x",
-		     (unsigned)atomic_load(&s.l.state));
+	cr_assert(weft_test_rwlock_idle(&s.l), "state %#x",
+		  (unsigned)atomic_load(&s.l.state));
 	cr_assert_eq(weft_park_waiters(&s.l), 0, "waiters left counted");
 }
 
@@ -371,6 +461,6 @@ Test(rwlock, crowded_waiters_park_then_all_get_in_and_leave_no_count)
 		cr_assert_eq(w[i].result, 0, "waiter %d: %d", i, w[i].result);
 	}
 	cr_assert_eq(weft_park_waiters(&l), 0, "waiters left counted");
-	cr_assert_eq(atomic_load(&l.state), 0, "state %#x",
-		     (unsigned)atomic_load(&l.state));
+	cr_assert(weft_test_rwlock_idle(&l), "state %#x",
+		  (unsigned)atomic_load(&l.state));
 }

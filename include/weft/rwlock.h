@@ -3,9 +3,11 @@
  *
  * `state` (readers and writers both RMW it; writers sleep on it):
  *
- *     bits 0..26  READERS       read holders, plus readers whose entry add
- *                               failed and is about to be undone (the
- *                               read fast path is a speculative add)
+ *     bits 0..25  READERS       counted read holders, plus readers whose
+ *                               entry add failed and is about to be undone
+ *                               (the read fast path is a speculative add)
+ *     bit 26      READ_BIAS     readers may enter as visible readers
+ *                               (below) without touching this word
  *     bit 27      PHASE_USED    an admitted reader entered the READ_PHASE
  *                               (so a refused add that leaves last ends it)
  *     bit 28      WRITE_LOCKED  a writer holds the lock (READERS then counts
@@ -61,6 +63,36 @@
  * counts' atomics are relaxed: they only choose whether to park, and the
  * state word's atomics order everything the waiter then does.
  *
+ * Visible readers (BRAVO, Dice and Kogan, USENIX ATC 2019). Counted readers
+ * all write the state word, so with readers on two CPUs every read moves
+ * its line between them. While READ_BIAS is set, a reader instead claims
+ * an entry of a global table picked by hashing its thread and the lock
+ * (weft__rw_visible_readers: 256 cache lines, so the lock stays 8 bytes)
+ * by a CAS from NULL to the lock, then checks that READ_BIAS is still set;
+ * its unlock stores NULL back. Readers on different CPUs then share the
+ * lock's line read-only and write only their own entries. A reader whose
+ * entry is taken (another thread or lock hashes there), or who finds the
+ * bias gone, enters counted as above; a thread remembers in its entry
+ * whether it last saw the lock biased, so an unbiased lock costs a reader
+ * one load of its entry before the add.
+ *   - Bias on: an admitted counted reader that finds other readers inside
+ *     (READERS > 0 before its add) and no writer holding or waiting sets
+ *     READ_BIAS, at most once per 64 such reads of a thread and not while
+ *     the lock's bias is inhibited (below).
+ *   - Bias off: a writer that takes WRITE_LOCKED with READ_BIAS set clears
+ *     it, then waits until no table entry names the lock (new readers see
+ *     the lock write-locked and wait as counted readers), then inhibits
+ *     the bias for INHIBIT_FACTOR (16) times as long as this took, so that
+ *     revocations cost writers at most about 1/17 of their time.
+ *   - The clear and the entry CAS are both seq_cst, as are the writer's
+ *     reads of the entries and the reader's check of READ_BIAS: of a
+ *     writer and a reader racing, at least one sees the other (Dekker).
+ *   - A writer's timeout also bounds its wait for visible readers; when
+ *     it expires the writer sets READ_BIAS back (so the next writer waits
+ *     for them too), unlocks and fails with ETIMEDOUT.
+ * A read lock must be released by the thread that took it (as for
+ * pthread_rwlock_unlock): the unlock finds its entry by the thread.
+ *
  * Not recursive: a reader that re-enters while a writer waits deadlocks (as
  * with writer-preferring pthread rwlocks). No owner tracking.
  * Size 8 bytes; all-zero memory (WEFT_RWLOCK_INIT, a static) is unlocked.
@@ -68,6 +100,7 @@
 #ifndef WEFT_RWLOCK_H
 #define WEFT_RWLOCK_H
 
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -85,15 +118,60 @@ typedef struct weft_rwlock {
 
 #define WEFT_RWLOCK_INIT { 0, 0 }
 
-#define WEFT_RWLOCK_READERS 0x07ffffffu
+#define WEFT_RWLOCK_READERS 0x03ffffffu
+#define WEFT_RWLOCK_READ_BIAS (1u << 26)
 #define WEFT_RWLOCK_PHASE_USED (1u << 27)
 #define WEFT_RWLOCK_WRITE_LOCKED (1u << 28)
 #define WEFT_RWLOCK_READ_PHASE (1u << 29)
 #define WEFT_RWLOCK_READERS_WAIT (1u << 30)
 #define WEFT_RWLOCK_WRITERS_WAIT (1u << 31)
 /* Readers refused beyond this count: the rest of the field is headroom for
- * speculative adds, which must never carry into WRITE_LOCKED. */
+ * speculative adds, which must never carry into READ_BIAS. */
 #define WEFT_RWLOCK_MAX_READERS (WEFT_RWLOCK_READERS / 2)
+
+/*
+ * A visible-reader entry (internal; see "Visible readers" above). `lock` is
+ * the lock a reader holds through this entry (NULL: free), `owner` that
+ * reader's thread; `hint` the lock a thread hashing here last saw biased,
+ * `countdown` its reads until the next check whether to bias the lock.
+ */
+typedef struct weft__rw_visible {
+	WEFT_ALIGNED_CACHELINE _Atomic(weft_rwlock *) lock;
+	_Atomic uintptr_t owner;
+	_Atomic(weft_rwlock *) hint;
+	_Atomic uint32_t countdown;
+} weft__rw_visible;
+
+#define WEFT__RW_VISIBLE_BITS 8
+extern weft__rw_visible weft__rw_visible_readers[1u << WEFT__RW_VISIBLE_BITS];
+
+/* The calling thread, as a number unique among live threads. */
+static inline uintptr_t weft__rw_self(void)
+{
+#if defined(__GNUC__) && !defined(__clang__) && __GNUC__ >= 11
+	return (uintptr_t)__builtin_thread_pointer(); /* one register read */
+#else
+	return (uintptr_t)pthread_self();
+#endif
+}
+
+/* The calling thread's entry for lock l. */
+static inline weft__rw_visible *weft__rw_entry(weft_rwlock *l)
+{
+	uint64_t h = (uint64_t)(weft__rw_self() ^ ((uintptr_t)l >> 3)) *
+		     0x9e3779b97f4a7c15ull;
+	return &weft__rw_visible_readers[h >> (64 - WEFT__RW_VISIBLE_BITS)];
+}
+
+/* Visible-reader paths, in lib/rwlock.c: enter (true: in, as a visible
+ * reader), leave (true: this thread held l through e), and the note of an
+ * admitted counted reader that found the lock biased or shared. */
+bool weft__rwlock_read_visible(weft_rwlock *l, weft__rw_visible *e);
+bool weft__rwlock_read_unlock_visible(weft_rwlock *l, weft__rw_visible *e);
+void weft__rwlock_read_shared(weft_rwlock *l, weft__rw_visible *e, uint32_t s);
+/* A writer that took WRITE_LOCKED with READ_BIAS set, without time to
+ * wait: revoke the bias; false (and unlocked) if visible readers remain. */
+bool weft__rwlock_write_revoke_now(weft_rwlock *l);
 
 /* Slow paths, in lib/rwlock.c. read_lock_slow first undoes the refused add
  * of the fast path. */
@@ -131,12 +209,20 @@ static inline bool weft_rwlock_read_trylock(weft_rwlock *l)
 static inline int weft_rwlock_read_lock_timeout(weft_rwlock *l,
 						uint64_t timeout_ns)
 {
+	weft__rw_visible *e = weft__rw_entry(l);
+	/* relaxed: a hint; weft__rwlock_read_visible does the checking. */
+	if (atomic_load_explicit(&e->hint, memory_order_relaxed) == l &&
+	    weft__rwlock_read_visible(l, e))
+		return 0;
 	/* acquire: pairs with the release CAS of weft_rwlock_write_unlock
 	 * (the last writer's section happens-before this reader's). */
 	uint32_t s = atomic_fetch_add_explicit(&l->state, 1,
 					       memory_order_acquire);
-	if (WEFT_LIKELY(weft_rwlock_read_open(s)))
+	if (WEFT_LIKELY(weft_rwlock_read_open(s))) {
+		if (WEFT_UNLIKELY(s & (WEFT_RWLOCK_READ_BIAS | WEFT_RWLOCK_READERS)))
+			weft__rwlock_read_shared(l, e, s);
 		return 0;
+	}
 	return weft_rwlock_read_lock_slow(l, timeout_ns);
 }
 
@@ -147,6 +233,12 @@ static inline void weft_rwlock_read_lock(weft_rwlock *l)
 
 static inline void weft_rwlock_read_unlock(weft_rwlock *l)
 {
+	weft__rw_visible *e = weft__rw_entry(l);
+	/* relaxed: this thread's own CAS put l there if it entered through e;
+	 * weft__rwlock_read_unlock_visible checks the owner. */
+	if (atomic_load_explicit(&e->lock, memory_order_relaxed) == l &&
+	    weft__rwlock_read_unlock_visible(l, e))
+		return;
 	/* release: publishes the read section (its reads) to the next
 	 * writer's acquire CAS, so the writer cannot overwrite data early. */
 	uint32_t old = atomic_fetch_sub_explicit(&l->state, 1,
@@ -169,7 +261,8 @@ static inline bool weft_rwlock_write_trylock(weft_rwlock *l)
 		if (atomic_compare_exchange_weak_explicit(
 			    &l->state, &s, s | WEFT_RWLOCK_WRITE_LOCKED,
 			    memory_order_acquire, memory_order_relaxed))
-			return true;
+			return !(s & WEFT_RWLOCK_READ_BIAS) ||
+			       weft__rwlock_write_revoke_now(l);
 	}
 	return false;
 }
