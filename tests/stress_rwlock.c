@@ -3,7 +3,10 @@
  * write locks (blocking, try, timed). Writers update two plain fields that
  * must stay equal; readers check them inside their sections. Invariants:
  * no writer ever overlaps another holder, readers never see a torn pair, the
- * write count matches the writes done, and the word is 0 at the end.
+ * write count matches the writes done, and the lock is left idle (no bit
+ * but READ_BIAS, no visible-reader entry). Where reads dominate, some reads
+ * must have been visible ones (the word showed no counted reader while a
+ * reader was inside), so the read bias and its revocation by writers ran.
  * `arg` is the percentage of writes (plus BLOCKING: blocking calls only).
  */
 #include <errno.h>
@@ -20,6 +23,7 @@ typedef struct rw_test {
 	_Atomic unsigned writers; /* writers inside */
 	_Atomic uint64_t violations;
 	_Atomic uint64_t writes;
+	_Atomic uint64_t visible_reads;
 	uint64_t ops;
 	unsigned write_pct;
 	bool blocking; /* only read_lock/write_lock: a lost wake-up hangs */
@@ -76,6 +80,10 @@ static void rw_worker(unsigned id, void *arg)
 				bad(t);
 			if (t->a != t->b)
 				bad(t);
+			if (!(atomic_load_explicit(&t->l.state, memory_order_relaxed) &
+			      WEFT_RWLOCK_READERS))
+				atomic_fetch_add_explicit(&t->visible_reads, 1,
+							  memory_order_relaxed);
 			atomic_fetch_sub_explicit(&t->readers, 1, memory_order_relaxed);
 			weft_rwlock_read_unlock(&t->l);
 		}
@@ -102,10 +110,13 @@ static void rwlock_mix(const weft_stress_case *c, weft_stress_result *r)
 	if (!weft_test_rwlock_idle(&t.l))
 		weft_stress_fail(r, "rwlock word %#x after all threads left",
 				 (unsigned)atomic_load(&t.l.state));
+	if (t.write_pct <= 10 && !atomic_load(&t.visible_reads))
+		weft_stress_fail(r, "no read was a visible one: the bias never ran");
 }
 
 WEFT_STRESS_CASE("rwlock_mix/2/w10", rwlock_mix, 2, 10, 3000000);
 WEFT_STRESS_CASE("rwlock_mix/4/w50", rwlock_mix, 4, 50, 1000000);
+WEFT_STRESS_CASE("rwlock_mix/4/w1", rwlock_mix, 4, 1, 1000000);
 WEFT_STRESS_CASE("rwlock_mix/8/w10", rwlock_mix, 8, 10, 600000);
 WEFT_STRESS_CASE("rwlock_mix/8/w90", rwlock_mix, 8, 90, 400000);
 WEFT_STRESS_CASE("rwlock_block/8/w10", rwlock_mix, 8, BLOCKING + 10, 600000);
