@@ -278,18 +278,28 @@ weft__rw_visible weft__rw_visible_readers[1u << WEFT__RW_VISIBLE_BITS];
 /* An admitted counted reader that finds other readers inside checks
  * whether to bias the lock once per BIAS_CHECK_EVERY such reads. */
 #define BIAS_CHECK_EVERY 64
-/* A revocation that took t inhibits the bias for INHIBIT_FACTOR * t. */
+/*
+ * A revocation that took t inhibits the bias for INHIBIT_FACTOR * t (so
+ * revocations take at most about 1/17 of a writer's time, as in BRAVO),
+ * and for at least INHIBIT_MIN_NS: a lock written more often than about
+ * once a millisecond is not read-mostly enough to gain from the bias, and
+ * each revocation holds the lock while it scans the table (1-3 us) and
+ * waits for the visible readers inside, long enough for arriving readers
+ * to give up spinning and sleep.
+ */
 #define INHIBIT_FACTOR 16
+#define INHIBIT_MIN_NS 1000000ull
 /*
  * A writer waiting for visible readers polls (they do not know it waits):
- * it spins, then yields for up to DRAIN_YIELD_NS, then sleeps
- * DRAIN_SLEEP_NS between polls. Yielding first matters with more threads
- * than CPUs, the usual reason a reader is still inside: the writer stays
- * runnable and the reader gets the CPU it needs to leave, whereas a
- * sleeping writer's timer wake-up came a scheduler tick (4 ms) late while
- * the CPUs were busy (the starvation test's median wait went from 4 ms to
- * the 10-100 us of counted readers).
+ * it spins briefly (DRAIN_SPIN relax hints, about 2 us: a running reader's
+ * section), then yields for up to DRAIN_YIELD_NS, then sleeps
+ * DRAIN_SLEEP_NS between polls. A reader still inside after the spin has
+ * usually lost its CPU (more threads than CPUs): yielding hands it one,
+ * whereas the full spin budget of the lock paths held entries 50-170 us
+ * with four readers and a writer on 2 CPUs, and a sleeping writer's timer
+ * wake-up came a scheduler tick (4 ms) late while the CPUs were busy.
  */
+#define DRAIN_SPIN 64
 #define DRAIN_YIELD_NS 2000000ull
 #define DRAIN_SLEEP_NS 100000ull
 
@@ -342,9 +352,12 @@ bool weft__rwlock_read_visible(weft_rwlock *l, weft__rw_visible *e)
 	 * seq_cst: see above. As an acquire it reads READ_BIAS from the RMW
 	 * that set it, which continues the release sequence of the last
 	 * write unlock (every change to state is an RMW), so that writer's
-	 * section happens-before ours.
+	 * section happens-before ours. A writer holding or waiting sends us
+	 * to the counted path too, where the policy of weft/rwlock.h stops
+	 * us: a waiting writer keeps out new visible readers as well.
 	 */
-	if (atomic_load_explicit(&l->state, memory_order_seq_cst) & BIAS)
+	uint32_t s = atomic_load_explicit(&l->state, memory_order_seq_cst);
+	if ((s & (BIAS | WLOCKED | WWAIT)) == BIAS)
 		return true;
 	leave_entry(e);
 	/* relaxed: a hint. */
@@ -407,7 +420,7 @@ static int wait_entry_free(weft__rw_visible *e, weft_rwlock *l,
 			   const weft_deadline *deadline)
 {
 	static _Atomic uint32_t never_woken;
-	weft_backoff b = weft_backoff_make(RW_SPIN_LIMIT, RW_SPIN_PAUSE_MAX);
+	weft_backoff b = weft_backoff_make(DRAIN_SPIN, RW_SPIN_PAUSE_MAX);
 	weft_deadline stop_yielding;
 	bool yielding = false;
 	/* seq_cst: the writer's reads of the Dekker pair (read_visible); as
@@ -452,7 +465,9 @@ static int revoke_bias(weft_rwlock *l, const weft_deadline *deadline)
 		rc = wait_entry_free(&weft__rw_visible_readers[i], l, deadline);
 	uint64_t end = now_ns();
 	/* relaxed: a time, not a publication. */
-	atomic_store_explicit(inhibit_of(l), end + INHIBIT_FACTOR * (end - start),
+	uint64_t inhibit = INHIBIT_FACTOR * (end - start);
+	atomic_store_explicit(inhibit_of(l),
+			      end + (inhibit > INHIBIT_MIN_NS ? inhibit : INHIBIT_MIN_NS),
 			      memory_order_relaxed);
 	if (rc) {
 		/* Visible readers remain: put the bias back, so that the next

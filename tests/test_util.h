@@ -6,6 +6,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/types.h>
 #include <time.h>
@@ -29,6 +30,21 @@
  * qemu; every unit test takes well under a second natively.
  */
 #define WEFT_UNIT_TIMEOUT_S 120
+
+/*
+ * Bounds on how fast something happens at native speed (a median wait, not
+ * a timeout's slack) are multiplied by WEFT_TEST_TIME_SCALE (default 1).
+ * tools/arm64.sh sets 25 under qemu, where code runs 10-30 times slower
+ * while the kernel's scheduling and timers do not: a writer that holds the
+ * lock longer lets more readers fall asleep, and waking them cost the
+ * rwlock starvation test's writer 12-16 ms of CPU in a loaded qemu run.
+ */
+static inline uint64_t weft_test_time_scale(void)
+{
+	const char *s = getenv("WEFT_TEST_TIME_SCALE");
+	long v = s ? atol(s) : 1;
+	return v > 0 ? (uint64_t)v : 1;
+}
 
 static inline uint64_t weft_test_now_ns(void)
 {

@@ -29,6 +29,9 @@ ARM64_TARGET_PACKAGES=(libc6-dev libcriterion-dev libbenchmark-dev libck-dev lib
 ARM64_PRESETS=(arm64-v8a arm64-v81a)
 # Emulation is ~10-30x slower than the host: shrink the stress tests.
 ARM64_STRESS_SCALE=${WEFT_ARM64_STRESS_SCALE:-0.25}
+# Bounds on how fast something happens (not timeouts) are multiplied by
+# this under emulation (tests/test_util.h, weft_test_time_scale).
+ARM64_TIME_SCALE=25
 
 arm64_die() { echo "arm64: $*" >&2; exit 1; }
 
@@ -131,6 +134,7 @@ arm64_exec() { # preset command...
   shift
   QEMU_LD_PREFIX=$BUILD_ROOT/arm64-sysroot QEMU_CPU=$cpu \
     WEFT_STRESS_SCALE=${WEFT_STRESS_SCALE:-$ARM64_STRESS_SCALE} \
+    WEFT_TEST_TIME_SCALE=${WEFT_TEST_TIME_SCALE:-$ARM64_TIME_SCALE} \
     timeout -k 10 "$ARM64_TIMEOUT_S" qemu-aarch64 "$@"
 }
 

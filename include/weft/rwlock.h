@@ -78,12 +78,15 @@
  *   - Bias on: an admitted counted reader that finds other readers inside
  *     (READERS > 0 before its add) and no writer holding or waiting sets
  *     READ_BIAS, at most once per 64 such reads of a thread and not while
- *     the lock's bias is inhibited (below).
+ *     the lock's bias is inhibited (below). A visible reader that finds a
+ *     writer holding or waiting enters counted instead, so the policy
+ *     above applies to it.
  *   - Bias off: a writer that takes WRITE_LOCKED with READ_BIAS set clears
  *     it, then waits until no table entry names the lock (new readers see
  *     the lock write-locked and wait as counted readers), then inhibits
  *     the bias for INHIBIT_FACTOR (16) times as long as this took, so that
- *     revocations cost writers at most about 1/17 of their time.
+ *     revocations cost writers at most about 1/17 of their time, and for
+ *     at least 1 ms (lib/rwlock.c).
  *   - The clear and the entry CAS are both seq_cst, as are the writer's
  *     reads of the entries and the reader's check of READ_BIAS: of a
  *     writer and a reader racing, at least one sees the other (Dekker).
