@@ -289,20 +289,6 @@ weft__rw_visible weft__rw_visible_readers[1u << WEFT__RW_VISIBLE_BITS];
  */
 #define INHIBIT_FACTOR 16
 #define INHIBIT_MIN_NS 1000000ull
-/*
- * A writer waiting for visible readers polls (they do not know it waits):
- * it spins briefly (DRAIN_SPIN relax hints, about 2 us: a running reader's
- * section), then yields for up to DRAIN_YIELD_NS, then sleeps
- * DRAIN_SLEEP_NS between polls. A reader still inside after the spin has
- * usually lost its CPU (more threads than CPUs): yielding hands it one,
- * whereas the full spin budget of the lock paths held entries 50-170 us
- * with four readers and a writer on 2 CPUs, and a sleeping writer's timer
- * wake-up came a scheduler tick (4 ms) late while the CPUs were busy.
- */
-#define DRAIN_SPIN 64
-#define DRAIN_YIELD_NS 2000000ull
-#define DRAIN_SLEEP_NS 100000ull
-
 /* Until when (CLOCK_MONOTONIC ns) each lock's bias is inhibited, hashed by
  * lock address: locks sharing a slot only inhibit each other longer. */
 #define INHIBIT_BITS 8
@@ -327,13 +313,21 @@ static void leave_entry(weft__rw_visible *e)
 	atomic_store_explicit(&e->owner, 0, memory_order_relaxed);
 	/* release: our read section happens-before the section of a writer
 	 * whose acquire (seq_cst) load in wait_entry_free sees the entry
-	 * free, and our owner store before the next claim of the entry. */
-	atomic_store_explicit(&e->lock, NULL, memory_order_release);
+	 * free, and our owner store before the next claim of the entry. An
+	 * exchange rather than a store, to see a writer asleep waiting for us
+	 * (a plain store would need a fence before checking for one). */
+	uintptr_t old = atomic_exchange_explicit(&e->lock, 0, memory_order_release);
+	if (old & WEFT__RW_WRITER_WAITS) {
+		/* release: pairs with the writer's acquire load of wake in
+		 * wait_entry_free (see there). */
+		atomic_fetch_add_explicit(&e->wake, 1, memory_order_release);
+		weft_futex_wake(&e->wake, WEFT_FUTEX_WAKE_ALL);
+	}
 }
 
 bool weft__rwlock_read_visible(weft_rwlock *l, weft__rw_visible *e)
 {
-	weft_rwlock *none = NULL;
+	uintptr_t none = 0;
 	/*
 	 * seq_cst, with the seq_cst load of state below: our half of a Dekker
 	 * pair with revoke_bias, which clears READ_BIAS (seq_cst) and then
@@ -342,7 +336,7 @@ bool weft__rwlock_read_visible(weft_rwlock *l, weft__rw_visible *e)
 	 * (it sees us and waits until we leave), or its clear precedes our
 	 * load (we see no bias and leave).
 	 */
-	if (!atomic_compare_exchange_strong_explicit(&e->lock, &none, l,
+	if (!atomic_compare_exchange_strong_explicit(&e->lock, &none, (uintptr_t)l,
 						     memory_order_seq_cst,
 						     memory_order_relaxed))
 		return false; /* entry busy: enter counted */
@@ -414,38 +408,46 @@ void weft__rwlock_read_shared(weft_rwlock *l, weft__rw_visible *e, uint32_t s)
 	}
 }
 
-/* Wait until entry e no longer names l; ETIMEDOUT at the deadline (at
- * once without one). */
+/*
+ * Wait until entry e no longer names l; ETIMEDOUT at the deadline (at
+ * once without one). Spin first (a running reader leaves within its
+ * section); then mark the entry WRITER_WAITS and sleep on its `wake`,
+ * which the reader's leave_entry bumps. No wake-up is lost: we sample
+ * wake before we check the entry. If the reader's bump is one we sampled,
+ * its exchange happened before our check (release / acquire on wake), so
+ * the check, or the CAS that marks the entry, sees the entry free. If
+ * not, the mark is in place before its exchange, which then sees it and
+ * bumps wake after our sample, so the futex wait returns at once or is
+ * woken. A mark left by a writer that timed out costs the reader one
+ * needless wake-up.
+ */
 static int wait_entry_free(weft__rw_visible *e, weft_rwlock *l,
 			   const weft_deadline *deadline)
 {
-	static _Atomic uint32_t never_woken;
-	weft_backoff b = weft_backoff_make(DRAIN_SPIN, RW_SPIN_PAUSE_MAX);
-	weft_deadline stop_yielding;
-	bool yielding = false;
-	/* seq_cst: the writer's reads of the Dekker pair (read_visible); as
-	 * an acquire, a NULL read here pairs with the release in leave_entry,
-	 * so that reader's section happens-before ours. */
-	while (atomic_load_explicit(&e->lock, memory_order_seq_cst) == l) {
+	weft_backoff b = weft_backoff_make(RW_SPIN_LIMIT, RW_SPIN_PAUSE_MAX);
+	for (;;) {
+		/* acquire: see above. */
+		uint32_t w = atomic_load_explicit(&e->wake, memory_order_acquire);
+		/* seq_cst: the writer's reads of the Dekker pair (read_visible);
+		 * as an acquire, a value written by leave_entry's release
+		 * exchange makes that reader's section happen-before ours. */
+		uintptr_t v = atomic_load_explicit(&e->lock, memory_order_seq_cst);
+		if ((v & ~WEFT__RW_WRITER_WAITS) != (uintptr_t)l)
+			return 0;
 		if (!deadline)
 			return ETIMEDOUT;
 		if (weft_backoff_spin(&b))
 			continue;
-		if (weft_deadline_passed(deadline))
-			return ETIMEDOUT;
-		if (!yielding) {
-			stop_yielding = weft_deadline_after(DRAIN_YIELD_NS);
-			yielding = true;
-		}
-		if (!weft_deadline_passed(&stop_yielding)) {
-			sched_yield();
+		/* relaxed: the mark publishes nothing; the order that matters
+		 * is the entry's own modification order (see above). */
+		if (!(v & WEFT__RW_WRITER_WAITS) &&
+		    !atomic_compare_exchange_strong_explicit(
+			    &e->lock, &v, v | WEFT__RW_WRITER_WAITS,
+			    memory_order_relaxed, memory_order_relaxed))
 			continue;
-		}
-		weft_deadline soon = weft_deadline_after(DRAIN_SLEEP_NS);
-		(void)weft_futex_wait(&never_woken, 0,
-				      weft_deadline_min(deadline, &soon));
+		if (weft_futex_wait(&e->wake, w, deadline) == ETIMEDOUT)
+			return ETIMEDOUT;
 	}
-	return 0;
 }
 
 /*

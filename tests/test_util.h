@@ -83,7 +83,8 @@ static inline bool weft_test_thread_sleeping(pid_t tid)
 static inline bool weft_test_rwlock_idle(weft_rwlock *l)
 {
 	for (unsigned i = 0; i < (1u << WEFT__RW_VISIBLE_BITS); i++)
-		if (atomic_load(&weft__rw_visible_readers[i].lock) == l)
+		if ((atomic_load(&weft__rw_visible_readers[i].lock) &
+		     ~WEFT__RW_WRITER_WAITS) == (uintptr_t)l)
 			return false;
 	return (atomic_load(&l->state) & ~WEFT_RWLOCK_READ_BIAS) == 0;
 }

@@ -68,8 +68,8 @@
  * its line between them. While READ_BIAS is set, a reader instead claims
  * an entry of a global table picked by hashing its thread and the lock
  * (weft__rw_visible_readers: 256 cache lines, so the lock stays 8 bytes)
- * by a CAS from NULL to the lock, then checks that READ_BIAS is still set;
- * its unlock stores NULL back. Readers on different CPUs then share the
+ * by a CAS from 0 to the lock's address, then checks that READ_BIAS is still set;
+ * its unlock stores 0 back. Readers on different CPUs then share the
  * lock's line read-only and write only their own entries. A reader whose
  * entry is taken (another thread or lock hashes there), or who finds the
  * bias gone, enters counted as above; a thread remembers in its entry
@@ -134,16 +134,21 @@ typedef struct weft_rwlock {
 
 /*
  * A visible-reader entry (internal; see "Visible readers" above). `lock` is
- * the lock a reader holds through this entry (NULL: free), `owner` that
- * reader's thread; `hint` the lock a thread hashing here last saw biased,
- * `countdown` its reads until the next check whether to bias the lock.
+ * the address of the lock a reader holds through this entry (0: free),
+ * plus WEFT__RW_WRITER_WAITS when that lock's writer sleeps on `wake`
+ * until the reader leaves; `owner` is that reader's thread; `hint` the
+ * lock a thread hashing here last saw biased, `countdown` its reads until
+ * the next check whether to bias the lock.
  */
 typedef struct weft__rw_visible {
-	WEFT_ALIGNED_CACHELINE _Atomic(weft_rwlock *) lock;
+	WEFT_ALIGNED_CACHELINE _Atomic uintptr_t lock;
 	_Atomic uintptr_t owner;
 	_Atomic(weft_rwlock *) hint;
 	_Atomic uint32_t countdown;
+	_Atomic uint32_t wake;
 } weft__rw_visible;
+
+#define WEFT__RW_WRITER_WAITS ((uintptr_t)1)
 
 #define WEFT__RW_VISIBLE_BITS 8
 extern weft__rw_visible weft__rw_visible_readers[1u << WEFT__RW_VISIBLE_BITS];
@@ -239,7 +244,8 @@ static inline void weft_rwlock_read_unlock(weft_rwlock *l)
 	weft__rw_visible *e = weft__rw_entry(l);
 	/* relaxed: this thread's own CAS put l there if it entered through e;
 	 * weft__rwlock_read_unlock_visible checks the owner. */
-	if (atomic_load_explicit(&e->lock, memory_order_relaxed) == l &&
+	if ((atomic_load_explicit(&e->lock, memory_order_relaxed) &
+	     ~WEFT__RW_WRITER_WAITS) == (uintptr_t)l &&
 	    weft__rwlock_read_unlock_visible(l, e))
 		return;
 	/* release: publishes the read section (its reads) to the next
