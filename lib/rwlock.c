@@ -354,8 +354,9 @@ bool weft__rwlock_read_visible(weft_rwlock *l, weft__rw_visible *e)
 	if ((s & (BIAS | WLOCKED | WWAIT)) == BIAS)
 		return true;
 	leave_entry(e);
-	/* relaxed: a hint. */
-	atomic_store_explicit(&e->hint, NULL, memory_order_relaxed);
+	if (!(s & BIAS))
+		/* relaxed: a hint. */
+		atomic_store_explicit(&e->hint, NULL, memory_order_relaxed);
 	return false;
 }
 
@@ -587,8 +588,9 @@ int weft_rwlock_write_lock_slow(weft_rwlock *l, uint64_t timeout_ns)
 {
 	weft_deadline deadline = deadline_for(timeout_ns);
 	int rc = lock_slow(l, timeout_ns, false, writer_try_fresh, write_wait);
-	/* relaxed: only an admitted reader sets READ_BIAS, and none is
-	 * admitted while we hold WRITE_LOCKED, so this is exact. */
+	/* relaxed: READ_BIAS is set only by an admitted reader (none is
+	 * while we hold WRITE_LOCKED) or by a writer that timed out revoking
+	 * it (before its unlock), so while we hold the lock this is exact. */
 	if (rc == 0 && (load_state(l) & BIAS))
 		rc = revoke_bias(l, timeout_ns ? &deadline : NULL);
 	return rc;
