@@ -4,9 +4,10 @@
  * must stay equal; readers check them inside their sections. Invariants:
  * no writer ever overlaps another holder, readers never see a torn pair, the
  * write count matches the writes done, and the lock is left idle (no bit
- * but READ_BIAS, no visible-reader entry). Where reads dominate, some reads
- * must have been visible ones (the word showed no counted reader while a
- * reader was inside), so the read bias and its revocation by writers ran.
+ * but READ_BIAS, no visible-reader entry). At 1% writes some reads must
+ * have been visible ones (the word showed no counted reader while a reader
+ * was inside), so the read bias and its revocation by writers ran; with
+ * more writers the bias may stay off for a whole (short) run.
  * `arg` is the percentage of writes (plus BLOCKING: blocking calls only).
  */
 #include <errno.h>
@@ -110,7 +111,7 @@ static void rwlock_mix(const weft_stress_case *c, weft_stress_result *r)
 	if (!weft_test_rwlock_idle(&t.l))
 		weft_stress_fail(r, "rwlock word %#x after all threads left",
 				 (unsigned)atomic_load(&t.l.state));
-	if (t.write_pct <= 10 && !atomic_load(&t.visible_reads))
+	if (t.write_pct <= 1 && !atomic_load(&t.visible_reads))
 		weft_stress_fail(r, "no read was a visible one: the bias never ran");
 }
 
