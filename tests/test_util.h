@@ -89,4 +89,32 @@ static inline bool weft_test_rwlock_idle(weft_rwlock *l)
 	return (atomic_load(&l->state) & ~WEFT_RWLOCK_READ_BIAS) == 0;
 }
 
+/*
+ * Turn l's read bias on; false if it did not come on within
+ * WEFT_TEST_SLACK_NS. Nested read locks find a reader inside (the outer
+ * one), which is what biases a lock; the check comes once in 64 such
+ * reads and waits out an inhibit an earlier revocation may have left.
+ */
+static inline bool weft_test_rwlock_bias(weft_rwlock *l)
+{
+	uint64_t t0 = weft_test_now_ns();
+	while (!(atomic_load(&l->state) & WEFT_RWLOCK_READ_BIAS)) {
+		if (weft_test_now_ns() - t0 > WEFT_TEST_SLACK_NS)
+			return false;
+		weft_rwlock_read_lock(l);
+		weft_rwlock_read_lock(l);
+		weft_rwlock_read_unlock(l);
+		weft_rwlock_read_unlock(l);
+	}
+	return true;
+}
+
+/* Does the calling thread hold l through a visible-reader entry? */
+static inline bool weft_test_rwlock_visible(weft_rwlock *l)
+{
+	weft__rw_visible *e = weft__rw_entry(l);
+	return (atomic_load(&e->lock) & ~WEFT__RW_WRITER_WAITS) == (uintptr_t)l &&
+	       atomic_load(&e->owner) == weft__rw_self();
+}
+
 #endif /* WEFT_TESTS_TEST_UTIL_H */

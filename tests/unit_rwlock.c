@@ -79,22 +79,9 @@ Test(rwlock, two_readers_hold_it_at_once)
 	cr_assert(weft_test_rwlock_idle(&t.l));
 }
 
-/*
- * Turn the read bias on: nested read locks find a reader inside (the
- * outer one), which is what biases a lock; the check comes once in 64
- * such reads and waits out an inhibit an earlier revocation may have left.
- */
 static void bias(weft_rwlock *l)
 {
-	uint64_t t0 = weft_test_now_ns();
-	while (!(atomic_load(&l->state) & WEFT_RWLOCK_READ_BIAS)) {
-		cr_assert_lt(weft_test_now_ns() - t0, WEFT_TEST_SLACK_NS,
-			     "lock never biased");
-		weft_rwlock_read_lock(l);
-		weft_rwlock_read_lock(l);
-		weft_rwlock_read_unlock(l);
-		weft_rwlock_read_unlock(l);
-	}
+	cr_assert(weft_test_rwlock_bias(l), "lock never biased");
 }
 
 typedef struct visible_case {
