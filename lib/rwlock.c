@@ -282,13 +282,17 @@ weft__rw_visible weft__rw_visible_readers[1u << WEFT__RW_VISIBLE_BITS];
  * A revocation that took t inhibits the bias for INHIBIT_FACTOR * t (so
  * revocations take at most about 1/17 of a writer's time, as in BRAVO),
  * and for at least INHIBIT_MIN_NS: a lock written more often than about
- * once a millisecond is not read-mostly enough to gain from the bias, and
- * each revocation holds the lock while it scans the table (1-3 us) and
- * waits for the visible readers inside, long enough for arriving readers
- * to give up spinning and sleep.
+ * every 10 ms is not read-mostly enough to gain from the bias. Each
+ * revocation holds the lock while it scans the table (1-3 us) and waits
+ * for the visible readers inside, and a writer arriving soon after the
+ * bias came back finds the counted readers that turned it on. With a 1 ms
+ * floor the starvation test's writer (4 busy readers, 2 CPUs, another
+ * test running) waited a median ~4 ms in 2 of 10 full-suite runs, behind
+ * a preempted counted reader, against 0 of 10 for the lock without bias;
+ * with 10 ms (or 50 ms), 0 of 10 and 0 of 15.
  */
 #define INHIBIT_FACTOR 16
-#define INHIBIT_MIN_NS 1000000ull
+#define INHIBIT_MIN_NS 10000000ull
 /* Until when (CLOCK_MONOTONIC ns) each lock's bias is inhibited, hashed by
  * lock address: locks sharing a slot only inhibit each other longer. */
 #define INHIBIT_BITS 8

@@ -86,7 +86,8 @@
  *     the lock write-locked and wait as counted readers), then inhibits
  *     the bias for INHIBIT_FACTOR (16) times as long as this took, so that
  *     revocations cost writers at most about 1/17 of their time, and for
- *     at least 1 ms (lib/rwlock.c).
+ *     at least 10 ms (lib/rwlock.c): the bias pays on locks written less
+ *     often than that.
  *   - The clear and the entry CAS are both seq_cst, as are the writer's
  *     reads of the entries and the reader's check of READ_BIAS: of a
  *     writer and a reader racing, at least one sees the other (Dekker).
