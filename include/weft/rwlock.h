@@ -33,8 +33,10 @@
  *     stream of writers cannot shut readers out either. Under
  *     contention from both sides the lock alternates writer, reader batch,
  *     writer, ...
- * Without contention: read lock is one fetch_add, read unlock one fetch_sub,
- * write lock and unlock one CAS each; no system call unless a thread sleeps.
+ * Without contention: read lock is one fetch_add, read unlock one fetch_sub
+ * (on a read-biased lock: a CAS and an exchange on the reader's own table
+ * entry, below), write lock and unlock one CAS each; no system call unless
+ * a thread sleeps.
  * The read lock adds first and looks afterwards: under contention a CAS
  * would need the line twice (a load, then the CAS, which also fails
  * whenever another reader got in between), the add once. A reader whose add
@@ -68,8 +70,9 @@
  * its line between them. While READ_BIAS is set, a reader instead claims
  * an entry of a global table picked by hashing its thread and the lock
  * (weft__rw_visible_readers: 256 cache lines, so the lock stays 8 bytes)
- * by a CAS from 0 to the lock's address, then checks that READ_BIAS is still set;
- * its unlock stores 0 back. Readers on different CPUs then share the
+ * by a CAS from 0 to the lock's address, then checks that READ_BIAS is
+ * still set; its unlock exchanges 0 back (and so sees, and wakes, a writer
+ * asleep on the entry). Readers on different CPUs then share the
  * lock's line read-only and write only their own entries. A reader whose
  * entry is taken (another thread or lock hashes there), or who finds the
  * bias gone, enters counted as above; a thread remembers in its entry
@@ -82,8 +85,9 @@
  *     writer holding or waiting enters counted instead, so the policy
  *     above applies to it.
  *   - Bias off: a writer that takes WRITE_LOCKED with READ_BIAS set clears
- *     it, then waits until no table entry names the lock (new readers see
- *     the lock write-locked and wait as counted readers), then inhibits
+ *     it, then waits until no table entry names the lock, spinning and
+ *     then asleep on the entry (new readers see the lock write-locked and
+ *     wait as counted readers), then inhibits
  *     the bias for INHIBIT_FACTOR (16) times as long as this took, so that
  *     revocations cost writers at most about 1/17 of their time, and for
  *     at least 10 ms (lib/rwlock.c): the bias pays on locks written less
