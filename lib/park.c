@@ -32,8 +32,7 @@ static weft_park_bucket buckets[PARK_BUCKETS];
 
 static weft_park_bucket *bucket_of(const void *lock)
 {
-	uint64_t h = (uint64_t)(uintptr_t)lock * 0x9e3779b97f4a7c15ull;
-	return &buckets[h >> (64 - PARK_BUCKET_BITS)];
+	return &buckets[weft__hash_bits((uintptr_t)lock, PARK_BUCKET_BITS)];
 }
 
 weft_park_bucket *weft_park_enter(const void *lock, const weft_deadline *deadline,

@@ -300,8 +300,7 @@ static _Atomic uint64_t inhibit_until[1u << INHIBIT_BITS];
 
 static _Atomic uint64_t *inhibit_of(const weft_rwlock *l)
 {
-	uint64_t h = (uint64_t)(uintptr_t)l * 0x9e3779b97f4a7c15ull;
-	return &inhibit_until[h >> (64 - INHIBIT_BITS)];
+	return &inhibit_until[weft__hash_bits((uintptr_t)l, INHIBIT_BITS)];
 }
 
 static uint64_t now_ns(void)
@@ -364,9 +363,8 @@ bool weft__rwlock_read_visible(weft_rwlock *l, weft__rw_visible *e)
 	return false;
 }
 
-bool weft__rwlock_read_unlock_visible(weft_rwlock *l, weft__rw_visible *e)
+bool weft__rwlock_read_unlock_visible(weft__rw_visible *e)
 {
-	(void)l; /* the caller saw e->lock == l */
 	/* relaxed: if we hold the entry this is our own store; if not, it is
 	 * another thread's or 0, never us: our last store to it was a 0. */
 	if (atomic_load_explicit(&e->owner, memory_order_relaxed) !=

@@ -2,7 +2,8 @@
  * weft/common.h - definitions shared by every weft header.
  *
  * Nothing here is a primitive; it is the vocabulary the primitives' headers
- * use: cache-line size, inline and branch hints, and the debug-abort hook.
+ * use: cache-line size, inline and branch hints, the debug-abort hook, and
+ * the hash that spreads addresses over weft's small hashed tables.
  */
 #ifndef WEFT_COMMON_H
 #define WEFT_COMMON_H
@@ -28,6 +29,13 @@ extern "C" {
 
 #define WEFT_LIKELY(x) __builtin_expect(!!(x), 1)
 #define WEFT_UNLIKELY(x) __builtin_expect(!!(x), 0)
+
+/* Internal: the top `bits` bits of x times 2^64 / phi (Fibonacci hashing),
+ * an index into a table of 2^bits entries (park buckets, rwlock tables). */
+static inline uint64_t weft__hash_bits(uint64_t x, unsigned bits)
+{
+	return (x * 0x9e3779b97f4a7c15ull) >> (64 - bits);
+}
 
 /* A timeout meaning "no deadline" for every *_timeout function. */
 #define WEFT_TIMEOUT_NEVER UINT64_MAX

@@ -171,16 +171,16 @@ static inline uintptr_t weft__rw_self(void)
 /* The calling thread's entry for lock l. */
 static inline weft__rw_visible *weft__rw_entry(weft_rwlock *l)
 {
-	uint64_t h = (uint64_t)(weft__rw_self() ^ ((uintptr_t)l >> 3)) *
-		     0x9e3779b97f4a7c15ull;
-	return &weft__rw_visible_readers[h >> (64 - WEFT__RW_VISIBLE_BITS)];
+	return &weft__rw_visible_readers[weft__hash_bits(
+		weft__rw_self() ^ ((uintptr_t)l >> 3), WEFT__RW_VISIBLE_BITS)];
 }
 
 /* Visible-reader paths, in lib/rwlock.c: enter (true: in, as a visible
- * reader), leave (true: this thread held l through e), and the note of an
- * admitted counted reader that found the lock biased or shared. */
+ * reader), leave (true: this thread held the lock the caller found in e),
+ * and the note of an admitted counted reader that found the lock biased
+ * or shared. */
 bool weft__rwlock_read_visible(weft_rwlock *l, weft__rw_visible *e);
-bool weft__rwlock_read_unlock_visible(weft_rwlock *l, weft__rw_visible *e);
+bool weft__rwlock_read_unlock_visible(weft__rw_visible *e);
 void weft__rwlock_read_shared(weft_rwlock *l, weft__rw_visible *e, uint32_t s);
 /* A writer that took WRITE_LOCKED with READ_BIAS set, without time to
  * wait: revoke the bias; false (and unlocked) if visible readers remain. */
@@ -251,7 +251,7 @@ static inline void weft_rwlock_read_unlock(weft_rwlock *l)
 	 * weft__rwlock_read_unlock_visible checks the owner. */
 	if ((atomic_load_explicit(&e->lock, memory_order_relaxed) &
 	     ~WEFT__RW_WRITER_WAITS) == (uintptr_t)l &&
-	    weft__rwlock_read_unlock_visible(l, e))
+	    weft__rwlock_read_unlock_visible(e))
 		return;
 	/* release: publishes the read section (its reads) to the next
 	 * writer's acquire CAS, so the writer cannot overwrite data early. */
