@@ -3,10 +3,12 @@
 // only; this file does not change for them.
 #include <benchmark/benchmark.h>
 #include <dlfcn.h>
+#include <time.h>
 
 #include <string>
 #include <vector>
 
+#include "internal/cpus.h"
 #include "shim.h"
 
 extern "C" {
@@ -28,6 +30,13 @@ struct run_slot {
   void *shared = nullptr;
 };
 
+// CPU time this thread has used, in ns (CLOCK_THREAD_CPUTIME_ID).
+double thread_cpu_ns() {
+  timespec ts;
+  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+  return double(ts.tv_sec) * 1e9 + double(ts.tv_nsec);
+}
+
 void run_bench(benchmark::State &state, const weft_bench *b, run_slot *slot) {
   // Thread 0 sets up before its first KeepRunningBatch(); every thread's
   // first KeepRunningBatch() waits at Google Benchmark's start barrier, so
@@ -41,17 +50,27 @@ void run_bench(benchmark::State &state, const weft_bench *b, run_slot *slot) {
   ctx.shim_state = &state;
   const uint64_t batch = b->batch ? b->batch : 256;
   bool first = true;
+  double cpu_start = 0;
   while (state.KeepRunningBatch(benchmark::IterationCount(batch))) {
     if (first) {
       ctx.shared = slot->shared;
       first = false;
+      cpu_start = thread_cpu_ns(); // the timed region has just begun
     }
     b->run(&ctx, batch);
   }
+  // The loop's last call stopped the wall-clock timer and then waited at the
+  // stop barrier (a blocking wait: no CPU), so this covers the timed region.
+  const double cpu_ns = thread_cpu_ns() - cpu_start;
   if (b->thread_done)
     b->thread_done(&ctx); // ctx.shared may already be torn down: not used
-  state.SetItemsProcessed(int64_t(ctx.items > 0 ? ctx.items
-                                                 : double(state.iterations())));
+  const double items = ctx.items > 0 ? ctx.items : double(state.iterations());
+  state.SetItemsProcessed(int64_t(items));
+  // Summed over the run's threads (Google Benchmark adds per-thread
+  // counters); tools/bench_report.py divides them: CPU ns per item, every
+  // thread's CPU included, so spinning and yielding waiters are charged.
+  state.counters["weft_cpu_ns"] = benchmark::Counter(cpu_ns);
+  state.counters["weft_items"] = benchmark::Counter(items);
   if (state.thread_index() == 0 && b->teardown)
     b->teardown(slot->shared);
 }
@@ -98,6 +117,11 @@ int main(int argc, char **argv) {
   benchmark::AddCustomContext("weft_compiler", WEFT_BENCH_COMPILER);
   benchmark::AddCustomContext("weft_cflags", WEFT_BENCH_CFLAGS);
   benchmark::AddCustomContext("weft_build_type", WEFT_BENCH_BUILD_TYPE);
+  // What weft's spin decisions see on this machine (lib/internal/cpus.h).
+  benchmark::AddCustomContext("weft_cpus_usable",
+                              std::to_string(weft__cpus_usable()));
+  benchmark::AddCustomContext(
+      "weft_relax_hints_per_us", std::to_string(weft__relax_hints(1000)));
   benchmark::RunSpecifiedBenchmarks();
   benchmark::Shutdown();
   return 0;

@@ -2,9 +2,9 @@
 #include "weft/barrier.h"
 
 #include <errno.h>
-#include <unistd.h>
 
 #include "internal/backoff.h"
+#include "internal/cpus.h"
 #include "internal/futex.h"
 
 _Static_assert(sizeof(weft_barrier) <= 16, "weft_barrier must stay <= 16 bytes");
@@ -13,35 +13,40 @@ _Static_assert(sizeof(weft_barrier) <= 16, "weft_barrier must stay <= 16 bytes")
 #define ROUND 2u
 
 /*
- * Spin budget in relax hints, adapted per barrier. A waiter whose spin saw
- * the round end after X hints sets the budget to 2X (the skew it observed,
- * with margin); one that had to sleep anyway halves it. On idle cores the
- * rounds end within a short spin and no thread enters the kernel; on a
- * loaded machine, where the partner is often not running, the budget
- * collapses to BARRIER_SPIN_MIN and waiters sleep almost at once instead of
- * burning their time slice. Sleeping waiters arrive late (wake-up latency),
- * which would keep the budget low after the load goes away, so every
- * PROBE_ROUNDS-th round spins the full BARRIER_SPIN_MAX (~130 us at 33 ns a
- * hint) to find out whether spinning pays again.
- * NO_SPIN marks barriers with more threads than online CPUs.
+ * Spin budget, adapted per barrier and stored in relax hints (b->spin). A
+ * waiter whose spin saw the round end after X hints sets the budget to 2X
+ * (the skew it observed, with margin); one that had to sleep anyway halves
+ * it. On idle cores the rounds end within a short spin and no thread enters
+ * the kernel; on a loaded machine, where the partner is often not running,
+ * the budget collapses to the minimum (1 us) and waiters sleep almost at
+ * once instead of burning their time slice. Sleeping waiters arrive late
+ * (wake-up latency), which would keep the budget low after the load goes
+ * away, so every PROBE_ROUNDS-th round spins the full maximum (100 us) to
+ * find out whether spinning pays again. Bounds in ns, converted with this
+ * CPU's calibrated hint cost. NO_SPIN marks barriers with more threads than
+ * usable CPUs.
  */
-#define BARRIER_SPIN_MAX 4000u
-#define BARRIER_SPIN_MIN 32u
-#define BARRIER_SPIN_PAUSE_MAX 16
+#define BARRIER_SPIN_MAX_NS 100000u
+#define BARRIER_SPIN_MIN_NS 1000u
+#define BARRIER_SPIN_PAUSE_MAX_NS 320u
 #define PROBE_ROUNDS 256u
 #define NO_SPIN 0x80000000u
+
+static uint32_t spin_max(void)
+{
+	uint32_t h = weft__relax_hints(BARRIER_SPIN_MAX_NS);
+	return h < NO_SPIN ? h : NO_SPIN - 1;
+}
 
 int weft_barrier_init(weft_barrier *b, unsigned n)
 {
 	if (n == 0)
 		return EINVAL;
-	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+	const uint32_t cpus = weft__cpus_usable();
 	atomic_init(&b->arrived, 0);
 	atomic_init(&b->gen, 0);
 	b->n = n;
-	atomic_init(&b->spin, (cpus > 0 && n <= (unsigned long)cpus)
-				      ? BARRIER_SPIN_MAX
-				      : NO_SPIN);
+	atomic_init(&b->spin, n <= cpus ? spin_max() : NO_SPIN);
 	return 0;
 }
 
@@ -63,8 +68,9 @@ static void wait_round(weft_barrier *b, uint32_t g)
 	if (stored & NO_SPIN)
 		budget = 0;
 	else if (((g / ROUND) % PROBE_ROUNDS) == 0)
-		budget = BARRIER_SPIN_MAX;
-	weft_backoff bo = weft_backoff_make(budget, BARRIER_SPIN_PAUSE_MAX);
+		budget = spin_max();
+	weft_backoff bo = weft_backoff_make(
+		budget, weft__relax_hints(BARRIER_SPIN_PAUSE_MAX_NS));
 	/* acquire: pairs with the leader's release exchange of gen, so
 	 * every thread's pre-barrier writes are visible when we return. */
 	uint32_t s = atomic_load_explicit(&b->gen, memory_order_acquire);
@@ -72,9 +78,9 @@ static void wait_round(weft_barrier *b, uint32_t g)
 		s = atomic_load_explicit(&b->gen, memory_order_acquire);
 	if (budget) {
 		uint32_t next = (s & ~SLEEPING) != g ? 2 * bo.spent : stored / 2;
-		next = next < BARRIER_SPIN_MIN	 ? BARRIER_SPIN_MIN
-		       : next > BARRIER_SPIN_MAX ? BARRIER_SPIN_MAX
-						 : next;
+		const uint32_t lo = weft__relax_hints(BARRIER_SPIN_MIN_NS),
+			       hi = spin_max();
+		next = next < lo ? lo : next > hi ? hi : next;
 		if (next != stored)
 			/* relaxed: as above. */
 			atomic_store_explicit(&b->spin, next,

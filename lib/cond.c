@@ -12,8 +12,8 @@
 _Static_assert(sizeof(weft_cond) == 4, "weft_cond must stay 4 bytes");
 
 /*
- * Before sleeping, a waiter polls SEQ: COND_SPIN_LIMIT relax hints (pauses
- * of 1, 2, 4 ... COND_SPIN_PAUSE_MAX hints; only while the waiters fit on
+ * Before sleeping, a waiter polls SEQ: COND_SPIN_NS of pause spin (pauses
+ * doubling up to COND_SPIN_PAUSE_MAX_NS; only while the waiters fit on
  * the CPUs), then up to COND_SPIN_YIELDS sched_yield() calls (every waiter),
  * stopping early at the deadline.
  * A yield serves both placements of a hand-off: when the thread we wait for
@@ -27,11 +27,11 @@ _Static_assert(sizeof(weft_cond) == 4, "weft_cond must stay 4 bytes");
  * that comes while they poll wakes nobody from a futex (cond/broadcast: 0.01
  * futex sleeps per round instead of 6.9, and less CPU time per round).
  */
-#ifndef COND_SPIN_LIMIT
-#define COND_SPIN_LIMIT 0
+#ifndef COND_SPIN_NS
+#define COND_SPIN_NS 0
 #endif
-#ifndef COND_SPIN_PAUSE_MAX
-#define COND_SPIN_PAUSE_MAX 8
+#ifndef COND_SPIN_PAUSE_MAX_NS
+#define COND_SPIN_PAUSE_MAX_NS 160
 #endif
 #ifndef COND_SPIN_YIELDS
 #define COND_SPIN_YIELDS 32
@@ -71,9 +71,9 @@ static int wait_common(weft_cond *c, weft_mutex *m,
 	 * the spinners take the CPU from the threads they wait for. Yield
 	 * polls do not (a yield runs whoever else is runnable), so every
 	 * waiter takes them. */
-	const bool fits = (v & WEFT_COND_WAITERS) < weft_online_cpus();
-	weft_backoff b = weft_backoff_make(fits ? COND_SPIN_LIMIT : 0,
-					   COND_SPIN_PAUSE_MAX);
+	const bool fits = (v & WEFT_COND_WAITERS) < weft__cpus_usable();
+	weft_backoff b = weft_backoff_make_ns(fits ? COND_SPIN_NS : 0,
+					      COND_SPIN_PAUSE_MAX_NS);
 	/* relaxed: only SEQ is compared; the mutex orders the data. */
 	uint32_t cur = atomic_load_explicit(&c->word, memory_order_relaxed);
 	while ((cur & SEQ_MASK) == seq && weft_backoff_spin(&b))

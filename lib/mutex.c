@@ -10,16 +10,15 @@
 #include "internal/mutex.h"
 
 /*
- * Spin budget before sleeping, in cpu_relax hints, and the longest pause
- * between two polls. A critical section that ends within the budget costs
+ * Spin budget before sleeping and the longest pause between two polls, in
+ * nanoseconds (converted to relax hints by this CPU's calibration). A critical section that ends within the budget costs
  * the waiter no system call on either side; beyond it, sleeping is cheaper
  * than burning a core the owner may need (threads may outnumber cores).
- * Tuned on the 2-core EPYC of results/ (see docs/tuning.md): a longer pause
- * raises counter throughput (the owner keeps the line longer) but slows the
- * hand-off; 8 keeps the hand-off ahead of pthread.
+ * A longer pause raises counter throughput (the owner keeps the line
+ * longer) but slows the hand-off (docs/tuning.md: the values in ns, why).
  */
-#define MUTEX_SPIN_LIMIT 2000
-#define MUTEX_SPIN_PAUSE_MAX 8
+#define MUTEX_SPIN_NS 50000
+#define MUTEX_SPIN_PAUSE_MAX_NS 160
 
 /*
  * sched_yield polls before sleeping in weft_mutex_lock_yielding (a thread
@@ -65,7 +64,7 @@ static bool take_if_free(weft_mutex *m, uint32_t *s, uint32_t leave)
  */
 static bool spin_then_take(weft_mutex *m)
 {
-	weft_backoff b = weft_backoff_make(MUTEX_SPIN_LIMIT, MUTEX_SPIN_PAUSE_MAX);
+	weft_backoff b = weft_backoff_make_ns(MUTEX_SPIN_NS, MUTEX_SPIN_PAUSE_MAX_NS);
 	do {
 		uint32_t s = load_state(m);
 		if (take_if_free(m, &s, 0))
@@ -141,7 +140,7 @@ enum lock_poll { POLL_SPIN, POLL_YIELD };
  */
 static bool room_to_spin(uint32_t s)
 {
-	return s / WEFT_MUTEX_SLEEPER + 2 <= weft_online_cpus();
+	return s / WEFT_MUTEX_SLEEPER + 2 <= weft__cpus_usable();
 }
 
 static int lock_slow(weft_mutex *m, uint64_t timeout_ns, enum lock_poll poll)

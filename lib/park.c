@@ -49,7 +49,7 @@ weft_park_bucket *weft_park_enter(const void *lock, const weft_deadline *deadlin
 	/* A thread that arrives and parks between the two reads is subtracted
 	 * without having been counted, so `ahead` can come out low (even
 	 * below 0), which can only skip a park. */
-	if ((int32_t)ahead < (int32_t)weft_online_cpus())
+	if ((int32_t)ahead < (int32_t)weft__cpus_usable())
 		return b;
 	atomic_fetch_add_explicit(&b->parked, 1, memory_order_relaxed);
 	weft_deadline soon = weft_deadline_after(PARK_NS);

@@ -12,8 +12,8 @@
 _Static_assert(sizeof(weft_rwlock) <= 8, "weft_rwlock must stay <= 8 bytes");
 
 /* Spin budget before sleeping: the same trade-off as lib/mutex.c. */
-#define RW_SPIN_LIMIT 2000
-#define RW_SPIN_PAUSE_MAX 8
+#define RW_SPIN_NS 50000
+#define RW_SPIN_PAUSE_MAX_NS 160
 
 #define READERS WEFT_RWLOCK_READERS
 #define BIAS WEFT_RWLOCK_READ_BIAS
@@ -120,7 +120,7 @@ static void end_unused_phase(weft_rwlock *l)
 /* Poll with bounded backoff: 0 with the lock, EBUSY when it is time to sleep. */
 static int spin(weft_rwlock *l, bool (*try)(weft_rwlock *, uint32_t *))
 {
-	weft_backoff b = weft_backoff_make(RW_SPIN_LIMIT, RW_SPIN_PAUSE_MAX);
+	weft_backoff b = weft_backoff_make_ns(RW_SPIN_NS, RW_SPIN_PAUSE_MAX_NS);
 	while (weft_backoff_spin(&b)) {
 		uint32_t s = load_state(l);
 		if (try(l, &s))
@@ -427,7 +427,7 @@ void weft__rwlock_read_shared(weft_rwlock *l, weft__rw_visible *e, uint32_t s)
 static int wait_entry_free(weft__rw_visible *e, weft_rwlock *l,
 			   const weft_deadline *deadline)
 {
-	weft_backoff b = weft_backoff_make(RW_SPIN_LIMIT, RW_SPIN_PAUSE_MAX);
+	weft_backoff b = weft_backoff_make_ns(RW_SPIN_NS, RW_SPIN_PAUSE_MAX_NS);
 	for (;;) {
 		/* acquire: see above. */
 		uint32_t w = atomic_load_explicit(&e->wake, memory_order_acquire);

@@ -145,18 +145,39 @@ def parse_name(run_name):
     return "/".join(core[:-1]), core[-1], threads
 
 
+def cpu_per_item(b):
+    """CPU ns per item of one repetition: every thread's CPU time over the
+    timed region (the shim's weft_cpu_ns, summed over threads) divided by
+    the items they processed; None for results older than the CPU column."""
+    if b.get("weft_cpu_ns") is None or not b.get("weft_items"):
+        return None
+    return b["weft_cpu_ns"] / b["weft_items"]
+
+
 def collect(data):
-    """{(group, threads): {impl: items/s}} from medians (or single runs)."""
-    samples = {}
-    has_median = any(b.get("aggregate_name") == "median" for b in data["benchmarks"])
+    """{(group, threads): {impl: {"rate": items/s, "cpu": CPU ns/item}}},
+    each the median over the repetitions of that row."""
+    reps = {}
     for b in data["benchmarks"]:
-        if has_median and b.get("aggregate_name") != "median":
+        if b.get("run_type") == "aggregate" or b.get("error_occurred"):
             continue
-        if "items_per_second" not in b or b.get("error_occurred"):
+        if "items_per_second" not in b:
             continue
-        group, impl, threads = parse_name(b["run_name"])
-        samples.setdefault((group, threads), {})[impl] = b["items_per_second"]
+        reps.setdefault(b["run_name"], []).append(b)
+    samples = {}
+    for run_name, bs in reps.items():
+        group, impl, threads = parse_name(run_name)
+        cpus = [c for c in map(cpu_per_item, bs) if c is not None]
+        samples.setdefault((group, threads), {})[impl] = {
+            "rate": statistics.median(b["items_per_second"] for b in bs),
+            "cpu": statistics.median(cpus) if cpus else None,
+        }
     return samples
+
+
+# A wall-time win that costs more CPU per item than this times the
+# baseline's is bought by spinning or yielding: not a win.
+CPU_WIN_LIMIT = 1.5
 
 
 def fmt_rate(v):
@@ -170,14 +191,32 @@ def is_weft(impl):
     return impl == "weft" or impl.startswith("weft_")
 
 
+def fmt_cpu(v):
+    return "-" if v is None else f"{v:.3g}"
+
+
+def ratio_cell(w, b):
+    """'2.31x/0.80c': wall ratio (weft items/s over the baseline's, > 1: weft
+    faster) and CPU ratio (weft CPU ns/item over the baseline's, < 1: weft
+    cheaper); '!' marks a wall win whose CPU exceeds CPU_WIN_LIMIT."""
+    wall = w["rate"] / b["rate"]
+    if w["cpu"] is None or not b["cpu"]:
+        return f"{wall:.2f}x"
+    cpu = w["cpu"] / b["cpu"]
+    flag = "!" if wall > 1 and cpu > CPU_WIN_LIMIT else ""
+    return f"{wall:.2f}x/{cpu:.2f}c{flag}"
+
+
 def print_table(data):
     ctx = data["context"]
     cores = int(ctx.get("weft_cores", ctx.get("num_cpus", 0)) or 0)
-    print(f"machine: {ctx.get('weft_cpu_model', '?')}, {ctx.get('weft_cores', '?')} cores, "
-          f"kernel {ctx.get('weft_kernel', '?')}")
+    print(f"machine: {ctx.get('weft_cpu_model', '?')}, {ctx.get('weft_cores', '?')} cores"
+          f" ({ctx.get('weft_cpus_usable', '?')} usable), kernel {ctx.get('weft_kernel', '?')}")
     print(f"build:   {ctx.get('weft_compiler', '?')}, flags '{ctx.get('weft_cflags', '?').strip()}', "
           f"{ctx.get('weft_allocator', '?')}, commit {ctx.get('weft_git_commit', '?')[:12]}")
-    print("items/s are medians of repetitions; ratio = weft / baseline (> 1: weft faster)")
+    print("items/s and CPU ns/item (all threads' CPU time over the items) are medians of repetitions;")
+    print("vs X: wall ratio weft/X items/s (> 1: weft faster) / CPU ratio weft/X ns per item (< 1: cheaper);")
+    print(f"'!' = a wall-time win costing more than {CPU_WIN_LIMIT}x the baseline's CPU: not a win")
     samples = collect(data)
     groups = sorted({g for g, _ in samples}, key=lambda g: g)
     for group in groups:
@@ -186,7 +225,7 @@ def print_table(data):
         wefts = [i for i in impls if is_weft(i)]
         bases = [i for i in impls if not is_weft(i)]
         print(f"\n{group}")
-        header = f"  {'threads':>7}  {'impl':<14} {'items/s':>9}" + "".join(
+        header = f"  {'threads':>7}  {'impl':<14} {'items/s':>9} {'cpu ns':>7}" + "".join(
             f"  {'vs ' + b:>20}" for b in bases)
         print(header)
         for t in rows:
@@ -196,9 +235,10 @@ def print_table(data):
                 if w not in row:
                     continue
                 cells = "".join(
-                    f"  {row[w] / row[b]:>19.2f}x" if b in row else f"  {'-':>20}"
+                    f"  {ratio_cell(row[w], row[b]):>20}" if b in row else f"  {'-':>20}"
                     for b in bases)
-                print(f"  {t:>7}  {w:<14} {fmt_rate(row[w]):>9}{cells}{note}")
+                print(f"  {t:>7}  {w:<14} {fmt_rate(row[w]['rate']):>9} "
+                      f"{fmt_cpu(row[w]['cpu']):>7}{cells}{note}")
             if not wefts:
                 print(f"  {t:>7}  (no weft row)")
 
@@ -230,17 +270,18 @@ table{{border-collapse:collapse;margin:.3em 0 1.2em}}td,th{{padding:2px 8px;text
         parts.append(f"<h2>{h.escape(group)}</h2>")
         for t in sorted(tt for g, tt in samples if g == group):
             row = samples[(group, t)]
-            top = max(row.values())
+            top = max(v["rate"] for v in row.values())
             wefts = [i for i in row if is_weft(i)]
             over = " (oversubscribed)" if cores and t > cores else ""
             parts.append(f"<b>{t} thread{'s' if t > 1 else ''}{over}</b><table>")
-            for impl in sorted(row, key=lambda i: (not is_weft(i), -row[i])):
+            for impl in sorted(row, key=lambda i: (not is_weft(i), -row[i]["rate"])):
                 ratio = "" if is_weft(impl) or not wefts else " ".join(
-                    f"{w}: {row[w] / row[impl]:.2f}x" for w in wefts)
+                    f"{w}: {ratio_cell(row[w], row[impl])}" for w in wefts)
                 cls = ' class="weft"' if is_weft(impl) else ""
-                width = max(1, int(400 * row[impl] / top))
+                width = max(1, int(400 * row[impl]["rate"] / top))
                 parts.append(f"<tr{cls}><td>{h.escape(impl)}</td>"
-                             f"<td class=num>{fmt_rate(row[impl])}/s</td>"
+                             f"<td class=num>{fmt_rate(row[impl]['rate'])}/s</td>"
+                             f"<td class=num>{fmt_cpu(row[impl]['cpu'])} CPU ns/item</td>"
                              f"<td><div class=bar style='width:{width}px'></div></td>"
                              f"<td>{h.escape(ratio)}</td></tr>")
             parts.append("</table>")

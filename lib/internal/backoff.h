@@ -14,6 +14,7 @@
 #include <stdint.h>
 
 #include "internal/arch.h"
+#include "internal/cpus.h"
 
 typedef struct weft_backoff {
 	uint32_t step;	/* relax hints in the next pause */
@@ -25,6 +26,18 @@ typedef struct weft_backoff {
 static inline weft_backoff weft_backoff_make(uint32_t limit, uint32_t step_max)
 {
 	return (weft_backoff){ .step = 1, .limit = limit, .step_max = step_max };
+}
+
+/*
+ * The same, with the budget and the longest pause in nanoseconds, converted
+ * with this CPU's calibrated hint cost (weft__relax_hints): the form every
+ * spin loop uses, so a budget means the same wait on every CPU family.
+ */
+static inline weft_backoff weft_backoff_make_ns(uint64_t limit_ns,
+						uint64_t step_max_ns)
+{
+	return weft_backoff_make(weft__relax_hints(limit_ns),
+				 weft__relax_hints(step_max_ns));
 }
 
 /* Pause once; false when the budget is exhausted (no pause taken). */

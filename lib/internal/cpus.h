@@ -1,25 +1,34 @@
-/* lib/internal/cpus.h - the online CPU count, read once per file that uses it. */
+/*
+ * lib/internal/cpus.h - how many CPUs this process may use, and how long a
+ * spin-wait hint takes: the two machine facts every spin decision needs.
+ *
+ * weft__cpus_usable(): the smaller of the CPUs in this thread's affinity
+ * mask (taskset, cpusets) and the cgroup v2 CPU quota rounded up
+ * (cpu.max "quota period" of this cgroup and every ancestor). A container
+ * limited to 2 CPUs on a 64-core host gets 2, so spinners there sleep where
+ * they would only steal the owner's CPU. Read once, at first use, and
+ * cached: a later change of mask or quota is not seen (documented in
+ * docs/API.md).
+ *
+ * weft__relax_hints(ns): how many weft_cpu_relax() hints take about ns
+ * nanoseconds on this CPU, calibrated once (a few tens of microseconds at
+ * first use). A PAUSE costs ~140 cycles on Intel since Skylake and far fewer
+ * on AMD Zen; spin budgets written in ns mean the same wait on both.
+ */
 #ifndef WEFT_INTERNAL_CPUS_H
 #define WEFT_INTERNAL_CPUS_H
 
-#include <stdatomic.h>
 #include <stdint.h>
-#include <unistd.h>
 
-#include "weft/common.h"
+#ifdef __cplusplus
+extern "C" {
+#endif
 
-/* Online CPUs, cached (a racy first call just reads it twice). */
-static inline uint32_t weft_online_cpus(void)
-{
-	static _Atomic uint32_t cached;
-	/* relaxed: an idempotent cache of a system constant. */
-	uint32_t n = atomic_load_explicit(&cached, memory_order_relaxed);
-	if (WEFT_UNLIKELY(n == 0)) {
-		long c = sysconf(_SC_NPROCESSORS_ONLN);
-		n = c > 0 ? (uint32_t)c : 1;
-		atomic_store_explicit(&cached, n, memory_order_relaxed);
-	}
-	return n;
+uint32_t weft__cpus_usable(void);
+uint32_t weft__relax_hints(uint64_t ns);
+
+#ifdef __cplusplus
 }
+#endif
 
 #endif /* WEFT_INTERNAL_CPUS_H */
