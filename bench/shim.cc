@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "internal/cpus.h"
+#include "peers/rust.h"
 #include "shim.h"
 
 extern "C" {
@@ -117,6 +118,7 @@ int main(int argc, char **argv) {
   benchmark::AddCustomContext("weft_compiler", WEFT_BENCH_COMPILER);
   benchmark::AddCustomContext("weft_cflags", WEFT_BENCH_CFLAGS);
   benchmark::AddCustomContext("weft_build_type", WEFT_BENCH_BUILD_TYPE);
+  benchmark::AddCustomContext("weft_rustc", weft_rs_rustc_version());
   // What weft's spin decisions see on this machine (lib/internal/cpus.h).
   benchmark::AddCustomContext("weft_cpus_usable",
                               std::to_string(weft__cpus_usable()));
