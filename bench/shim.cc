@@ -118,7 +118,11 @@ int main(int argc, char **argv) {
   benchmark::AddCustomContext("weft_compiler", WEFT_BENCH_COMPILER);
   benchmark::AddCustomContext("weft_cflags", WEFT_BENCH_CFLAGS);
   benchmark::AddCustomContext("weft_build_type", WEFT_BENCH_BUILD_TYPE);
+#if WEFT_BENCH_HAVE_RUST
   benchmark::AddCustomContext("weft_rustc", weft_rs_rustc_version());
+#else
+  benchmark::AddCustomContext("weft_rustc", "none (Rust peers not built)");
+#endif
   // What weft's spin decisions see on this machine (lib/internal/cpus.h).
   benchmark::AddCustomContext("weft_cpus_usable",
                               std::to_string(weft__cpus_usable()));
