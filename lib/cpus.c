@@ -4,6 +4,7 @@
 
 #include <limits.h>
 #include <sched.h>
+#include <stdbool.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
@@ -22,50 +23,127 @@ static uint32_t affinity_cpus(void)
 	return c > 0 ? (uint32_t)c : 1;
 }
 
-/* ceil(quota / period) of one cpu.max file; UINT32_MAX for "max" or unreadable. */
-static uint32_t quota_cpus(const char *cgroup_dir)
+/* ceil(quota / period) in CPUs; UINT32_MAX for no quota. */
+static uint32_t quota_to_cpus(long long quota, long long period)
 {
-	char path[PATH_MAX];
-	if (snprintf(path, sizeof path, "/sys/fs/cgroup%s/cpu.max", cgroup_dir) >=
-	    (int)sizeof path)
+	if (quota <= 0 || period <= 0)
 		return UINT32_MAX;
+	long long n = (quota + period - 1) / period;
+	return n > UINT32_MAX ? UINT32_MAX : (uint32_t)n;
+}
+
+/* The quota of one cgroup directory: v2 "cpu.max" ("max 100000" or
+ * "50000 100000"), v1 cpu.cfs_quota_us (-1: none) / cpu.cfs_period_us. */
+static uint32_t dir_quota(const char *dir, bool v2)
+{
+	char path[PATH_MAX + 32]; /* dir is at most PATH_MAX - 1 */
+	long long quota = -1, period = 0;
+	snprintf(path, sizeof path, "%s/%s", dir,
+		 v2 ? "cpu.max" : "cpu.cfs_quota_us");
 	FILE *f = fopen(path, "re");
 	if (!f)
 		return UINT32_MAX;
-	unsigned long long quota, period;
-	int got = fscanf(f, "%llu %llu", &quota, &period);
+	int got = v2 ? fscanf(f, "%lld %lld", &quota, &period)
+		     : fscanf(f, "%lld", &quota);
 	fclose(f);
-	if (got != 2 || period == 0) /* "max 100000": no quota */
-		return UINT32_MAX;
-	unsigned long long n = (quota + period - 1) / period;
-	return n == 0 ? 1 : n > UINT32_MAX ? UINT32_MAX : (uint32_t)n;
+	if (!v2) {
+		snprintf(path, sizeof path, "%s/cpu.cfs_period_us", dir);
+		f = fopen(path, "re");
+		if (!f)
+			return UINT32_MAX;
+		got += fscanf(f, "%lld", &period);
+		fclose(f);
+	}
+	return got == 2 ? quota_to_cpus(quota, period) : UINT32_MAX;
 }
 
-/* The tightest cpu.max quota on the path from our cgroup v2 to the root. */
-static uint32_t cgroup_cpus(void)
+/* Does the comma-separated list `opts` contain the word `word`? */
+static bool has_word(const char *opts, const char *word)
 {
-	char line[PATH_MAX + 8], dir[PATH_MAX] = "";
-	FILE *f = fopen("/proc/self/cgroup", "re");
+	size_t n = strlen(word);
+	for (const char *p = opts; (p = strstr(p, word)); p += n)
+		if ((p == opts || p[-1] == ',') && (p[n] == ',' || p[n] == '\0' ||
+						    p[n] == '\n' || p[n] == ' '))
+			return true;
+	return false;
+}
+
+/*
+ * Where our cgroup's cpu files are: the mount point of the cgroup2
+ * hierarchy (v2) or of the v1 hierarchy with the cpu controller, plus our
+ * path in it from /proc/self/cgroup (less the mount's root, which is not
+ * "/" inside some containers). False when there is no such hierarchy.
+ */
+static bool cgroup_dir(bool v2, char *dir, size_t size, size_t *mount_len)
+{
+	char line[2 * PATH_MAX], root[PATH_MAX], point[PATH_MAX], fstype[64];
+	char opts[256], cg[PATH_MAX] = "";
+	bool found = false;
+	FILE *f = fopen("/proc/self/mountinfo", "re");
 	if (!f)
-		return UINT32_MAX;
-	while (fgets(line, sizeof line, f)) {
-		if (strncmp(line, "0::", 3) == 0) { /* the v2 hierarchy */
-			snprintf(dir, sizeof dir, "%s", line + 3);
-			dir[strcspn(dir, "\n")] = '\0';
-			break;
-		}
+		return false;
+	while (!found && fgets(line, sizeof line, f)) {
+		const char *dash = strstr(line, " - ");
+		if (!dash ||
+		    sscanf(line, "%*s %*s %*s %4095s %4095s", root, point) != 2 ||
+		    sscanf(dash, " - %63s %*s %255s", fstype, opts) != 2)
+			continue;
+		found = v2 ? strcmp(fstype, "cgroup2") == 0
+			   : strcmp(fstype, "cgroup") == 0 && has_word(opts, "cpu");
 	}
 	fclose(f);
+	if (!found || !(f = fopen("/proc/self/cgroup", "re")))
+		return false;
+	found = false;
+	while (!found && fgets(line, sizeof line, f)) {
+		char *ctrl = strchr(line, ':'), *path = ctrl ? strchr(ctrl + 1, ':') : NULL;
+		if (!path)
+			continue;
+		*path++ = '\0';
+		ctrl++;
+		found = v2 ? strcmp(line, "0") == 0 && *ctrl == '\0'
+			   : has_word(ctrl, "cpu");
+		if (found)
+			snprintf(cg, sizeof cg, "%s", path);
+	}
+	fclose(f);
+	cg[strcspn(cg, "\n")] = '\0';
+	size_t rl = strcmp(root, "/") == 0 ? 0 : strlen(root);
+	const char *rel = strncmp(cg, root, rl) == 0 ? cg + rl : cg;
+	*mount_len = strlen(point);
+	return found && snprintf(dir, size, "%s%s", point, rel) < (int)size;
+}
+
+/* The tightest quota on the path from our cgroup up to the mount point. */
+static uint32_t hierarchy_quota(bool v2)
+{
+	char dir[PATH_MAX];
+	size_t mount_len;
+	if (!cgroup_dir(v2, dir, sizeof dir, &mount_len))
+		return UINT32_MAX;
 	uint32_t best = UINT32_MAX;
 	for (;;) {
-		uint32_t n = quota_cpus(dir);
+		uint32_t n = dir_quota(dir, v2);
 		best = n < best ? n : best;
 		char *slash = strrchr(dir, '/');
-		if (!slash)
+		if (!slash || (size_t)(slash - dir) < mount_len)
 			break;
-		*slash = '\0'; /* "/a/b" -> "/a" -> "" (the root, no cpu.max) */
+		*slash = '\0';
 	}
 	return best;
+}
+
+/* The CPU quota of our cgroup (v2 cpu.max or v1 CFS quota), in CPUs. */
+static uint32_t cgroup_cpus(void)
+{
+	uint32_t v2 = hierarchy_quota(true), v1 = hierarchy_quota(false);
+	return v2 < v1 ? v2 : v1;
+}
+
+uint32_t weft__cpus_probe(void)
+{
+	uint32_t mask = affinity_cpus(), quota = cgroup_cpus();
+	return quota < mask ? quota : mask;
 }
 
 uint32_t weft__cpus_usable(void)
@@ -75,8 +153,7 @@ uint32_t weft__cpus_usable(void)
 	 * first call computes it twice and stores the same value. */
 	uint32_t n = atomic_load_explicit(&cached, memory_order_relaxed);
 	if (WEFT_UNLIKELY(n == 0)) {
-		uint32_t mask = affinity_cpus(), quota = cgroup_cpus();
-		n = quota < mask ? quota : mask;
+		n = weft__cpus_probe();
 		atomic_store_explicit(&cached, n, memory_order_relaxed);
 	}
 	return n;

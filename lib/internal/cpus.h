@@ -3,8 +3,9 @@
  * spin-wait hint takes: the two machine facts every spin decision needs.
  *
  * weft__cpus_usable(): the smaller of the CPUs in this thread's affinity
- * mask (taskset, cpusets) and the cgroup v2 CPU quota rounded up
- * (cpu.max "quota period" of this cgroup and every ancestor). A container
+ * mask (taskset, cpusets) and the cgroup CPU quota rounded up: cgroup v2
+ * cpu.max, or v1 cpu.cfs_quota_us / cpu.cfs_period_us, the tightest of our
+ * cgroup and its ancestors (mount points from /proc/self/mountinfo). A container
  * limited to 2 CPUs on a 64-core host gets 2, so spinners there sleep where
  * they would only steal the owner's CPU. Read once, at first use, and
  * cached: a later change of mask or quota is not seen (documented in
@@ -25,6 +26,8 @@ extern "C" {
 #endif
 
 uint32_t weft__cpus_usable(void);
+/* The same, read now, uncached (tests; weft__cpus_usable caches it). */
+uint32_t weft__cpus_probe(void);
 uint32_t weft__relax_hints(uint64_t ns);
 
 #ifdef __cplusplus
