@@ -21,6 +21,9 @@ import statistics
 import subprocess
 import sys
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import conditions  # noqa: E402
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
@@ -97,7 +100,8 @@ def run(args):
     stamp = datetime.datetime.now(datetime.timezone.utc).strftime("%Y%m%dT%H%M%SZ")
     out_dir = os.path.join(args.results, ctx["weft_machine"])
     os.makedirs(out_dir, exist_ok=True)
-    out = os.path.join(out_dir, stamp + ".json")
+    suffix = "" if args.condition == "quiet" else "-" + args.condition
+    out = os.path.join(out_dir, stamp + suffix + ".json")
     exact = "^(" + "|".join(re.escape(n) for n in names) + ")$"
     cmd = [args.binary, f"--benchmark_filter={exact}",
            f"--benchmark_repetitions={reps}", f"--benchmark_min_time={min_time}",
@@ -111,12 +115,17 @@ def run(args):
           f"(min {min_time}s each) on {ctx['weft_cpu_model']}, {ctx['weft_cores']} cores",
           flush=True)
     done = 0
-    with subprocess.Popen(cmd, stdout=subprocess.PIPE, text=True) as p:
-        for line in p.stdout:
-            m = re.match(r"(\S+/real_time\S*)\s+(\S+ \S+)", line)
-            if m and not re.search(r"_(mean|median|stddev|cv)$", m.group(1)):
-                done += 1
-                print(f"[{done}/{total}] {m.group(1)}  {m.group(2)}", flush=True)
+    cmd, cleanup, condition = conditions.wrap(cmd, args.condition)
+    print(f"condition: {condition}", flush=True)
+    try:
+        with subprocess.Popen(cmd, stdout=subprocess.PIPE, text=True) as p:
+            for line in p.stdout:
+                m = re.match(r"(\S+/real_time\S*)\s+(\S+ \S+)", line)
+                if m and not re.search(r"_(mean|median|stddev|cv)$", m.group(1)):
+                    done += 1
+                    print(f"[{done}/{total}] {m.group(1)}  {m.group(2)}", flush=True)
+    finally:
+        cleanup()
     if p.returncode != 0:
         sys.exit(f"benchmark binary failed with status {p.returncode}")
     with open(out) as f:
@@ -125,6 +134,7 @@ def run(args):
     data["context"]["weft_repetitions"] = str(reps)
     data["context"]["weft_min_time_s"] = str(min_time)
     data["context"]["weft_interleaved"] = "random"
+    data["context"]["weft_condition"] = condition
     with open(out, "w") as f:
         json.dump(data, f, indent=1)
     html = out[:-len(".json")] + ".html"
@@ -300,6 +310,11 @@ def main():
     r.add_argument("--repetitions", type=int, default=0,
                    help="repetitions per benchmark (default 3, 10 with --full)")
     r.add_argument("--filter", default=".")
+    r.add_argument("--condition", default="quiet", choices=conditions.CONDITIONS,
+                   help="machine condition to run under (tools/conditions.py)")
+    c = sub.add_parser("conditions", help="compare result files of one "
+                       "commit run under different conditions")
+    c.add_argument("files", nargs="+")
     t = sub.add_parser("table")
     t.add_argument("file")
     d = sub.add_parser("html")
@@ -308,6 +323,15 @@ def main():
     if args.cmd == "run":
         run(args)
         return
+    if args.cmd == "conditions":
+        runs = {}
+        for path in args.files:
+            with open(path) as f:
+                data = json.load(f)
+            cond = data["context"].get("weft_condition", "quiet").split(" ")[0]
+            cond = {"cgroup": "quota", "busy-loop": "neighbour"}.get(cond, cond)
+            runs[cond] = data
+        sys.exit(1 if conditions.compare(runs, collect, is_weft) else 0)
     with open(args.file) as f:
         data = json.load(f)
     if args.cmd == "table":
