@@ -17,8 +17,12 @@
  * A longer pause raises counter throughput (the owner keeps the line
  * longer) but slows the hand-off (docs/tuning.md: the values in ns, why).
  */
+#ifndef MUTEX_SPIN_NS
 #define MUTEX_SPIN_NS 50000
+#endif
+#ifndef MUTEX_SPIN_PAUSE_MAX_NS
 #define MUTEX_SPIN_PAUSE_MAX_NS 160
+#endif
 
 /*
  * sched_yield polls before sleeping in weft_mutex_lock_yielding (a thread
