@@ -18,7 +18,7 @@
  * longer) but slows the hand-off (docs/tuning.md: the values in ns, why).
  */
 #ifndef MUTEX_SPIN_NS
-#define MUTEX_SPIN_NS 50000
+#define MUTEX_SPIN_NS 10000
 #endif
 #ifndef MUTEX_SPIN_PAUSE_MAX_NS
 #define MUTEX_SPIN_PAUSE_MAX_NS 160
@@ -44,14 +44,17 @@ static uint32_t load_state(weft_mutex *m)
 }
 
 /*
- * While the lock is free, try to move from *s to `next(*s) | LOCKED`, where
- * `leave` (0 or WEFT_MUTEX_SLEEPER) deregisters a sleeper and clears WOKEN.
- * *s is refreshed on failure.
+ * While the lock is free, try to take it, leaving the waiter role given by
+ * `leave`: 0 (a fresh attempt), WEFT_MUTEX_WOKEN (the spinner: clears
+ * WOKEN) or WEFT_MUTEX_SLEEPER (a registered sleeper: deregisters and
+ * clears WOKEN, which it may hold as the woken one). *s is refreshed on
+ * failure.
  */
 static bool take_if_free(weft_mutex *m, uint32_t *s, uint32_t leave)
 {
+	const uint32_t unregister = leave == WEFT_MUTEX_SLEEPER ? leave : 0;
 	while (!(*s & WEFT_MUTEX_LOCKED)) {
-		uint32_t next = leave ? (*s - leave) & ~WEFT_MUTEX_WOKEN : *s;
+		uint32_t next = leave ? (*s - unregister) & ~WEFT_MUTEX_WOKEN : *s;
 		/* acquire: pairs with the release fetch_sub in weft_mutex_unlock. */
 		if (atomic_compare_exchange_weak_explicit(
 			    &m->state, s, next | WEFT_MUTEX_LOCKED,
@@ -62,16 +65,39 @@ static bool take_if_free(weft_mutex *m, uint32_t *s, uint32_t leave)
 }
 
 /*
- * Spin a bounded time with exponential backoff between polls, taking the
- * lock as soon as it is seen free. Backing off keeps the waiter from pulling
- * the cache line away from the owner on every poll.
+ * Become the spinner: set WOKEN, which tells unlock that an awake waiter
+ * will take the lock, so it wakes no sleeper meanwhile (Go's mutexWoken).
+ * Only one waiter spins at a time; later arrivals sleep at once, so however
+ * many threads contend, at most one burns a CPU polling. False when WOKEN is
+ * already held (a woken sleeper or another spinner) or the lock is free
+ * (*s refreshed; the caller takes it).
+ */
+static bool claim_spin(weft_mutex *m, uint32_t *s)
+{
+	while ((*s & WEFT_MUTEX_LOCKED) && !(*s & WEFT_MUTEX_WOKEN)) {
+		/* relaxed: the flag publishes nothing; the lock itself is
+		 * taken later by an acquire CAS. */
+		if (atomic_compare_exchange_weak_explicit(
+			    &m->state, s, *s | WEFT_MUTEX_WOKEN,
+			    memory_order_relaxed, memory_order_relaxed))
+			return true;
+	}
+	return false;
+}
+
+/*
+ * As the spinner, poll a bounded time with exponential backoff between
+ * polls (backing off keeps us from pulling the cache line away from the
+ * owner on every poll), taking the lock as soon as it is seen free and
+ * clearing WOKEN in the same CAS. On timeout, return with WOKEN still ours:
+ * the caller hands it back in the CAS that registers it as a sleeper.
  */
 static bool spin_then_take(weft_mutex *m)
 {
 	weft_backoff b = weft_backoff_make_ns(MUTEX_SPIN_NS, MUTEX_SPIN_PAUSE_MAX_NS);
 	do {
 		uint32_t s = load_state(m);
-		if (take_if_free(m, &s, 0))
+		if (take_if_free(m, &s, WEFT_MUTEX_WOKEN))
 			return true;
 	} while (weft_backoff_spin(&b));
 	return false;
@@ -134,17 +160,41 @@ enum lock_poll { POLL_SPIN, POLL_YIELD };
 
 /*
  * Spinning pays only while the owner, this waiter and every registered
- * sleeper (each needs a CPU once woken) fit on the CPUs; on 2 CPUs, only
+ * sleeper (each needs a CPU once woken) fit on the usable CPUs
+ * (weft__cpus_usable: affinity mask and cgroup quota); on 2 CPUs, only
  * while nobody sleeps, and never on 1. Beyond that a spinner keeps a CPU
  * from the thread the lock goes to next: a thread taking the mutex among 4
  * busy ones on 2 CPUs waited 4 ms (a scheduler tick) at the 90th
  * percentile when every waiter spun, 0.13-0.59 ms with this rule, pthread
- * 0.08-0.35 ms (tools/newcomer_wait.c, docs/tuning.md). Two threads always
- * spin: the owner is never a registered sleeper.
+ * 0.08-0.35 ms (tools/newcomer_wait.c, docs/tuning.md).
  */
 static bool room_to_spin(uint32_t s)
 {
 	return s / WEFT_MUTEX_SLEEPER + 2 <= weft__cpus_usable();
+}
+
+/*
+ * Register as a sleeper, handing back WOKEN if we held it as the spinner,
+ * in one RMW: from then on an unlock that finds the lock free with
+ * sleepers and WOKEN clear wakes one of us. Returns the new word.
+ */
+static uint32_t register_sleeper(weft_mutex *m, bool spinner)
+{
+	if (!spinner)
+		/* relaxed: registering publishes nothing; unlock reads the
+		 * count from its own RMW on the same word, so cannot miss it. */
+		return atomic_fetch_add_explicit(&m->state, WEFT_MUTEX_SLEEPER,
+						 memory_order_relaxed) +
+		       WEFT_MUTEX_SLEEPER;
+	uint32_t s = load_state(m);
+	/* relaxed: as above. An unlock that ran while we spun saw WOKEN and
+	 * woke nobody; if the lock is free now, the caller's take_if_free
+	 * takes it before sleeping, so no wake-up is lost. */
+	while (!atomic_compare_exchange_weak_explicit(
+		&m->state, &s, (s + WEFT_MUTEX_SLEEPER) & ~WEFT_MUTEX_WOKEN,
+		memory_order_relaxed, memory_order_relaxed))
+		;
+	return (s + WEFT_MUTEX_SLEEPER) & ~WEFT_MUTEX_WOKEN;
 }
 
 static int lock_slow(weft_mutex *m, uint64_t timeout_ns, enum lock_poll poll)
@@ -155,18 +205,17 @@ static int lock_slow(weft_mutex *m, uint64_t timeout_ns, enum lock_poll poll)
 	if (timeout_ns == 0)
 		return ETIMEDOUT;
 	/* A woken waiter's yield polls give the CPU away: they always run. */
-	if (poll == POLL_YIELD ? yield_then_take(m)
-			       : room_to_spin(s) && spin_then_take(m))
+	if (poll == POLL_YIELD && yield_then_take(m))
+		return 0;
+	const bool spinner = poll == POLL_SPIN && room_to_spin(s) &&
+			     claim_spin(m, &s);
+	if (spinner && spin_then_take(m))
 		return 0;
 
 	weft_deadline deadline = timeout_ns == WEFT_TIMEOUT_NEVER
 					 ? weft_deadline_never()
 					 : weft_deadline_after(timeout_ns);
-	/* relaxed: registering publishes nothing; unlock reads the count from
-	 * its own RMW on the same word, so it cannot miss it. */
-	s = atomic_fetch_add_explicit(&m->state, WEFT_MUTEX_SLEEPER,
-				      memory_order_relaxed) +
-	    WEFT_MUTEX_SLEEPER;
+	s = register_sleeper(m, spinner);
 	for (;;) {
 		if (take_if_free(m, &s, WEFT_MUTEX_SLEEPER))
 			return 0;

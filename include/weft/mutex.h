@@ -4,8 +4,9 @@
  * State machine (the whole word, `state`):
  *
  *     bit 0       LOCKED   some thread owns the mutex
- *     bit 1       WOKEN    an unlock woke a sleeper that has not yet run;
- *                          further unlocks need not wake another one
+ *     bit 1       WOKEN    an awake waiter will take the lock: the one
+ *                          spinner, or a sleeper an unlock woke that has
+ *                          not yet run; unlocks need not wake another one
  *     bits 2..31  SLEEPERS threads registered to sleep on the futex,
  *                          counted in units of WEFT_MUTEX_SLEEPER (4)
  *
@@ -14,15 +15,18 @@
  *     LOCKED + k*4       locked, k threads asleep or about to sleep
  *     k*4 (+WOKEN)       unlocked with k sleepers (one was woken)
  *
- * lock:   CAS 0 -> LOCKED (acquire). On failure, lib/mutex.c spins a bounded
- *         time, taking the lock the moment it is free (only while the
- *         owner, the spinner and the registered sleepers fit on the online
- *         CPUs: beyond that a spinner takes a CPU from a thread about to
- *         run); then registers as a
- *         sleeper (+4) and futex-waits while LOCKED is set. A sleeper that
- *         runs again clears WOKEN in the same CAS that either takes the lock
- *         and deregisters (s -> (s - 4) & ~WOKEN | LOCKED) or goes back to
- *         sleep; so WOKEN is never left set without a runnable sleeper.
+ * lock:   CAS 0 -> LOCKED (acquire). On failure, lib/mutex.c may spin: one
+ *         waiter at a time, the one that sets WOKEN while the lock is held
+ *         (only while the owner, the spinner and the registered sleepers
+ *         fit on the usable CPUs: beyond that a spinner takes a CPU from a
+ *         thread about to run). It spins a bounded time (in ns), taking the
+ *         lock the moment it is free and clearing WOKEN in that CAS. Every
+ *         other waiter, and the spinner when its time is up, registers as a
+ *         sleeper (+4; the spinner clears WOKEN in the same CAS) and
+ *         futex-waits while LOCKED is set. A sleeper that runs again clears
+ *         WOKEN in the same CAS that either takes the lock and deregisters
+ *         (s -> (s - 4) & ~WOKEN | LOCKED) or goes back to sleep; so WOKEN
+ *         is only ever set by a running thread that will clear it.
  * unlock: fetch_sub LOCKED (release). Old word == LOCKED: done, no system
  *         call. Otherwise the slow path wakes one sleeper, unless WOKEN is
  *         already set or the lock was re-taken (that owner's unlock will).
