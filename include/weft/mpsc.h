@@ -106,7 +106,8 @@ bool weft_mpsc_pop_slow(weft_mpsc *q, void **item);
 /*
  * Append item (any thread). 0, or EINVAL for NULL. Never blocks and never
  * fails for memory: if the allocator fails while the queue must grow, push
- * yields and retries (its position is already claimed and must be filled).
+ * sleeps (1 us doubling to 1 ms) and retries (its position is already
+ * claimed and must be filled).
  */
 static inline int weft_mpsc_push(weft_mpsc *q, void *item)
 {
