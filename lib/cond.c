@@ -39,17 +39,17 @@ _Static_assert(sizeof(weft_cond) == 4, "weft_cond must stay 4 bytes");
 
 #define SEQ_MASK (~WEFT_COND_WAITERS)
 
-void weft_cond_signal_slow(weft_cond *c, int n)
+void weft__cond_signal_slow(weft_cond *c, int n)
 {
 	/* relaxed: the bump only has to be seen by the futex compare and by
 	 * the waiters' loads; the data travels through the mutex. */
 	atomic_fetch_add_explicit(&c->word, WEFT_COND_SEQ_ONE,
 				  memory_order_relaxed);
-	weft_futex_wake(&c->word, n);
+	weft__futex_wake(&c->word, n);
 }
 
 static int wait_common(weft_cond *c, weft_mutex *m,
-		       const weft_deadline *deadline)
+		       const weft__deadline *deadline)
 {
 	/* relaxed: registration is ordered before any signaller's load by
 	 * the mutex we hold (see weft/cond.h). */
@@ -72,14 +72,14 @@ static int wait_common(weft_cond *c, weft_mutex *m,
 	 * polls do not (a yield runs whoever else is runnable), so every
 	 * waiter takes them. */
 	const bool fits = (v & WEFT_COND_WAITERS) < weft__cpus_usable();
-	weft_backoff b = weft_backoff_make_ns(fits ? COND_SPIN_NS : 0,
+	weft__backoff b = weft__backoff_make_ns(fits ? COND_SPIN_NS : 0,
 					      COND_SPIN_PAUSE_MAX_NS);
 	/* relaxed: only SEQ is compared; the mutex orders the data. */
 	uint32_t cur = atomic_load_explicit(&c->word, memory_order_relaxed);
-	while ((cur & SEQ_MASK) == seq && weft_backoff_spin(&b))
+	while ((cur & SEQ_MASK) == seq && weft__backoff_spin(&b))
 		cur = atomic_load_explicit(&c->word, memory_order_relaxed);
 	for (int y = 0; y < COND_SPIN_YIELDS && (cur & SEQ_MASK) == seq; y++) {
-		if (weft_deadline_passed(deadline)) /* no clock read if never */
+		if (weft__deadline_passed(deadline)) /* no clock read if never */
 			break;
 		sched_yield();
 		/* relaxed: as above. */
@@ -90,7 +90,7 @@ static int wait_common(weft_cond *c, weft_mutex *m,
 	bool slept = false;
 	while ((cur & SEQ_MASK) == seq) {
 		slept = true;
-		int w = weft_futex_wait_raw(&c->word, cur, deadline);
+		int w = weft__futex_wait_raw(&c->word, cur, deadline);
 		if (w == ETIMEDOUT) {
 			rc = ETIMEDOUT;
 			break;
@@ -113,7 +113,7 @@ static int wait_common(weft_cond *c, weft_mutex *m,
 	 * signal while polling takes the usual adaptive path.
 	 */
 	if (slept)
-		weft_mutex_lock_yielding(m);
+		weft__mutex_lock_yielding(m);
 	else
 		weft_mutex_lock(m);
 	/* Signalled after all: report the wake-up, not the timeout. */
@@ -124,12 +124,12 @@ static int wait_common(weft_cond *c, weft_mutex *m,
 
 void weft_cond_wait(weft_cond *c, weft_mutex *m)
 {
-	weft_deadline never = weft_deadline_never();
+	weft__deadline never = weft__deadline_never();
 	(void)wait_common(c, m, &never);
 }
 
 int weft_cond_wait_timeout(weft_cond *c, weft_mutex *m, uint64_t timeout_ns)
 {
-	weft_deadline d = weft_deadline_after(timeout_ns);
+	weft__deadline d = weft__deadline_after(timeout_ns);
 	return wait_common(c, m, &d);
 }

@@ -22,23 +22,23 @@
 #define PARK_BUCKET_BITS 8
 #define PARK_BUCKETS (1u << PARK_BUCKET_BITS)
 
-struct weft_park_bucket {
+struct weft__park_bucket {
 	WEFT_ALIGNED_CACHELINE _Atomic uint32_t waiters; /* parked ones too */
 	_Atomic uint32_t parked;
 	_Atomic uint32_t sleep; /* never changes: parked threads sleep on it */
 };
 
-static weft_park_bucket buckets[PARK_BUCKETS];
+static weft__park_bucket buckets[PARK_BUCKETS];
 
-static weft_park_bucket *bucket_of(const void *lock)
+static weft__park_bucket *bucket_of(const void *lock)
 {
 	return &buckets[weft__hash_bits((uintptr_t)lock, PARK_BUCKET_BITS)];
 }
 
-weft_park_bucket *weft_park_enter(const void *lock, const weft_deadline *deadline,
+weft__park_bucket *weft__park_enter(const void *lock, const weft__deadline *deadline,
 				  bool behind_parked)
 {
-	weft_park_bucket *b = bucket_of(lock);
+	weft__park_bucket *b = bucket_of(lock);
 	/* relaxed, here and below: counts for a heuristic; they publish
 	 * nothing, and the lock's own atomics order everything the waiter
 	 * then does. */
@@ -52,22 +52,22 @@ weft_park_bucket *weft_park_enter(const void *lock, const weft_deadline *deadlin
 	if ((int32_t)ahead < (int32_t)weft__cpus_usable())
 		return b;
 	atomic_fetch_add_explicit(&b->parked, 1, memory_order_relaxed);
-	weft_deadline soon = weft_deadline_after(PARK_NS);
-	const weft_deadline *until = weft_deadline_min(&soon, deadline);
+	weft__deadline soon = weft__deadline_after(PARK_NS);
+	const weft__deadline *until = weft__deadline_min(&soon, deadline);
 	/* Nobody wakes `sleep`: an early return (EINTR) sleeps again. */
-	while (weft_futex_wait(&b->sleep, 0, until) != ETIMEDOUT)
+	while (weft__futex_wait(&b->sleep, 0, until) != ETIMEDOUT)
 		;
 	atomic_fetch_sub_explicit(&b->parked, 1, memory_order_relaxed);
 	return b;
 }
 
-void weft_park_leave(weft_park_bucket *b)
+void weft__park_leave(weft__park_bucket *b)
 {
-	/* relaxed: as in weft_park_enter. */
+	/* relaxed: as in weft__park_enter. */
 	atomic_fetch_sub_explicit(&b->waiters, 1, memory_order_relaxed);
 }
 
-uint32_t weft_park_waiters(const void *lock)
+uint32_t weft__park_waiters(const void *lock)
 {
 	/* relaxed: a snapshot for tests. */
 	return atomic_load_explicit(&bucket_of(lock)->waiters,

@@ -29,10 +29,10 @@ static uint32_t load_state(weft_rwlock *l)
 	return atomic_load_explicit(&l->state, memory_order_relaxed);
 }
 
-static weft_deadline deadline_for(uint64_t timeout_ns)
+static weft__deadline deadline_for(uint64_t timeout_ns)
 {
-	return timeout_ns == WEFT_TIMEOUT_NEVER ? weft_deadline_never()
-						: weft_deadline_after(timeout_ns);
+	return timeout_ns == WEFT_TIMEOUT_NEVER ? weft__deadline_never()
+						: weft__deadline_after(timeout_ns);
 }
 
 static void open_read_phase(weft_rwlock *l, bool phase);
@@ -68,7 +68,7 @@ static void wake_writer_if_free(weft_rwlock *l)
 			break;
 		}
 	}
-	if ((s & WWAIT) && weft_futex_wake(&l->state, 1) > 0)
+	if ((s & WWAIT) && weft__futex_wake(&l->state, 1) > 0)
 		return; /* that writer takes the lock; its unlock serves readers */
 	/*
 	 * Nobody asleep. A writer may be just about to sleep on a word that
@@ -82,7 +82,7 @@ static void wake_writer_if_free(weft_rwlock *l)
 			    &l->state, &s, s & ~WWAIT, memory_order_relaxed,
 			    memory_order_relaxed))
 			continue;
-		weft_futex_wake(&l->state, 1);
+		weft__futex_wake(&l->state, 1);
 		if (!(s & RWAIT))
 			return;
 		/* acquire: pairs with the release registration in
@@ -95,7 +95,7 @@ static void wake_writer_if_free(weft_rwlock *l)
 	}
 }
 
-void weft_rwlock_read_unlock_slow(weft_rwlock *l)
+void weft__rwlock_read_unlock_slow(weft_rwlock *l)
 {
 	wake_writer_if_free(l);
 }
@@ -120,8 +120,8 @@ static void end_unused_phase(weft_rwlock *l)
 /* Poll with bounded backoff: 0 with the lock, EBUSY when it is time to sleep. */
 static int spin(weft_rwlock *l, bool (*try)(weft_rwlock *, uint32_t *))
 {
-	weft_backoff b = weft_backoff_make_ns(RW_SPIN_NS, RW_SPIN_PAUSE_MAX_NS);
-	while (weft_backoff_spin(&b)) {
+	weft__backoff b = weft__backoff_make_ns(RW_SPIN_NS, RW_SPIN_PAUSE_MAX_NS);
+	while (weft__backoff_spin(&b)) {
 		uint32_t s = load_state(l);
 		if (try(l, &s))
 			return 0;
@@ -143,19 +143,19 @@ static int spin(weft_rwlock *l, bool (*try)(weft_rwlock *, uint32_t *))
  */
 static int lock_slow(weft_rwlock *l, uint64_t timeout_ns, bool behind_parked,
 		     bool (*try)(weft_rwlock *, uint32_t *),
-		     int (*wait)(weft_rwlock *, const weft_deadline *))
+		     int (*wait)(weft_rwlock *, const weft__deadline *))
 {
 	uint32_t s = load_state(l);
 	if (try(l, &s))
 		return 0;
 	if (timeout_ns == 0)
 		return ETIMEDOUT;
-	weft_deadline deadline = deadline_for(timeout_ns);
-	weft_park_bucket *park = weft_park_enter(l, &deadline, behind_parked);
+	weft__deadline deadline = deadline_for(timeout_ns);
+	weft__park_bucket *park = weft__park_enter(l, &deadline, behind_parked);
 	int rc = spin(l, try);
 	if (rc == EBUSY)
 		rc = wait(l, &deadline);
-	weft_park_leave(park);
+	weft__park_leave(park);
 	return rc;
 }
 
@@ -223,7 +223,7 @@ static int read_give_up(weft_rwlock *l, bool admitted)
 }
 
 /* Sleep on rseq until admitted (or free to enter) or the deadline. */
-static int read_wait(weft_rwlock *l, const weft_deadline *deadline)
+static int read_wait(weft_rwlock *l, const weft__deadline *deadline)
 {
 	bool admitted = false;
 	for (;;) {
@@ -255,7 +255,7 @@ static int read_wait(weft_rwlock *l, const weft_deadline *deadline)
 			    &l->state, &s, s | RWAIT, memory_order_release,
 			    memory_order_relaxed))
 			continue;
-		int rc = weft_futex_wait(&l->rseq, seq, deadline);
+		int rc = weft__futex_wait(&l->rseq, seq, deadline);
 		/* relaxed: only compared; the entry CAS does the ordering. */
 		if (atomic_load_explicit(&l->rseq, memory_order_relaxed) != seq)
 			admitted = true;
@@ -264,7 +264,7 @@ static int read_wait(weft_rwlock *l, const weft_deadline *deadline)
 	}
 }
 
-int weft_rwlock_read_lock_slow(weft_rwlock *l, uint64_t timeout_ns)
+int weft__rwlock_read_lock_slow(weft_rwlock *l, uint64_t timeout_ns)
 {
 	undo_entry(l);
 	return lock_slow(l, timeout_ns, true, reader_try_fresh, read_wait);
@@ -324,7 +324,7 @@ static void leave_entry(weft__rw_visible *e)
 		/* release: pairs with the writer's acquire load of wake in
 		 * wait_entry_free (see there). */
 		atomic_fetch_add_explicit(&e->wake, 1, memory_order_release);
-		weft_futex_wake(&e->wake, WEFT_FUTEX_WAKE_ALL);
+		weft__futex_wake(&e->wake, WEFT__FUTEX_WAKE_ALL);
 	}
 }
 
@@ -425,9 +425,9 @@ void weft__rwlock_read_shared(weft_rwlock *l, weft__rw_visible *e, uint32_t s)
  * needless wake-up.
  */
 static int wait_entry_free(weft__rw_visible *e, weft_rwlock *l,
-			   const weft_deadline *deadline)
+			   const weft__deadline *deadline)
 {
-	weft_backoff b = weft_backoff_make_ns(RW_SPIN_NS, RW_SPIN_PAUSE_MAX_NS);
+	weft__backoff b = weft__backoff_make_ns(RW_SPIN_NS, RW_SPIN_PAUSE_MAX_NS);
 	for (;;) {
 		/* acquire: see above. */
 		uint32_t w = atomic_load_explicit(&e->wake, memory_order_acquire);
@@ -439,7 +439,7 @@ static int wait_entry_free(weft__rw_visible *e, weft_rwlock *l,
 			return 0;
 		if (!deadline)
 			return ETIMEDOUT;
-		if (weft_backoff_spin(&b))
+		if (weft__backoff_spin(&b))
 			continue;
 		/* relaxed: the mark publishes nothing; the order that matters
 		 * is the entry's own modification order (see above). */
@@ -448,7 +448,7 @@ static int wait_entry_free(weft__rw_visible *e, weft_rwlock *l,
 			    &e->lock, &v, v | WEFT__RW_WRITER_WAITS,
 			    memory_order_relaxed, memory_order_relaxed))
 			continue;
-		if (weft_futex_wait(&e->wake, w, deadline) == ETIMEDOUT)
+		if (weft__futex_wait(&e->wake, w, deadline) == ETIMEDOUT)
 			return ETIMEDOUT;
 	}
 }
@@ -460,7 +460,7 @@ static int wait_entry_free(weft__rw_visible *e, weft_rwlock *l,
  * time to wait (deadline NULL), or when the deadline passes, restore the
  * bias, unlock and fail.
  */
-static int revoke_bias(weft_rwlock *l, const weft_deadline *deadline)
+static int revoke_bias(weft_rwlock *l, const weft__deadline *deadline)
 {
 	uint64_t start = now_ns();
 	/* seq_cst: the writer's half of the Dekker pair (read_visible). */
@@ -546,20 +546,20 @@ static int write_give_up(weft_rwlock *l)
 #define EMPTY_PHASE_NS 1000000ull
 
 static int wait_on_empty_phase(weft_rwlock *l, uint32_t s,
-			       const weft_deadline *deadline)
+			       const weft__deadline *deadline)
 {
-	weft_deadline soon = weft_deadline_after(EMPTY_PHASE_NS);
-	if (weft_futex_wait(&l->state, s, weft_deadline_min(deadline, &soon)) !=
+	weft__deadline soon = weft__deadline_after(EMPTY_PHASE_NS);
+	if (weft__futex_wait(&l->state, s, weft__deadline_min(deadline, &soon)) !=
 	    ETIMEDOUT)
 		return 0;
-	if (weft_deadline_passed(deadline))
+	if (weft__deadline_passed(deadline))
 		return ETIMEDOUT;
 	end_unused_phase(l);
 	return 0;
 }
 
 /* Flag WRITERS_WAIT and sleep on state until the lock is ours or the deadline. */
-static int write_wait(weft_rwlock *l, const weft_deadline *deadline)
+static int write_wait(weft_rwlock *l, const weft__deadline *deadline)
 {
 	uint32_t keep = 0;
 	for (;;) {
@@ -581,14 +581,14 @@ static int write_wait(weft_rwlock *l, const weft_deadline *deadline)
 				return write_give_up(l);
 			continue;
 		}
-		if (weft_futex_wait(&l->state, s, deadline) == ETIMEDOUT)
+		if (weft__futex_wait(&l->state, s, deadline) == ETIMEDOUT)
 			return write_give_up(l);
 	}
 }
 
-int weft_rwlock_write_lock_slow(weft_rwlock *l, uint64_t timeout_ns)
+int weft__rwlock_write_lock_slow(weft_rwlock *l, uint64_t timeout_ns)
 {
-	weft_deadline deadline = deadline_for(timeout_ns);
+	weft__deadline deadline = deadline_for(timeout_ns);
 	int rc = lock_slow(l, timeout_ns, false, writer_try_fresh, write_wait);
 	/* relaxed: READ_BIAS is set only by an admitted reader (none is
 	 * while we hold WRITE_LOCKED) or by a writer that timed out revoking
@@ -609,12 +609,12 @@ static void open_read_phase(weft_rwlock *l, bool phase)
 	/* release: pairs with the acquire load of rseq in read_lock_slow
 	 * (makes our state CAS visible to a reader that sees the bump). */
 	atomic_fetch_add_explicit(&l->rseq, 1, memory_order_release);
-	int woken = weft_futex_wake(&l->rseq, WEFT_FUTEX_WAKE_ALL);
+	int woken = weft__futex_wake(&l->rseq, WEFT__FUTEX_WAKE_ALL);
 	if (phase && woken == 0)
 		end_unused_phase(l);
 }
 
-void weft_rwlock_write_unlock_slow(weft_rwlock *l)
+void weft__rwlock_write_unlock_slow(weft_rwlock *l)
 {
 	uint32_t s = load_state(l);
 	for (;;) {
@@ -637,5 +637,5 @@ void weft_rwlock_write_unlock_slow(weft_rwlock *l)
 	if (s & RWAIT)
 		open_read_phase(l, s & WWAIT);
 	else if (s & WWAIT)
-		weft_futex_wake(&l->state, 1);
+		weft__futex_wake(&l->state, 1);
 }

@@ -166,7 +166,7 @@ Test(cond, broadcast_with_timing_out_waiters)
 /*
  * The broadcaster keeps the mutex after the broadcast: the woken waiters
  * poll it with sched_yield, run out of polls and must then register on the
- * mutex and sleep (weft_mutex_lock_yielding's fallback), and every one of
+ * mutex and sleep (weft__mutex_lock_yielding's fallback), and every one of
  * them must get through, one at a time, once it is unlocked. Catches a
  * yield poll that never gives up (no sleeper ever registers), one that
  * returns without the lock (two inside at once) and a lost mutex wake-up

@@ -284,7 +284,7 @@ Test(rwlock, refused_readers_undo_wakes_the_waiting_writer)
 	weft_rwlock_read_unlock(&u.l); /* count 2 -> 1: not the last one out */
 	uint64_t t0 = weft_test_now_ns();
 	/* The undo drops the count to 0; then we wait our turn to read. */
-	cr_assert_eq(weft_rwlock_read_lock_slow(&u.l, WEFT_TIMEOUT_NEVER), 0);
+	cr_assert_eq(weft__rwlock_read_lock_slow(&u.l, WEFT_TIMEOUT_NEVER), 0);
 	uint64_t waited = weft_test_now_ns() - t0;
 	weft_rwlock_read_unlock(&u.l);
 	pthread_join(w, NULL);
@@ -388,7 +388,7 @@ static void starvation_run(bool test_writer)
 		     (unsigned long long)(waits[STARVE_ROUNDS - 1] / WEFT_MS));
 	cr_assert(weft_test_rwlock_idle(&s.l), "state %#x",
 		  (unsigned)atomic_load(&s.l.state));
-	cr_assert_eq(weft_park_waiters(&s.l), 0, "waiters left counted");
+	cr_assert_eq(weft__park_waiters(&s.l), 0, "waiters left counted");
 }
 
 Test(rwlock, writer_gets_in_past_four_busy_readers)
@@ -440,7 +440,7 @@ Test(rwlock, crowded_waiters_park_then_all_get_in_and_leave_no_count)
 		w[i] = (crowd_waiter){ .l = &l, .writer = i % 2, .result = -1 };
 		pthread_create(&th[i], NULL, crowd_wait, &w[i]);
 	}
-	while (weft_park_waiters(&l) < (uint32_t)n)
+	while (weft__park_waiters(&l) < (uint32_t)n)
 		sched_yield();
 	/* One more, timed: parked or not, it waits its whole timeout. */
 	assert_times_out(weft_rwlock_read_lock_timeout, &l, 20 * WEFT_MS);
@@ -449,7 +449,7 @@ Test(rwlock, crowded_waiters_park_then_all_get_in_and_leave_no_count)
 		pthread_join(th[i], NULL);
 		cr_assert_eq(w[i].result, 0, "waiter %d: %d", i, w[i].result);
 	}
-	cr_assert_eq(weft_park_waiters(&l), 0, "waiters left counted");
+	cr_assert_eq(weft__park_waiters(&l), 0, "waiters left counted");
 	cr_assert(weft_test_rwlock_idle(&l), "state %#x",
 		  (unsigned)atomic_load(&l.state));
 }

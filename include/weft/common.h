@@ -41,13 +41,13 @@ static inline uint64_t weft__hash_bits(uint64_t x, unsigned bits)
 #define WEFT_TIMEOUT_NEVER UINT64_MAX
 
 /* Debug builds (-DWEFT_DEBUG) turn misuse into an abort with this message. */
-_Noreturn void weft_debug_abort(const char *what);
+_Noreturn void weft__debug_abort(const char *what);
 
 #ifdef WEFT_DEBUG
 #define WEFT_DEBUG_CHECK(cond, what)                                           \
 	do {                                                                   \
 		if (WEFT_UNLIKELY(!(cond)))                                    \
-			weft_debug_abort(what);                                \
+			weft__debug_abort(what);                                \
 	} while (0)
 #else
 #define WEFT_DEBUG_CHECK(cond, what) ((void)0)

@@ -24,7 +24,7 @@
  * that changes the predicate under the mutex and then signals reads the
  * word after that registration (mutex release/acquire, then read-after-
  * write coherence), so it sees WAITERS > 0 and bumps SEQ. The waiter sleeps
- * only through weft_futex_wait on a value whose SEQ is the registered one,
+ * only through weft__futex_wait on a value whose SEQ is the registered one,
  * compared atomically by the kernel, so a bump before it sleeps makes the
  * wait return at once and a bump after it sleeps comes with a wake-up.
  * Going back to sleep cannot swallow a wake-up meant for someone else: a
@@ -122,7 +122,7 @@ void weft_cond_wait(weft_cond *c, weft_mutex *m);
 /* 0 when woken (or spuriously), ETIMEDOUT after timeout_ns; m re-locked. */
 int weft_cond_wait_timeout(weft_cond *c, weft_mutex *m, uint64_t timeout_ns);
 
-void weft_cond_signal_slow(weft_cond *c, int n);
+void weft__cond_signal_slow(weft_cond *c, int n);
 
 static inline void weft_cond_signal(weft_cond *c)
 {
@@ -131,7 +131,7 @@ static inline void weft_cond_signal(weft_cond *c)
 	if (WEFT_LIKELY(!(atomic_load_explicit(&c->word, memory_order_relaxed) &
 			  WEFT_COND_WAITERS)))
 		return;
-	weft_cond_signal_slow(c, 1);
+	weft__cond_signal_slow(c, 1);
 }
 
 static inline void weft_cond_broadcast(weft_cond *c)
@@ -140,7 +140,7 @@ static inline void weft_cond_broadcast(weft_cond *c)
 	if (WEFT_LIKELY(!(atomic_load_explicit(&c->word, memory_order_relaxed) &
 			  WEFT_COND_WAITERS)))
 		return;
-	weft_cond_signal_slow(c, 0x7fffffff);
+	weft__cond_signal_slow(c, 0x7fffffff);
 }
 
 #ifdef __cplusplus

@@ -188,10 +188,10 @@ bool weft__rwlock_write_revoke_now(weft_rwlock *l);
 
 /* Slow paths, in lib/rwlock.c. read_lock_slow first undoes the refused add
  * of the fast path. */
-int weft_rwlock_read_lock_slow(weft_rwlock *l, uint64_t timeout_ns);
-void weft_rwlock_read_unlock_slow(weft_rwlock *l);
-int weft_rwlock_write_lock_slow(weft_rwlock *l, uint64_t timeout_ns);
-void weft_rwlock_write_unlock_slow(weft_rwlock *l);
+int weft__rwlock_read_lock_slow(weft_rwlock *l, uint64_t timeout_ns);
+void weft__rwlock_read_unlock_slow(weft_rwlock *l);
+int weft__rwlock_write_lock_slow(weft_rwlock *l, uint64_t timeout_ns);
+void weft__rwlock_write_unlock_slow(weft_rwlock *l);
 
 /* A fresh reader may enter: no writer holds or waits, count not saturated. */
 static inline bool weft_rwlock_read_open(uint32_t s)
@@ -236,7 +236,7 @@ static inline int weft_rwlock_read_lock_timeout(weft_rwlock *l,
 			weft__rwlock_read_shared(l, e, s);
 		return 0;
 	}
-	return weft_rwlock_read_lock_slow(l, timeout_ns);
+	return weft__rwlock_read_lock_slow(l, timeout_ns);
 }
 
 static inline void weft_rwlock_read_lock(weft_rwlock *l)
@@ -262,7 +262,7 @@ static inline void weft_rwlock_read_unlock(weft_rwlock *l)
 	/* Last reader out while a writer waits: wake it (or end a phase). */
 	if (WEFT_UNLIKELY((old & WEFT_RWLOCK_READERS) == 1 &&
 			  (old & WEFT_RWLOCK_WRITERS_WAIT)))
-		weft_rwlock_read_unlock_slow(l);
+		weft__rwlock_read_unlock_slow(l);
 }
 
 static inline bool weft_rwlock_write_trylock(weft_rwlock *l)
@@ -289,7 +289,7 @@ static inline void weft_rwlock_write_lock(weft_rwlock *l)
 		    &l->state, &s, WEFT_RWLOCK_WRITE_LOCKED,
 		    memory_order_acquire, memory_order_relaxed)))
 		return;
-	(void)weft_rwlock_write_lock_slow(l, WEFT_TIMEOUT_NEVER);
+	(void)weft__rwlock_write_lock_slow(l, WEFT_TIMEOUT_NEVER);
 }
 
 /* 0 when write-locked, ETIMEDOUT after timeout_ns; 0 ns is a trylock. */
@@ -302,7 +302,7 @@ static inline int weft_rwlock_write_lock_timeout(weft_rwlock *l,
 		    &l->state, &s, WEFT_RWLOCK_WRITE_LOCKED,
 		    memory_order_acquire, memory_order_relaxed)))
 		return 0;
-	return weft_rwlock_write_lock_slow(l, timeout_ns);
+	return weft__rwlock_write_lock_slow(l, timeout_ns);
 }
 
 static inline void weft_rwlock_write_unlock(weft_rwlock *l)
@@ -316,7 +316,7 @@ static inline void weft_rwlock_write_unlock(weft_rwlock *l)
 		return;
 	WEFT_DEBUG_CHECK(s & WEFT_RWLOCK_WRITE_LOCKED,
 			 "weft_rwlock_write_unlock: not write-locked");
-	weft_rwlock_write_unlock_slow(l);
+	weft__rwlock_write_unlock_slow(l);
 }
 
 #ifdef __cplusplus

@@ -31,23 +31,23 @@
 
 #include "internal/futex.h"
 
-typedef struct weft_park_bucket weft_park_bucket;
+typedef struct weft__park_bucket weft__park_bucket;
 
 /*
  * Count the caller as a waiter for `lock`; if at least as many waiters as
  * online CPUs were there already, sleep until PARK_NS from now or
  * `deadline`, whichever comes first. With behind_parked false, waiters
  * that are parked themselves do not count: the caller parks only behind
- * waiters that hold a CPU. Pair with weft_park_leave on every path out of
+ * waiters that hold a CPU. Pair with weft__park_leave on every path out of
  * the wait.
  */
-weft_park_bucket *weft_park_enter(const void *lock, const weft_deadline *deadline,
+weft__park_bucket *weft__park_enter(const void *lock, const weft__deadline *deadline,
 				  bool behind_parked);
 
-/* The waiter counted by weft_park_enter stopped waiting. */
-void weft_park_leave(weft_park_bucket *b);
+/* The waiter counted by weft__park_enter stopped waiting. */
+void weft__park_leave(weft__park_bucket *b);
 
 /* Waiters counted now in `lock`'s bucket (tests: 0 once all have left). */
-uint32_t weft_park_waiters(const void *lock);
+uint32_t weft__park_waiters(const void *lock);
 
 #endif /* WEFT_INTERNAL_PARK_H */
