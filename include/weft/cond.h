@@ -117,12 +117,12 @@ typedef struct weft_cond {
 #define WEFT_COND_SEQ_ONE 0x1000u
 
 /* Wait: m must be locked by the caller; it is locked again on return. */
-void weft_cond_wait(weft_cond *c, weft_mutex *m);
+WEFT_API void weft_cond_wait(weft_cond *c, weft_mutex *m);
 
 /* 0 when woken (or spuriously), ETIMEDOUT after timeout_ns; m re-locked. */
-int weft_cond_wait_timeout(weft_cond *c, weft_mutex *m, uint64_t timeout_ns);
+WEFT_API int weft_cond_wait_timeout(weft_cond *c, weft_mutex *m, uint64_t timeout_ns);
 
-void weft__cond_signal_slow(weft_cond *c, int n);
+WEFT_API void weft__cond_signal_slow(weft_cond *c, int n);
 
 static inline void weft_cond_signal(weft_cond *c)
 {

@@ -58,8 +58,8 @@ typedef struct weft_mutex {
 #define WEFT_MUTEX_SLEEPER 4u
 
 /* Slow paths, in lib/mutex.c. */
-int weft__mutex_lock_slow(weft_mutex *m, uint64_t timeout_ns);
-void weft__mutex_unlock_slow(weft_mutex *m);
+WEFT_API int weft__mutex_lock_slow(weft_mutex *m, uint64_t timeout_ns);
+WEFT_API void weft__mutex_unlock_slow(weft_mutex *m);
 
 /* Take the lock if it is free, even when sleepers are registered. */
 static inline bool weft_mutex_trylock(weft_mutex *m)

@@ -32,7 +32,7 @@ typedef struct weft_once {
 #define WEFT_ONCE_INIT { 0 }
 #define WEFT_ONCE_DONE 3u
 
-void weft__once_call_slow(weft_once *o, void (*fn)(void *), void *arg);
+WEFT_API void weft__once_call_slow(weft_once *o, void (*fn)(void *), void *arg);
 
 static inline void weft_once_call(weft_once *o, void (*fn)(void *), void *arg)
 {
