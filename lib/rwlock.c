@@ -2,16 +2,11 @@
 #include "weft/rwlock.h"
 
 #include <errno.h>
-
 #include "internal/backoff.h"
-#include "internal/futex.h"
-#include "internal/rwlock_bias.h"
+#include "internal/rwlock_bias.h" /* and internal/futex.h */
 
 _Static_assert(sizeof(weft_rwlock) == 8, "weft_rwlock must stay 8 bytes");
 
-/* Spin budget before sleeping, as in lib/mutex.c; only with 2+ CPUs. */
-#define RW_SPIN_NS 50000
-#define RW_SPIN_PAUSE_MAX_NS 160
 
 #define READERS WEFT__RWLOCK_READERS
 #define WAIT_ONE WEFT__RWLOCK_WAIT_ONE
@@ -22,73 +17,50 @@ _Static_assert(sizeof(weft_rwlock) == 8, "weft_rwlock must stay 8 bytes");
 
 static bool is_free(uint32_t s) { return !(s & (READERS | WLOCKED)); }
 
-static uint32_t load_state(weft_rwlock *l)
+/* relaxed: a guess for the next CAS, which does the ordering. */
+static uint32_t load_state(weft_rwlock *l) { return atomic_load_explicit(&l->state, memory_order_relaxed); }
+
+/* CAS from *s (refreshed on failure, relaxed: a guess like load_state). */
+static bool cas(weft_rwlock *l, uint32_t *s, uint32_t next, memory_order o)
 {
-	/* relaxed: a guess for the next CAS, which does the ordering. */
-	return atomic_load_explicit(&l->state, memory_order_relaxed);
+	return atomic_compare_exchange_weak_explicit(&l->state, s, next, o, memory_order_relaxed);
 }
 
-static weft__deadline deadline_for(uint64_t timeout_ns)
-{
-	return timeout_ns == WEFT_TIMEOUT_NEVER ? weft__deadline_never()
-						: weft__deadline_after(timeout_ns);
-}
-
-/* Spin while `blocked` holds and nobody sleeps yet; the last state seen. */
-static uint32_t spin(weft_rwlock *l, bool (*blocked)(uint32_t))
+/* Spin (2+ CPUs) while the lock is closed and nobody sleeps; the state seen. */
+static uint32_t spin(weft_rwlock *l, bool reader)
 {
 	uint32_t s = load_state(l);
-	if (weft__cpus_usable() < 2)
-		return s;
-	weft__backoff b = weft__backoff_make_ns(RW_SPIN_NS, RW_SPIN_PAUSE_MAX_NS);
-	while (blocked(s) && !(s & (WWAIT | WAITING)) && weft__backoff_spin(&b))
+	weft__backoff b = weft__backoff_make_ns(WEFT__RW_SPIN_NS, WEFT__RW_SPIN_PAUSE_MAX_NS);
+	while ((reader ? !weft__rwlock_read_open(s) : !is_free(s)) && !(s & (WWAIT | WAITING)) &&
+	       weft__cpus_usable() > 1 && weft__backoff_spin(&b))
 		s = load_state(l);
 	return s;
 }
 
-/*
- * Grant the lock to the registered readers: WAITING moves into READERS and
- * GRANT flips in one CAS from s (which must show readers waiting), `drop`
- * (WLOCKED or 0) is cleared; then wake them all. False if s was stale.
- * release: publishes the write section (and, through the release sequence,
- * the last read unlock's) to the acquire load that shows a reader GRANT.
- */
+/* Grant the lock to the registered readers, clearing `drop`; false: stale s.
+ * release: publishes the sections before it to read_sleep's acquire. */
 static bool grant_readers(weft_rwlock *l, uint32_t *s, uint32_t drop)
 {
-	uint32_t n = (*s & WAITING) / WAIT_ONE;
-	uint32_t next = ((*s & ~(drop | WAITING)) + n) ^ GRANT;
-	if (!atomic_compare_exchange_weak_explicit(&l->state, s, next,
-						   memory_order_release,
-						   memory_order_relaxed))
+	if (!cas(l, s, ((*s & ~(drop | WAITING)) + (*s & WAITING) / WAIT_ONE) ^ GRANT,
+		 memory_order_release))
 		return false;
 	weft__futex_wake(&l->state, WEFT__FUTEX_WAKE_ALL);
 	return true;
 }
 
-/* Wake one writer asleep on writer_seq; true if one was. */
-static bool wake_writer(weft_rwlock *l)
-{
-	/* release: pairs with the writer's acquire load of writer_seq in
-	 * write_wait, so it sees our state change when it sees the bump. */
-	atomic_fetch_add_explicit(&l->writer_seq, 1, memory_order_release);
-	return weft__futex_wake(&l->writer_seq, 1) > 0;
-}
-
-/*
- * The lock was seen free with waiters: wake one writer (clearing WWAIT) or,
- * if none was asleep, grant the waiting readers. Does nothing once someone
- * holds the lock: that holder's release gets here itself.
- */
-static void wake_waiters(weft_rwlock *l)
+/* Seen free with WWAIT: wake a writer (clearing WWAIT), else grant the
+ * readers; nothing once someone holds it (its release comes here). */
+void weft__rwlock_read_unlock_slow(weft_rwlock *l)
 {
 	uint32_t s = load_state(l);
 	while (is_free(s) && (s & WWAIT)) {
 		/* relaxed: clearing a flag publishes nothing. */
-		if (!atomic_compare_exchange_weak_explicit(
-			    &l->state, &s, s & ~WWAIT, memory_order_relaxed,
-			    memory_order_relaxed))
+		if (!cas(l, &s, s & ~WWAIT, memory_order_relaxed))
 			continue;
-		if (wake_writer(l))
+		/* release: pairs with write_lock_slow's acquire of writer_seq,
+		 * so a writer that sees the bump sees our CAS. */
+		atomic_fetch_add_explicit(&l->writer_seq, 1, memory_order_release);
+		if (weft__futex_wake(&l->writer_seq, 1) > 0)
 			return; /* its unlock grants the waiting readers */
 		s = load_state(l);
 	}
@@ -96,23 +68,7 @@ static void wake_waiters(weft_rwlock *l)
 		;
 }
 
-void weft__rwlock_read_unlock_slow(weft_rwlock *l)
-{
-	wake_waiters(l);
-}
-
-/* Take back the refused add of the read fast path, as an unlock would. */
-static void undo_add(weft_rwlock *l)
-{
-	/* relaxed: the add read nothing under the lock. */
-	uint32_t s = atomic_fetch_sub_explicit(&l->state, 1, memory_order_relaxed);
-	if ((s & READERS) == 1 && !(s & WLOCKED) && (s & WWAIT))
-		wake_waiters(l);
-}
-
-static bool read_blocked(uint32_t s) { return !weft__rwlock_read_open(s); }
-
-/* Registered (GRANT was `grant` then): sleep until granted or the deadline. */
+/* Registered: sleep until granted (0) or the deadline (deregistered). */
 static int read_sleep(weft_rwlock *l, uint32_t s, const weft__deadline *d)
 {
 	const uint32_t grant = s & GRANT;
@@ -121,79 +77,55 @@ static int read_sleep(weft_rwlock *l, uint32_t s, const weft__deadline *d)
 		/* acquire: a granted reader pairs with grant_readers' release. */
 		s = atomic_load_explicit(&l->state, memory_order_acquire);
 		if ((s & GRANT) != grant)
-			return 0; /* granted: we hold a read count */
+			return 0;
 		if (rc != ETIMEDOUT)
 			continue;
-		/* Deregister, unless a grant comes first. acquire: on failure
-		 * as above (a C11 success order may not be weaker). */
+		/* Deregister unless granted first (relaxed: we leave empty). */
 		while ((s & GRANT) == grant)
-			if (atomic_compare_exchange_weak_explicit(
-				    &l->state, &s, s - WAIT_ONE, memory_order_acquire,
-				    memory_order_acquire)) {
-				if ((s & WAITING) == WAITING) /* room again */
+			if (cas(l, &s, s - WAIT_ONE, memory_order_relaxed)) {
+				if ((s & WAITING) == WAITING) /* room for the unregistered */
 					weft__futex_wake(&l->state, WEFT__FUTEX_WAKE_ALL);
 				return ETIMEDOUT;
 			}
+		/* acquire: the failed CAS read the grant; pairs with its release. */
+		atomic_thread_fence(memory_order_acquire);
 		return 0;
 	}
 }
 
 int weft__rwlock_read_lock_slow(weft_rwlock *l, uint64_t timeout_ns)
 {
-	undo_add(l);
-	weft__deadline d = deadline_for(timeout_ns);
-	uint32_t s = timeout_ns ? spin(l, read_blocked) : load_state(l);
+	/* Undo the refused add as an unlock would. relaxed: it read nothing. */
+	uint32_t s = atomic_fetch_sub_explicit(&l->state, 1, memory_order_relaxed);
+	if ((s & (READERS | WLOCKED | WWAIT)) == (1 | WWAIT))
+		weft__rwlock_read_unlock_slow(l);
+	weft__deadline d = weft__deadline_after(timeout_ns);
+	s = timeout_ns ? spin(l, true) : load_state(l);
 	for (;;) {
 		if (weft__rwlock_read_open(s)) {
 			/* acquire: pairs with the release of the last unlock. */
-			if (atomic_compare_exchange_weak_explicit(
-				    &l->state, &s, s + 1, memory_order_acquire,
-				    memory_order_relaxed))
+			if (cas(l, &s, s + 1, memory_order_acquire))
 				return 0;
-			continue;
-		}
-		if (!(s & (WLOCKED | WWAIT)))
-			return EAGAIN; /* MAX_READERS hold it */
-		if (timeout_ns == 0 || weft__deadline_passed(&d))
+		} else if (!(s & (WLOCKED | WWAIT))) {
+			return EAGAIN; /* MAX_READERS inside */
+		} else if (weft__deadline_passed(&d)) {
 			return ETIMEDOUT;
-		if ((s & WAITING) == WAITING) { /* no room to register */
+		} else if ((s & WAITING) == WAITING) { /* no room to register */
 			weft__futex_wait(&l->state, s, &d);
 			s = load_state(l);
-			continue;
+		} else if (cas(l, &s, s + WAIT_ONE, memory_order_relaxed)) {
+			return read_sleep(l, s + WAIT_ONE, &d); /* relaxed: it orders */
 		}
-		/* relaxed: registering publishes nothing; the grant that ends
-		 * our sleep orders itself (read_sleep). */
-		if (atomic_compare_exchange_weak_explicit(
-			    &l->state, &s, s + WAIT_ONE, memory_order_relaxed,
-			    memory_order_relaxed))
-			return read_sleep(l, s + WAIT_ONE, &d);
 	}
 }
 
-/* ------------------------------------------------------------ writers */
-
-static bool write_blocked(uint32_t s) { return !is_free(s); }
-
-/* Take the free lock from s, keeping `keep` (0 or WWAIT); BIAS revoked. */
-static int write_take(weft_rwlock *l, uint32_t *s, uint32_t keep,
-		      const weft__deadline *d)
+/* Take the free lock from *s keeping `keep`, revoke a bias; EAGAIN: stale s. */
+static int write_take(weft_rwlock *l, uint32_t *s, uint32_t keep, const weft__deadline *d)
 {
 	/* acquire: pairs with the release of the last unlock. */
-	if (!atomic_compare_exchange_weak_explicit(&l->state, s,
-						   *s | WLOCKED | keep,
-						   memory_order_acquire,
-						   memory_order_relaxed))
+	if (!cas(l, s, *s | WLOCKED | keep, memory_order_acquire))
 		return EAGAIN;
 	return (*s & WEFT__RWLOCK_BIAS) ? weft__rwlock_bias_revoke(l, d) : 0;
-}
-
-bool weft__rwlock_write_trylock_slow(weft_rwlock *l)
-{
-	uint32_t s = load_state(l);
-	int rc = EAGAIN;
-	while (is_free(s) && (rc = write_take(l, &s, 0, NULL)) == EAGAIN)
-		;
-	return rc == 0;
 }
 
 /* The deadline passed: take the lock if free, else leave WWAIT set so the
@@ -201,52 +133,39 @@ bool weft__rwlock_write_trylock_slow(weft_rwlock *l)
 static int write_give_up(weft_rwlock *l, uint32_t keep, const weft__deadline *d)
 {
 	uint32_t s = load_state(l);
-	for (;;) {
-		if (is_free(s)) {
-			int rc = write_take(l, &s, keep, d);
-			if (rc != EAGAIN)
-				return rc;
-			continue;
-		}
-		/* relaxed: a flag for the holder's release RMW to read. */
-		if ((s & WWAIT) || atomic_compare_exchange_weak_explicit(
-					   &l->state, &s, s | WWAIT,
-					   memory_order_relaxed, memory_order_relaxed))
-			return ETIMEDOUT;
-	}
+	int rc = EAGAIN;
+	/* relaxed: WWAIT is a flag for the holder's release RMW. */
+	while (is_free(s) ? (rc = write_take(l, &s, keep, d)) == EAGAIN
+			  : !(s & WWAIT) && !cas(l, &s, s | WWAIT, memory_order_relaxed))
+		;
+	return rc == EAGAIN ? ETIMEDOUT : rc;
 }
 
 int weft__rwlock_write_lock_slow(weft_rwlock *l, uint64_t timeout_ns)
 {
-	weft__deadline d = deadline_for(timeout_ns);
-	const weft__deadline *dp = timeout_ns ? &d : NULL;
+	weft__deadline d = weft__deadline_after(timeout_ns);
 	uint32_t keep = 0; /* WWAIT once we slept: others may sleep too */
-	uint32_t s = timeout_ns ? spin(l, write_blocked) : load_state(l);
+	uint32_t s = timeout_ns ? spin(l, false) : load_state(l);
 	for (;;) {
 		if (is_free(s)) {
-			int rc = write_take(l, &s, keep, dp);
+			int rc = write_take(l, &s, keep, timeout_ns ? &d : NULL);
 			if (rc != EAGAIN)
 				return rc;
-			continue;
-		}
-		if (timeout_ns == 0)
+		} else if (timeout_ns == 0) {
 			return ETIMEDOUT;
-		/* relaxed: a flag for the holder's release RMW to read. */
-		if (!(s & WWAIT) && !atomic_compare_exchange_weak_explicit(
-					    &l->state, &s, s | WWAIT,
-					    memory_order_relaxed, memory_order_relaxed))
-			continue;
-		keep = WWAIT;
-		/* acquire: pairs with wake_writer's release. Sampled before
-		 * the state check: a wake after it changes the word we sleep on. */
-		uint32_t seq = atomic_load_explicit(&l->writer_seq,
-						    memory_order_acquire);
-		s = load_state(l);
-		if (is_free(s) || !(s & WWAIT))
-			continue;
-		if (weft__futex_wait(&l->writer_seq, seq, &d) == ETIMEDOUT)
-			return write_give_up(l, keep, &d);
-		s = spin(l, write_blocked);
+		} else if ((s & WWAIT) || cas(l, &s, s | WWAIT, memory_order_relaxed)) {
+			/* relaxed: WWAIT is a flag for the holder's release RMW. */
+			keep = WWAIT;
+			/* acquire: pairs with read_unlock_slow's release bump.
+			 * Sampled before the check: a later wake-up changes it. */
+			uint32_t seq = atomic_load_explicit(&l->writer_seq, memory_order_acquire);
+			s = load_state(l);
+			if (is_free(s) || !(s & WWAIT))
+				continue;
+			if (weft__futex_wait(&l->writer_seq, seq, &d) == ETIMEDOUT)
+				return write_give_up(l, keep, &d);
+			s = spin(l, false);
+		}
 	}
 }
 
@@ -254,18 +173,14 @@ void weft__rwlock_write_unlock_slow(weft_rwlock *l)
 {
 	uint32_t s = load_state(l);
 	for (;;) {
-		/* Registered readers first: they were there before the writers
-		 * that wait now (phase-fair), and WWAIT stays set for those. */
-		if ((s & WAITING) && grant_readers(l, &s, WLOCKED))
-			return;
-		if (s & WAITING)
-			continue;
-		/* release: publishes the write section to the next acquire. */
-		if (atomic_compare_exchange_weak_explicit(
-			    &l->state, &s, s & ~WLOCKED, memory_order_release,
-			    memory_order_relaxed))
-			break;
+		/* Registered readers first (phase-fair); WWAIT stays set. */
+		if (s & WAITING) {
+			if (grant_readers(l, &s, WLOCKED))
+				return;
+		} else if (cas(l, &s, s & ~WLOCKED, memory_order_release)) {
+			break; /* release: publishes the write section */
+		}
 	}
 	if (is_free(s & ~WLOCKED) && (s & WWAIT))
-		wake_waiters(l);
+		weft__rwlock_read_unlock_slow(l);
 }

@@ -79,13 +79,17 @@ static inline bool weft_test_thread_sleeping(pid_t tid)
 /*
  * Is rwlock l left as nobody holds or waits for it? No state bit but BIAS
  * (the bias outlives the readers that set it, by design) and GRANT (flips
- * with every grant), and no visible-reader entry naming l.
+ * with every grant), and a write trylock gets in, which it does not while
+ * a visible-reader entry still names l (it then revokes the bias).
  */
 static inline bool weft_test_rwlock_idle(weft_rwlock *l)
 {
-	return !weft__rwlock_bias_named(l) &&
-	       (atomic_load(&l->state) &
-		~(WEFT__RWLOCK_BIAS | WEFT__RWLOCK_GRANT)) == 0;
+	if (atomic_load(&l->state) & ~(WEFT__RWLOCK_BIAS | WEFT__RWLOCK_GRANT))
+		return false;
+	if (!weft_rwlock_write_trylock(l))
+		return false;
+	weft_rwlock_write_unlock(l);
+	return true;
 }
 
 /*
