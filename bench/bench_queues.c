@@ -59,7 +59,7 @@
 static inline void wait_step(unsigned *spins)
 {
 	if (++*spins < 128) {
-		weft_cpu_relax();
+		weft__cpu_relax();
 	} else {
 		*spins = 0;
 		sched_yield();

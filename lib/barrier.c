@@ -69,12 +69,12 @@ static void wait_round(weft_barrier *b, uint32_t g)
 		budget = 0;
 	else if (((g / ROUND) % PROBE_ROUNDS) == 0)
 		budget = spin_max();
-	weft_backoff bo = weft_backoff_make(
+	weft__backoff bo = weft__backoff_make(
 		budget, weft__relax_hints(BARRIER_SPIN_PAUSE_MAX_NS));
 	/* acquire: pairs with the leader's release exchange of gen, so
 	 * every thread's pre-barrier writes are visible when we return. */
 	uint32_t s = atomic_load_explicit(&b->gen, memory_order_acquire);
-	while ((s & ~SLEEPING) == g && weft_backoff_spin(&bo))
+	while ((s & ~SLEEPING) == g && weft__backoff_spin(&bo))
 		s = atomic_load_explicit(&b->gen, memory_order_acquire);
 	if (budget) {
 		uint32_t next = (s & ~SLEEPING) != g ? 2 * bo.spent : stored / 2;
@@ -87,7 +87,7 @@ static void wait_round(weft_barrier *b, uint32_t g)
 					      memory_order_relaxed);
 	}
 
-	weft_deadline never = weft_deadline_never();
+	weft__deadline never = weft__deadline_never();
 	while ((s & ~SLEEPING) == g) {
 		/* The leader's exchange reads SLEEPING from the same word, so
 		 * it wakes us or we see the new round here and do not sleep.
@@ -98,7 +98,7 @@ static void wait_round(weft_barrier *b, uint32_t g)
 			    &b->gen, &s, g | SLEEPING, memory_order_acquire,
 			    memory_order_acquire))
 			continue;
-		weft_futex_wait(&b->gen, g | SLEEPING, &never);
+		weft__futex_wait(&b->gen, g | SLEEPING, &never);
 		/* acquire: as above. */
 		s = atomic_load_explicit(&b->gen, memory_order_acquire);
 	}
@@ -125,6 +125,6 @@ bool weft_barrier_wait(weft_barrier *b)
 	uint32_t old = atomic_exchange_explicit(&b->gen, g + ROUND,
 						memory_order_release);
 	if (old & SLEEPING)
-		weft_futex_wake(&b->gen, WEFT_FUTEX_WAKE_ALL);
+		weft__futex_wake(&b->gen, WEFT__FUTEX_WAKE_ALL);
 	return true;
 }

@@ -179,7 +179,7 @@ static uint32_t calibrate_hints_per_us(void)
 	for (int t = 0; t < TRIALS; t++) {
 		uint64_t start = now_ns();
 		for (int i = 0; i < HINTS; i++)
-			weft_cpu_relax();
+			weft__cpu_relax();
 		uint64_t took = now_ns() - start;
 		best = took < best ? took : best;
 	}

@@ -4,7 +4,7 @@
 
 #include "weft/common.h"
 
-_Noreturn void weft_debug_abort(const char *what)
+_Noreturn void weft__debug_abort(const char *what)
 {
 	fprintf(stderr, "weft: fatal: %s\n", what);
 	abort();

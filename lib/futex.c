@@ -13,9 +13,9 @@
 
 #define NS_PER_S 1000000000ull
 
-weft_deadline weft_deadline_after(uint64_t timeout_ns)
+weft__deadline weft__deadline_after(uint64_t timeout_ns)
 {
-	weft_deadline now;
+	weft__deadline now;
 	clock_gettime(CLOCK_MONOTONIC, &now);
 	/* Cap at ~292 years so tv_sec stays positive: effectively forever. */
 	const uint64_t max_s = (uint64_t)INT64_MAX / 2;
@@ -27,21 +27,21 @@ weft_deadline weft_deadline_after(uint64_t timeout_ns)
 	}
 	if (sec > max_s)
 		sec = max_s;
-	return (weft_deadline){ .tv_sec = (time_t)sec, .tv_nsec = (long)nsec };
+	return (weft__deadline){ .tv_sec = (time_t)sec, .tv_nsec = (long)nsec };
 }
 
-bool weft_deadline_passed(const weft_deadline *d)
+bool weft__deadline_passed(const weft__deadline *d)
 {
 	if (d->tv_sec < 0)
 		return false;
-	weft_deadline now;
+	weft__deadline now;
 	clock_gettime(CLOCK_MONOTONIC, &now);
 	return now.tv_sec > d->tv_sec ||
 	       (now.tv_sec == d->tv_sec && now.tv_nsec >= d->tv_nsec);
 }
 
-int weft_futex_wait_raw(_Atomic uint32_t *word, uint32_t expected,
-			const weft_deadline *deadline)
+int weft__futex_wait_raw(_Atomic uint32_t *word, uint32_t expected,
+			const weft__deadline *deadline)
 {
 	/*
 	 * FUTEX_WAIT_BITSET takes an absolute timeout on CLOCK_MONOTONIC
@@ -61,19 +61,19 @@ int weft_futex_wait_raw(_Atomic uint32_t *word, uint32_t expected,
 		return errno;
 	default:
 		/* EFAULT/EINVAL/ENOSYS: a weft bug or a hostile kernel. */
-		weft_debug_abort("futex wait failed unexpectedly");
+		weft__debug_abort("futex wait failed unexpectedly");
 	}
 }
 
-int weft_futex_wait(_Atomic uint32_t *word, uint32_t expected,
-		    const weft_deadline *deadline)
+int weft__futex_wait(_Atomic uint32_t *word, uint32_t expected,
+		    const weft__deadline *deadline)
 {
-	int rc = weft_futex_wait_raw(word, expected, deadline);
+	int rc = weft__futex_wait_raw(word, expected, deadline);
 	/* EAGAIN, EINTR: the caller re-checks, same deadline. */
 	return rc == ETIMEDOUT ? ETIMEDOUT : 0;
 }
 
-int weft_futex_wake(_Atomic uint32_t *word, int n)
+int weft__futex_wake(_Atomic uint32_t *word, int n)
 {
 	long rc = syscall(SYS_futex, (uint32_t *)word,
 			  FUTEX_WAKE | FUTEX_PRIVATE_FLAG, n, NULL, NULL, 0);

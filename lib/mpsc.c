@@ -129,7 +129,7 @@ static weft_mpsc_block *next_block(weft_mpsc *q, weft_mpsc_block *b)
 	return next;
 }
 
-void weft_mpsc_push_slow(weft_mpsc *q, uint64_t pos, weft_mpsc_block *b,
+void weft__mpsc_push_slow(weft_mpsc *q, uint64_t pos, weft_mpsc_block *b,
 			 void *item)
 {
 	/* tail_block ran ahead of pos (we were delayed between the fetch_add
@@ -171,7 +171,7 @@ static void reclaim(weft_mpsc *q)
 	}
 }
 
-bool weft_mpsc_pop_slow(weft_mpsc *q, void **item)
+bool weft__mpsc_pop_slow(weft_mpsc *q, void **item)
 {
 	weft_mpsc_block *b = q->head_block;
 	/* acquire: pairs with the release CAS in next_block. */

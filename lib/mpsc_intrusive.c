@@ -5,7 +5,7 @@
  * h (not the stub) is the oldest node and its next was NULL: it can be taken
  * only once it has a successor, so that head can move on.
  */
-weft_mpsc_node *weft_mpsc_intrusive_pop_slow(weft_mpsc_intrusive *q,
+weft_mpsc_node *weft__mpsc_intrusive_pop_slow(weft_mpsc_intrusive *q,
 					     weft_mpsc_node *h)
 {
 	/* relaxed: only compared with h (header: "Why the orders suffice"). */

@@ -25,7 +25,7 @@
 #endif
 
 /*
- * sched_yield polls before sleeping in weft_mutex_lock_yielding (a thread
+ * sched_yield polls before sleeping in weft__mutex_lock_yielding (a thread
  * woken in a crowd by weft_cond_broadcast). A futex sleep there costs the
  * sleeper a switch out and in plus the unlocker a FUTEX_WAKE; a yield hands
  * the CPU to whoever is runnable on it (often the preempted holder, or a
@@ -94,12 +94,12 @@ static bool claim_spin(weft_mutex *m, uint32_t *s)
  */
 static bool spin_then_take(weft_mutex *m)
 {
-	weft_backoff b = weft_backoff_make_ns(MUTEX_SPIN_NS, MUTEX_SPIN_PAUSE_MAX_NS);
+	weft__backoff b = weft__backoff_make_ns(MUTEX_SPIN_NS, MUTEX_SPIN_PAUSE_MAX_NS);
 	do {
 		uint32_t s = load_state(m);
 		if (take_if_free(m, &s, WEFT_MUTEX_WOKEN))
 			return true;
-	} while (weft_backoff_spin(&b));
+	} while (weft__backoff_spin(&b));
 	return false;
 }
 
@@ -131,7 +131,7 @@ static int give_up(weft_mutex *m)
  * unlock may wake someone again) and sleep until the word changes.
  */
 static int sleep_while_locked(weft_mutex *m, uint32_t s,
-			      const weft_deadline *deadline)
+			      const weft__deadline *deadline)
 {
 	if (s & WEFT_MUTEX_WOKEN) {
 		/* relaxed: only the flag changes; no data is published. */
@@ -141,7 +141,7 @@ static int sleep_while_locked(weft_mutex *m, uint32_t s,
 			return 0; /* word changed: re-check before sleeping */
 		s &= ~WEFT_MUTEX_WOKEN;
 	}
-	return weft_futex_wait(&m->state, s, deadline);
+	return weft__futex_wait(&m->state, s, deadline);
 }
 
 /* Poll with sched_yield a bounded number of times, taking the lock when free. */
@@ -212,9 +212,9 @@ static int lock_slow(weft_mutex *m, uint64_t timeout_ns, enum lock_poll poll)
 	if (spinner && spin_then_take(m))
 		return 0;
 
-	weft_deadline deadline = timeout_ns == WEFT_TIMEOUT_NEVER
-					 ? weft_deadline_never()
-					 : weft_deadline_after(timeout_ns);
+	weft__deadline deadline = timeout_ns == WEFT_TIMEOUT_NEVER
+					 ? weft__deadline_never()
+					 : weft__deadline_after(timeout_ns);
 	s = register_sleeper(m, spinner);
 	for (;;) {
 		if (take_if_free(m, &s, WEFT_MUTEX_SLEEPER))
@@ -225,18 +225,18 @@ static int lock_slow(weft_mutex *m, uint64_t timeout_ns, enum lock_poll poll)
 	}
 }
 
-int weft_mutex_lock_slow(weft_mutex *m, uint64_t timeout_ns)
+int weft__mutex_lock_slow(weft_mutex *m, uint64_t timeout_ns)
 {
 	return lock_slow(m, timeout_ns, POLL_SPIN);
 }
 
-void weft_mutex_lock_yielding(weft_mutex *m)
+void weft__mutex_lock_yielding(weft_mutex *m)
 {
 	/* lock_slow starts with the same take-if-free the inline path does. */
 	(void)lock_slow(m, WEFT_TIMEOUT_NEVER, POLL_YIELD);
 }
 
-void weft_mutex_unlock_slow(weft_mutex *m)
+void weft__mutex_unlock_slow(weft_mutex *m)
 {
 	uint32_t s = load_state(m);
 	for (;;) {
@@ -250,7 +250,7 @@ void weft_mutex_unlock_slow(weft_mutex *m)
 		if (atomic_compare_exchange_weak_explicit(
 			    &m->state, &s, s | WEFT_MUTEX_WOKEN,
 			    memory_order_relaxed, memory_order_relaxed)) {
-			weft_futex_wake(&m->state, 1);
+			weft__futex_wake(&m->state, 1);
 			return;
 		}
 	}

@@ -7,7 +7,7 @@ _Static_assert(sizeof(weft_once) == 4, "weft_once must stay 4 bytes");
 
 enum { INCOMPLETE = 0, RUNNING = 1, WAITING = 2, DONE = WEFT_ONCE_DONE };
 
-void weft_once_call_slow(weft_once *o, void (*fn)(void *), void *arg)
+void weft__once_call_slow(weft_once *o, void (*fn)(void *), void *arg)
 {
 	/* acquire (on failure too): a failed CAS that reads DONE must see
 	 * fn's effects; pairs with the release exchange below. */
@@ -20,10 +20,10 @@ void weft_once_call_slow(weft_once *o, void (*fn)(void *), void *arg)
 		 * CAS that reads DONE. */
 		if (atomic_exchange_explicit(&o->state, DONE,
 					     memory_order_release) == WAITING)
-			weft_futex_wake(&o->state, WEFT_FUTEX_WAKE_ALL);
+			weft__futex_wake(&o->state, WEFT__FUTEX_WAKE_ALL);
 		return;
 	}
-	weft_deadline never = weft_deadline_never();
+	weft__deadline never = weft__deadline_never();
 	while (s != DONE) {
 		/* The runner's exchange reads WAITING from the same word, so
 		 * it cannot miss us. acquire (failure too): the CAS may read
@@ -33,7 +33,7 @@ void weft_once_call_slow(weft_once *o, void (*fn)(void *), void *arg)
 			    &o->state, &s, WAITING, memory_order_acquire,
 			    memory_order_acquire))
 			continue;
-		weft_futex_wait(&o->state, WAITING, &never);
+		weft__futex_wait(&o->state, WAITING, &never);
 		/* acquire: pairs with the release exchange storing DONE. */
 		s = atomic_load_explicit(&o->state, memory_order_acquire);
 	}

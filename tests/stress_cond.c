@@ -3,13 +3,17 @@
  * buffer guarded by a weft_mutex, with a predicate loop on each side (two
  * conds: not_empty, not_full). Every hand-off relies on a signal: a lost
  * wake-up hangs the test (the driver's watchdog and Criterion's timeout
- * report it). Invariants: every value delivered exactly once, in order per
- * producer, and the sum matches. threads = producers = consumers; `arg` 1
- * makes consumers use wait_timeout with a short timeout.
+ * report it). Items are tagged with their producer. Invariants: every
+ * producer's every item delivered exactly once (counted per producer and
+ * item, so one producer's duplicate cannot hide another's loss), each
+ * consumer sees each producer's items in order, and the sum matches.
+ * threads = producers = consumers; `arg` 1 makes consumers use
+ * wait_timeout with a short timeout.
  */
 #include <errno.h>
 #include <stdatomic.h>
 #include <sched.h>
+#include <stdlib.h>
 
 #include "stress.h"
 #include "weft/cond.h"
@@ -22,6 +26,7 @@ typedef struct pc_test {
 	uint64_t per_producer;
 	unsigned producers;
 	bool timed;
+	uint8_t *delivered[8];	/* plain: under m; per producer, per item */
 	_Atomic uint64_t sum;
 	_Atomic uint64_t received;
 	_Atomic uint64_t disorder;
@@ -53,6 +58,7 @@ static void consumer(pc_test *t, uint64_t count)
 				weft_cond_wait(&t->not_empty, &t->m);
 		}
 		uint64_t v = t->slot;
+		t->delivered[(v >> 40) & 7][v & ((1ull << 40) - 1)]++;
 		t->full = false;
 		weft_cond_signal(&t->not_full);
 		weft_mutex_unlock(&t->m);
@@ -82,19 +88,28 @@ static void cond_handoff(const weft_stress_case *c, weft_stress_result *r)
 		      .per_producer = weft_stress_ops(c),
 		      .producers = c->threads,
 		      .timed = c->arg };
+	for (unsigned p = 0; p < c->threads; p++)
+		t.delivered[p] = calloc(t.per_producer + 1, 1);
 	weft_stress_run_threads(2 * c->threads, pc_worker, &t);
 	uint64_t n = t.per_producer, total = n * c->threads;
+	for (unsigned p = 0; p < c->threads; p++) {
+		for (uint64_t k = 1; k <= n && r->ok; k++)
+			if (t.delivered[p][k] != 1)
+				weft_stress_fail(r, "producer %u item %llu delivered %u times", p,
+						 (unsigned long long)k, t.delivered[p][k]);
+		free(t.delivered[p]);
+	}
 	if (atomic_load(&t.received) != total)
 		weft_stress_fail(r, "received %llu of %llu",
 				 (unsigned long long)atomic_load(&t.received),
 				 (unsigned long long)total);
 	if (atomic_load(&t.sum) != c->threads * (n * (n + 1) / 2))
 		weft_stress_fail(r, "sum mismatch: values lost or duplicated");
-	if (c->threads == 1 && atomic_load(&t.disorder))
+	if (atomic_load(&t.disorder))
 		weft_stress_fail(r, "%llu values out of order",
 				 (unsigned long long)atomic_load(&t.disorder));
-	if (atomic_load(&t.not_empty.word) & WEFT_COND_WAITERS ||
-	    atomic_load(&t.not_full.word) & WEFT_COND_WAITERS)
+	if (atomic_load(&t.not_empty.waiters) ||
+	    atomic_load(&t.not_full.waiters))
 		weft_stress_fail(r, "waiters left registered");
 }
 
@@ -232,9 +247,9 @@ static void cond_broadcast(const weft_stress_case *c, weft_stress_result *r)
 	weft_stress_run_threads(c->threads, bc_worker, &t);
 	/* Every waiter took part in every round: the last broadcast
 	 * released all of them, or run_threads would not have returned. */
-	if (atomic_load(&t.c.word) & WEFT_COND_WAITERS)
+	if (atomic_load(&t.c.waiters))
 		weft_stress_fail(r, "waiters left registered: %u",
-				 atomic_load(&t.c.word) & WEFT_COND_WAITERS);
+				 atomic_load(&t.c.waiters));
 	if (atomic_load(&t.m.state) != 0)
 		weft_stress_fail(r, "mutex left in state %#x",
 				 atomic_load(&t.m.state));

@@ -11,6 +11,7 @@
 #include <sys/types.h>
 #include <time.h>
 
+#include "internal/rwlock_bias.h" /* internal: the rwlock helpers below */
 #include "weft/rwlock.h"
 
 #define WEFT_MS 1000000ull
@@ -76,17 +77,19 @@ static inline bool weft_test_thread_sleeping(pid_t tid)
 }
 
 /*
- * Is rwlock l left as nobody holds or waits for it? No state bit but
- * READ_BIAS (the bias outlives the readers that set it, by design) and no
- * visible-reader entry naming l.
+ * Is rwlock l left as nobody holds or waits for it? No state bit but BIAS
+ * (the bias outlives the readers that set it, by design) and GRANT (flips
+ * with every grant), and a write trylock gets in, which it does not while
+ * a visible-reader entry still names l (it then revokes the bias).
  */
 static inline bool weft_test_rwlock_idle(weft_rwlock *l)
 {
-	for (unsigned i = 0; i < (1u << WEFT__RW_VISIBLE_BITS); i++)
-		if ((atomic_load(&weft__rw_visible_readers[i].lock) &
-		     ~WEFT__RW_WRITER_WAITS) == (uintptr_t)l)
-			return false;
-	return (atomic_load(&l->state) & ~WEFT_RWLOCK_READ_BIAS) == 0;
+	if (atomic_load(&l->state) & ~(WEFT__RWLOCK_BIAS | WEFT__RWLOCK_GRANT))
+		return false;
+	if (!weft_rwlock_write_trylock(l))
+		return false;
+	weft_rwlock_write_unlock(l);
+	return true;
 }
 
 /*
@@ -98,7 +101,7 @@ static inline bool weft_test_rwlock_idle(weft_rwlock *l)
 static inline bool weft_test_rwlock_bias(weft_rwlock *l)
 {
 	uint64_t t0 = weft_test_now_ns();
-	while (!(atomic_load(&l->state) & WEFT_RWLOCK_READ_BIAS)) {
+	while (!(atomic_load(&l->state) & WEFT__RWLOCK_BIAS)) {
 		if (weft_test_now_ns() - t0 > WEFT_TEST_SLACK_NS)
 			return false;
 		weft_rwlock_read_lock(l);
@@ -112,9 +115,7 @@ static inline bool weft_test_rwlock_bias(weft_rwlock *l)
 /* Does the calling thread hold l through a visible-reader entry? */
 static inline bool weft_test_rwlock_visible(weft_rwlock *l)
 {
-	weft__rw_visible *e = weft__rw_entry(l);
-	return (atomic_load(&e->lock) & ~WEFT__RW_WRITER_WAITS) == (uintptr_t)l &&
-	       atomic_load(&e->owner) == weft__rw_self();
+	return weft__rwlock_bias_held(l);
 }
 
 #endif /* WEFT_TESTS_TEST_UTIL_H */

@@ -14,10 +14,10 @@ static weft_cond static_cond; /* zero memory: must be a valid cond */
 
 Test(cond, size_and_no_waiter_signals_change_nothing)
 {
-	cr_assert_eq(sizeof(weft_cond), 4);
+	cr_assert_eq(sizeof(weft_cond), 8);
 	weft_cond_signal(&static_cond);
 	weft_cond_broadcast(&static_cond);
-	cr_assert_eq(atomic_load(&static_cond.word), 0, "signal without waiter wrote");
+	cr_assert_eq(atomic_load(&static_cond.seq), 0, "signal without waiter wrote");
 }
 
 Test(cond, wait_timeout_expires)
@@ -38,7 +38,7 @@ Test(cond, wait_timeout_expires)
 	cr_assert_lt(waited, timeout + WEFT_TEST_SLACK_NS);
 	cr_assert(!weft_mutex_trylock(&m), "mutex not re-locked after timeout");
 	weft_mutex_unlock(&m);
-	cr_assert_eq(atomic_load(&c.word) & WEFT_COND_WAITERS, 0);
+	cr_assert_eq(atomic_load(&c.waiters), 0);
 }
 
 typedef struct flag_test {
@@ -75,7 +75,7 @@ static void wake_n(int n, bool broadcast, bool timed)
 	for (int i = 0; i < n; i++)
 		pthread_create(&th[i], NULL, flag_waiter, &t);
 	/* Wait until all are registered (they may spin or sleep). */
-	while ((atomic_load(&t.c.word) & WEFT_COND_WAITERS) < (unsigned)n)
+	while ((atomic_load(&t.c.waiters)) < (unsigned)n)
 		sched_yield();
 	weft_mutex_lock(&t.m);
 	t.go = 1;
@@ -90,7 +90,7 @@ static void wake_n(int n, bool broadcast, bool timed)
 		pthread_join(th[i], NULL);
 	cr_assert_eq(t.done, n);
 	cr_assert_eq(t.timed_out, 0);
-	cr_assert_eq(atomic_load(&t.c.word) & WEFT_COND_WAITERS, 0);
+	cr_assert_eq(atomic_load(&t.c.waiters), 0);
 	cr_assert_eq(atomic_load(&t.m.state), 0);
 }
 
@@ -158,7 +158,7 @@ Test(cond, broadcast_with_timing_out_waiters)
 		for (int i = 0; i < 12; i++)
 			pthread_join(th[i], NULL);
 		cr_assert_eq(t.done, 12);
-		cr_assert_eq(atomic_load(&t.c.word) & WEFT_COND_WAITERS, 0);
+		cr_assert_eq(atomic_load(&t.c.waiters), 0);
 		cr_assert_eq(atomic_load(&t.m.state), 0);
 	}
 }
@@ -166,7 +166,7 @@ Test(cond, broadcast_with_timing_out_waiters)
 /*
  * The broadcaster keeps the mutex after the broadcast: the woken waiters
  * poll it with sched_yield, run out of polls and must then register on the
- * mutex and sleep (weft_mutex_lock_yielding's fallback), and every one of
+ * mutex and sleep (weft__mutex_lock_yielding's fallback), and every one of
  * them must get through, one at a time, once it is unlocked. Catches a
  * yield poll that never gives up (no sleeper ever registers), one that
  * returns without the lock (two inside at once) and a lost mutex wake-up
@@ -214,7 +214,7 @@ Test(cond, broadcast_with_the_mutex_held_lets_all_through)
 		while (atomic_load(&t.tid[i]) == 0)
 			sched_yield();
 	}
-	while ((atomic_load(&t.c.word) & WEFT_COND_WAITERS) < HELD_WAITERS)
+	while ((atomic_load(&t.c.waiters)) < HELD_WAITERS)
 		sched_yield();
 	for (int i = 0; i < HELD_WAITERS; i++) {
 		while (!weft_test_thread_sleeping(atomic_load(&t.tid[i])))
@@ -238,6 +238,104 @@ Test(cond, broadcast_with_the_mutex_held_lets_all_through)
 		     "woken waiters did not all sleep on the held mutex: %#x", seen);
 	cr_assert_eq(t.done, HELD_WAITERS);
 	cr_assert_eq(atomic_load(&t.overlaps), 0, "two owners at once");
-	cr_assert_eq(atomic_load(&t.c.word) & WEFT_COND_WAITERS, 0);
+	cr_assert_eq(atomic_load(&t.c.waiters), 0);
 	cr_assert_eq(atomic_load(&t.m.state), 0);
+}
+
+/*
+ * Many waiters asleep, woken one signal at a time: each signal hands one
+ * token (under the mutex) and every waiter must get one. A signal whose
+ * wake-up is lost, or swallowed by a waiter that goes back to sleep,
+ * leaves a waiter asleep with a token on the table (the join hangs).
+ */
+typedef struct token_test {
+	weft_cond c;
+	weft_mutex m;
+	int tokens; /* plain: under m */
+	int taken;  /* plain: under m */
+} token_test;
+
+static void *token_waiter(void *p)
+{
+	token_test *t = p;
+	weft_mutex_lock(&t->m);
+	while (t->tokens == 0)
+		weft_cond_wait(&t->c, &t->m);
+	t->tokens--;
+	t->taken++;
+	weft_mutex_unlock(&t->m);
+	return NULL;
+}
+
+Test(cond, signals_one_at_a_time_to_many_sleepers)
+{
+	enum { N = 24 };
+	token_test t = { .c = WEFT_COND_INIT, .m = WEFT_MUTEX_INIT };
+	pthread_t th[N];
+	for (int i = 0; i < N; i++)
+		pthread_create(&th[i], NULL, token_waiter, &t);
+	while (atomic_load(&t.c.waiters) < N)
+		sched_yield();
+	for (int i = 0; i < N; i++) {
+		weft_mutex_lock(&t.m);
+		t.tokens++;
+		weft_cond_signal(&t.c);
+		weft_mutex_unlock(&t.m);
+	}
+	for (int i = 0; i < N; i++)
+		pthread_join(th[i], NULL);
+	cr_assert_eq(t.taken, N);
+	cr_assert_eq(atomic_load(&t.c.waiters), 0);
+}
+
+/*
+ * The sequence wraps (32 bits): waiters that registered at seq 2^32 - 1
+ * (or 2^32 - 2, 0) and sleep are woken by the broadcast that moves it on,
+ * and timed waiters signalled across the wrap report the wake-up, not a
+ * timeout.
+ */
+typedef struct wrap_test {
+	flag_test f;
+	_Atomic pid_t tid[2];
+	_Atomic int next;
+} wrap_test;
+
+static void *wrap_waiter(void *p)
+{
+	wrap_test *w = p;
+	atomic_store(&w->tid[atomic_fetch_add(&w->next, 1)], (pid_t)syscall(SYS_gettid));
+	weft_mutex_lock(&w->f.m);
+	while (!w->f.go)
+		if (weft_cond_wait_timeout(&w->f.c, &w->f.m, 10000 * WEFT_MS) == ETIMEDOUT)
+			w->f.timed_out++;
+	w->f.done++;
+	weft_mutex_unlock(&w->f.m);
+	return NULL;
+}
+
+Test(cond, sleepers_wake_across_the_sequence_wrap)
+{
+	for (uint32_t start = UINT32_MAX - 1; start != 1; start++) {
+		wrap_test w = { .f = { .c = WEFT_COND_INIT, .m = WEFT_MUTEX_INIT } };
+		atomic_store(&w.f.c.seq, start);
+		pthread_t th[2];
+		for (int i = 0; i < 2; i++)
+			pthread_create(&th[i], NULL, wrap_waiter, &w);
+		while (atomic_load(&w.f.c.waiters) < 2)
+			sched_yield();
+		/* Both past their yield polls, asleep in the futex on `start`. */
+		for (int i = 0; i < 2; i++)
+			while (!atomic_load(&w.tid[i]) ||
+			       !weft_test_thread_sleeping(atomic_load(&w.tid[i])))
+				sched_yield();
+		weft_mutex_lock(&w.f.m);
+		w.f.go = 1;
+		weft_cond_broadcast(&w.f.c);
+		weft_mutex_unlock(&w.f.m);
+		for (int i = 0; i < 2; i++)
+			pthread_join(th[i], NULL);
+		cr_assert_eq(w.f.done, 2);
+		cr_assert_eq(w.f.timed_out, 0, "a waiter reported a timeout across the wrap");
+		cr_assert_eq(atomic_load(&w.f.c.seq), start + 1);
+	}
 }

@@ -124,7 +124,10 @@ Test(ring, index_wraparound)
 			for (int i = 0; i < 5; i++)
 				cr_assert_eq(out[i], in[i]);
 		}
-		cr_assert_gt(atomic_load(&r.tail) - wrap_starts[s], 0);
+		/* 6 laps of 5 items: both indices moved exactly 30 past the
+		 * start (modulo 2^64), across the wrap. */
+		cr_assert_eq(atomic_load(&r.tail) - wrap_starts[s], 30);
+		cr_assert_eq(atomic_load(&r.head) - wrap_starts[s], 30);
 		weft_ring_destroy(&r);
 	}
 }

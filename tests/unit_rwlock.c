@@ -7,7 +7,6 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
-#include "internal/park.h"
 #include "test_util.h"
 #include "weft/rwlock.h"
 
@@ -117,22 +116,22 @@ Test(rwlock, visible_readers_leave_the_word_alone_and_writers_wait_for_them)
 	visible_case v = { .l = WEFT_RWLOCK_INIT };
 	bias(&v.l);
 	weft_rwlock_read_lock(&v.l);
-	cr_assert_eq(atomic_load(&v.l.state), WEFT_RWLOCK_READ_BIAS,
+	cr_assert_eq(atomic_load(&v.l.state), WEFT__RWLOCK_BIAS,
 		     "biased reader wrote the word: %#x", (unsigned)atomic_load(&v.l.state));
 	pthread_t w;
 	pthread_create(&w, NULL, refused_writers, &v);
 	pthread_join(w, NULL);
 	/* The writers that gave up left the bias on and the lock free. */
-	cr_assert_eq(atomic_load(&v.l.state), WEFT_RWLOCK_READ_BIAS, "state %#x",
+	cr_assert_eq(atomic_load(&v.l.state), WEFT__RWLOCK_BIAS, "state %#x",
 		     (unsigned)atomic_load(&v.l.state));
 	/* An untimed writer takes WRITE_LOCKED, then waits for us asleep. */
 	pthread_create(&w, NULL, visible_writer, &v);
-	while (!(atomic_load(&v.l.state) & WEFT_RWLOCK_WRITE_LOCKED) ||
+	while (!(atomic_load(&v.l.state) & WEFT__RWLOCK_WLOCKED) ||
 	       !atomic_load(&v.writer_tid) ||
 	       !weft_test_thread_sleeping(atomic_load(&v.writer_tid)))
 		sched_yield();
 	cr_assert_not(atomic_load(&v.writer_in), "writer passed a visible reader");
-	cr_assert_not(atomic_load(&v.l.state) & WEFT_RWLOCK_READ_BIAS, "bias not revoked");
+	cr_assert_not(atomic_load(&v.l.state) & WEFT__RWLOCK_BIAS, "bias not revoked");
 	weft_rwlock_read_unlock(&v.l);
 	pthread_join(w, NULL);
 	cr_assert(atomic_load(&v.writer_in));
@@ -145,13 +144,13 @@ Test(rwlock, nested_visible_and_counted_reads_leave_nothing_behind)
 	bias(&l);
 	weft_rwlock_read_lock(&l); /* visible */
 	weft_rwlock_read_lock(&l); /* the entry is taken: counted */
-	cr_assert_eq(atomic_load(&l.state) & WEFT_RWLOCK_READERS, 1);
+	cr_assert_eq(atomic_load(&l.state) & WEFT__RWLOCK_READERS, 1);
 	cr_assert_not(weft_rwlock_write_trylock(&l));
 	weft_rwlock_read_unlock(&l);
 	weft_rwlock_read_unlock(&l);
 	cr_assert(weft_test_rwlock_idle(&l));
 	cr_assert(weft_rwlock_write_trylock(&l), "free lock refused");
-	cr_assert_not(atomic_load(&l.state) & WEFT_RWLOCK_READ_BIAS, "bias not revoked");
+	cr_assert_not(atomic_load(&l.state) & WEFT__RWLOCK_BIAS, "bias not revoked");
 	weft_rwlock_write_unlock(&l);
 	cr_assert_eq(atomic_load(&l.state), 0);
 }
@@ -215,7 +214,7 @@ Test(rwlock, timed_waiters_get_a_lock_released_while_they_sleep)
 		weft_rwlock_write_lock(&t.l);
 		pthread_t th;
 		pthread_create(&th, NULL, timed_locker, &t);
-		uint32_t flag = w ? WEFT_RWLOCK_WRITERS_WAIT : WEFT_RWLOCK_READERS_WAIT;
+		uint32_t flag = w ? WEFT__RWLOCK_WWAIT : WEFT__RWLOCK_WAITING;
 		while (!(atomic_load(&t.l.state) & flag))
 			sched_yield();
 		weft_rwlock_write_unlock(&t.l);
@@ -239,7 +238,7 @@ Test(rwlock, waiting_writer_stops_new_readers)
 	weft_rwlock_read_lock(&l);
 	pthread_t w;
 	pthread_create(&w, NULL, writer_once, &l);
-	while (!(atomic_load(&l.state) & WEFT_RWLOCK_WRITERS_WAIT))
+	while (!(atomic_load(&l.state) & WEFT__RWLOCK_WWAIT))
 		sched_yield();
 	cr_assert_not(weft_rwlock_read_trylock(&l), "reader passed a waiting writer");
 	weft_rwlock_read_unlock(&l);
@@ -275,16 +274,16 @@ Test(rwlock, refused_readers_undo_wakes_the_waiting_writer)
 	weft_rwlock_read_lock(&u.l);
 	pthread_t w;
 	pthread_create(&w, NULL, timed_writer, &u);
-	while (!(atomic_load(&u.l.state) & WEFT_RWLOCK_WRITERS_WAIT) ||
+	while (!(atomic_load(&u.l.state) & WEFT__RWLOCK_WWAIT) ||
 	       !weft_test_thread_sleeping(atomic_load(&u.writer_tid)))
 		sched_yield();
 	/* A second reader's fast path: the add lands, the writer is seen. */
 	uint32_t s = atomic_fetch_add(&u.l.state, 1);
-	cr_assert_not(weft_rwlock_read_open(s));
+	cr_assert_not(weft__rwlock_read_open(s));
 	weft_rwlock_read_unlock(&u.l); /* count 2 -> 1: not the last one out */
 	uint64_t t0 = weft_test_now_ns();
 	/* The undo drops the count to 0; then we wait our turn to read. */
-	cr_assert_eq(weft_rwlock_read_lock_slow(&u.l, WEFT_TIMEOUT_NEVER), 0);
+	cr_assert_eq(weft__rwlock_read_lock_slow(&u.l, WEFT_TIMEOUT_NEVER), 0);
 	uint64_t waited = weft_test_now_ns() - t0;
 	weft_rwlock_read_unlock(&u.l);
 	pthread_join(w, NULL);
@@ -388,7 +387,6 @@ static void starvation_run(bool test_writer)
 		     (unsigned long long)(waits[STARVE_ROUNDS - 1] / WEFT_MS));
 	cr_assert(weft_test_rwlock_idle(&s.l), "state %#x",
 		  (unsigned)atomic_load(&s.l.state));
-	cr_assert_eq(weft_park_waiters(&s.l), 0, "waiters left counted");
 }
 
 Test(rwlock, writer_gets_in_past_four_busy_readers)
@@ -402,10 +400,9 @@ Test(rwlock, reader_gets_in_past_two_busy_writers)
 }
 
 /*
- * More waiters than CPUs: the extra ones park (internal/park.h). All still
- * get the lock when it is released, a timed wait in the crowd still lasts
- * its full timeout, and every waiter is uncounted on its way out (a count
- * left behind would make every later waiter of the lock park).
+ * More waiters than CPUs, readers and writers, all asleep behind a writer:
+ * all get the lock when it is released, a timed wait in the crowd still
+ * lasts its full timeout and deregisters, and nothing is left behind.
  */
 typedef struct crowd_waiter {
 	weft_rwlock *l;
@@ -427,7 +424,12 @@ static void *crowd_wait(void *p)
 	return NULL;
 }
 
-Test(rwlock, crowded_waiters_park_then_all_get_in_and_leave_no_count)
+static uint32_t waiting_readers(weft_rwlock *l)
+{
+	return (atomic_load(&l->state) & WEFT__RWLOCK_WAITING) / WEFT__RWLOCK_WAIT_ONE;
+}
+
+Test(rwlock, crowded_waiters_all_get_in_and_leave_nothing_behind)
 {
 	enum { MAX_CROWD = 16 };
 	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
@@ -440,16 +442,35 @@ Test(rwlock, crowded_waiters_park_then_all_get_in_and_leave_no_count)
 		w[i] = (crowd_waiter){ .l = &l, .writer = i % 2, .result = -1 };
 		pthread_create(&th[i], NULL, crowd_wait, &w[i]);
 	}
-	while (weft_park_waiters(&l) < (uint32_t)n)
+	const uint32_t readers = (uint32_t)(n + 1) / 2;
+	while (waiting_readers(&l) < readers || !(atomic_load(&l.state) & WEFT__RWLOCK_WWAIT))
 		sched_yield();
-	/* One more, timed: parked or not, it waits its whole timeout. */
+	/* One more, timed: it waits its whole timeout, then deregisters. */
 	assert_times_out(weft_rwlock_read_lock_timeout, &l, 20 * WEFT_MS);
+	cr_assert_eq(waiting_readers(&l), readers, "timed-out reader left counted");
 	weft_rwlock_write_unlock(&l);
 	for (int i = 0; i < n; i++) {
 		pthread_join(th[i], NULL);
 		cr_assert_eq(w[i].result, 0, "waiter %d: %d", i, w[i].result);
 	}
-	cr_assert_eq(weft_park_waiters(&l), 0, "waiters left counted");
 	cr_assert(weft_test_rwlock_idle(&l), "state %#x",
 		  (unsigned)atomic_load(&l.state));
+}
+
+/*
+ * A reader that timed out is no longer counted, so the writer's unlock
+ * grants nobody and the next writer gets straight in: no phase is opened
+ * for a reader that left (the old design closed such phases with a timer).
+ */
+Test(rwlock, timed_out_reader_deregisters_and_leaves_no_phase)
+{
+	weft_rwlock l = WEFT_RWLOCK_INIT;
+	weft_rwlock_write_lock(&l);
+	assert_times_out(weft_rwlock_read_lock_timeout, &l, 20 * WEFT_MS);
+	cr_assert_eq(waiting_readers(&l), 0);
+	weft_rwlock_write_unlock(&l);
+	cr_assert_eq(atomic_load(&l.state) & ~WEFT__RWLOCK_GRANT, 0, "state %#x",
+		     (unsigned)atomic_load(&l.state));
+	cr_assert(weft_rwlock_write_trylock(&l), "writer kept out by a phase");
+	weft_rwlock_write_unlock(&l);
 }

@@ -325,7 +325,7 @@ static inline pnode *pool_get(pool *p)
 	/* acquire: pairs with the consumer's release store in pool_put. */
 	while (atomic_load_explicit(&n->busy, memory_order_acquire)) {
 		if (++spins < 128)
-			weft_cpu_relax();
+			weft__cpu_relax();
 		else
 			sched_yield();
 	}

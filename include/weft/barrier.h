@@ -42,12 +42,12 @@ typedef struct weft_barrier {
 } weft_barrier;
 
 /* 0, or EINVAL when n == 0. */
-int weft_barrier_init(weft_barrier *b, unsigned n);
+WEFT_API int weft_barrier_init(weft_barrier *b, unsigned n);
 
 /* Block until n threads have called it; true in exactly one of them. */
-bool weft_barrier_wait(weft_barrier *b);
+WEFT_API bool weft_barrier_wait(weft_barrier *b);
 
-void weft_barrier_destroy(weft_barrier *b);
+WEFT_API void weft_barrier_destroy(weft_barrier *b);
 
 #ifdef __cplusplus
 }

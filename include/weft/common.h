@@ -2,8 +2,8 @@
  * weft/common.h - definitions shared by every weft header.
  *
  * Nothing here is a primitive; it is the vocabulary the primitives' headers
- * use: cache-line size, inline and branch hints, the debug-abort hook, and
- * the hash that spreads addresses over weft's small hashed tables.
+ * use: cache-line size, export marker, branch hints, the debug-abort hook,
+ * and the hash that spreads addresses over weft's small hashed tables.
  */
 #ifndef WEFT_COMMON_H
 #define WEFT_COMMON_H
@@ -16,14 +16,26 @@ extern "C" {
 #endif
 
 /*
- * Size used to keep independently written hot fields apart. 64 bytes on
- * x86-64 and on most ARM64 cores; a target whose coherence granule is larger
- * (Apple M-series, some Neoverse parts prefetch pairs) defines
- * WEFT_CACHELINE=128 when building weft and its users.
+ * Size used to keep independently written hot fields apart: fixed when
+ * weft is built (CMake option WEFT_CACHELINE, default 64; 128 for targets
+ * whose coherence granule is larger) and recorded in the installed
+ * weft/config.h, because it sets the layout of weft's structures. A user
+ * who defines a different WEFT_CACHELINE gets a compile error, not a
+ * silent layout mismatch.
  */
-#ifndef WEFT_CACHELINE
-#define WEFT_CACHELINE 64
+#include "weft/config.h"
+#ifdef WEFT_CACHELINE
+#if WEFT_CACHELINE != WEFT_CONFIG_CACHELINE
+#error "WEFT_CACHELINE differs from the value weft was built with (weft/config.h)"
 #endif
+#else
+#define WEFT_CACHELINE WEFT_CONFIG_CACHELINE
+#endif
+
+/* Marks what the shared library exports (it is built with
+ * -fvisibility=hidden): the API, and the weft__ slow paths that the
+ * inline fast paths call. */
+#define WEFT_API __attribute__((visibility("default")))
 
 #define WEFT_ALIGNED_CACHELINE _Alignas(WEFT_CACHELINE)
 
@@ -41,13 +53,13 @@ static inline uint64_t weft__hash_bits(uint64_t x, unsigned bits)
 #define WEFT_TIMEOUT_NEVER UINT64_MAX
 
 /* Debug builds (-DWEFT_DEBUG) turn misuse into an abort with this message. */
-_Noreturn void weft_debug_abort(const char *what);
+WEFT_API _Noreturn void weft__debug_abort(const char *what);
 
 #ifdef WEFT_DEBUG
 #define WEFT_DEBUG_CHECK(cond, what)                                           \
 	do {                                                                   \
 		if (WEFT_UNLIKELY(!(cond)))                                    \
-			weft_debug_abort(what);                                \
+			weft__debug_abort(what);                                \
 	} while (0)
 #else
 #define WEFT_DEBUG_CHECK(cond, what) ((void)0)

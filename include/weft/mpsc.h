@@ -62,7 +62,7 @@ extern "C" {
 #endif
 
 #define WEFT_MPSC_BLOCK_BYTES 4096
-#define WEFT_MPSC_BLOCK_HEADER 64
+#define WEFT_MPSC_BLOCK_HEADER WEFT_CACHELINE /* the slots start on their own line */
 #define WEFT_MPSC_BLOCK_SLOTS                                                   \
 	((WEFT_MPSC_BLOCK_BYTES - WEFT_MPSC_BLOCK_HEADER) / sizeof(void *))
 
@@ -89,19 +89,19 @@ typedef struct weft_mpsc {
 } weft_mpsc;
 
 /* 0 or ENOMEM (the first block). */
-int weft_mpsc_init(weft_mpsc *q);
+WEFT_API int weft_mpsc_init(weft_mpsc *q);
 /* Frees every block; no push or pop may run concurrently. */
-void weft_mpsc_destroy(weft_mpsc *q);
+WEFT_API void weft_mpsc_destroy(weft_mpsc *q);
 
 /* Internal, for tests: init with the positions starting at `start`. */
 int weft__mpsc_init_at(weft_mpsc *q, uint64_t start);
 
 /* Bytes the queue holds (header, blocks, spare). Consumer thread only. */
-size_t weft_mpsc_memory(const weft_mpsc *q);
+WEFT_API size_t weft_mpsc_memory(const weft_mpsc *q);
 
-void weft_mpsc_push_slow(weft_mpsc *q, uint64_t pos, weft_mpsc_block *b,
+WEFT_API void weft__mpsc_push_slow(weft_mpsc *q, uint64_t pos, weft_mpsc_block *b,
 			 void *item);
-bool weft_mpsc_pop_slow(weft_mpsc *q, void **item);
+WEFT_API bool weft__mpsc_pop_slow(weft_mpsc *q, void **item);
 
 /*
  * Append item (any thread). 0, or EINVAL for NULL. Never blocks and never
@@ -126,7 +126,7 @@ static inline int weft_mpsc_push(weft_mpsc *q, void *item)
 		atomic_store_explicit(&b->slots[off], item, memory_order_release);
 		return 0;
 	}
-	weft_mpsc_push_slow(q, pos, b, item);
+	weft__mpsc_push_slow(q, pos, b, item);
 	return 0;
 }
 
@@ -136,7 +136,7 @@ static inline bool weft_mpsc_pop(weft_mpsc *q, void **item)
 	weft_mpsc_block *b = q->head_block;
 	uint64_t off = q->head - b->base;
 	if (WEFT_UNLIKELY(off >= WEFT_MPSC_BLOCK_SLOTS))
-		return weft_mpsc_pop_slow(q, item);
+		return weft__mpsc_pop_slow(q, item);
 	/* acquire: pairs with the release store of the slot in push. */
 	void *v = atomic_load_explicit(&b->slots[off], memory_order_acquire);
 	if (!v)

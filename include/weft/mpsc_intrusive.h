@@ -102,7 +102,7 @@ static inline void weft_mpsc_intrusive_init(weft_mpsc_intrusive *q)
 	atomic_store_explicit(&q->stub.next, NULL, memory_order_relaxed);
 }
 
-weft_mpsc_node *weft_mpsc_intrusive_pop_slow(weft_mpsc_intrusive *q,
+WEFT_API weft_mpsc_node *weft__mpsc_intrusive_pop_slow(weft_mpsc_intrusive *q,
 					     weft_mpsc_node *h);
 
 /* The push itself, for a node known not to be NULL (also the stub push). */
@@ -154,7 +154,7 @@ static inline weft_mpsc_node *weft_mpsc_intrusive_pop(weft_mpsc_intrusive *q)
 		q->head = next;
 		return h;
 	}
-	return weft_mpsc_intrusive_pop_slow(q, h);
+	return weft__mpsc_intrusive_pop_slow(q, h);
 }
 
 #ifdef __cplusplus

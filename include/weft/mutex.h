@@ -62,8 +62,8 @@ typedef struct weft_mutex {
 #define WEFT_MUTEX_SLEEPER 4u
 
 /* Slow paths, in lib/mutex.c. */
-int weft_mutex_lock_slow(weft_mutex *m, uint64_t timeout_ns);
-void weft_mutex_unlock_slow(weft_mutex *m);
+WEFT_API int weft__mutex_lock_slow(weft_mutex *m, uint64_t timeout_ns);
+WEFT_API void weft__mutex_unlock_slow(weft_mutex *m);
 
 /* Take the lock if it is free, even when sleepers are registered. */
 static inline bool weft_mutex_trylock(weft_mutex *m)
@@ -88,7 +88,7 @@ static inline void weft_mutex_lock(weft_mutex *m)
 		    &m->state, &s, WEFT_MUTEX_LOCKED, memory_order_acquire,
 		    memory_order_relaxed)))
 		return;
-	(void)weft_mutex_lock_slow(m, WEFT_TIMEOUT_NEVER);
+	(void)weft__mutex_lock_slow(m, WEFT_TIMEOUT_NEVER);
 }
 
 /*
@@ -103,7 +103,7 @@ static inline int weft_mutex_lock_timeout(weft_mutex *m, uint64_t timeout_ns)
 		    &m->state, &s, WEFT_MUTEX_LOCKED, memory_order_acquire,
 		    memory_order_relaxed)))
 		return 0;
-	return weft_mutex_lock_slow(m, timeout_ns);
+	return weft__mutex_lock_slow(m, timeout_ns);
 }
 
 static inline void weft_mutex_unlock(weft_mutex *m)
@@ -115,7 +115,7 @@ static inline void weft_mutex_unlock(weft_mutex *m)
 	WEFT_DEBUG_CHECK(old & WEFT_MUTEX_LOCKED,
 			 "weft_mutex_unlock: mutex is not locked");
 	if (WEFT_UNLIKELY(old != WEFT_MUTEX_LOCKED))
-		weft_mutex_unlock_slow(m);
+		weft__mutex_unlock_slow(m);
 }
 
 #ifdef __cplusplus

@@ -32,16 +32,16 @@ typedef struct weft_once {
 #define WEFT_ONCE_INIT { 0 }
 #define WEFT_ONCE_DONE 3u
 
-void weft_once_call_slow(weft_once *o, void (*fn)(void *), void *arg);
+WEFT_API void weft__once_call_slow(weft_once *o, void (*fn)(void *), void *arg);
 
 static inline void weft_once_call(weft_once *o, void (*fn)(void *), void *arg)
 {
 	/* acquire: pairs with the release exchange that stores DONE in
-	 * weft_once_call_slow, so fn's effects are visible here. */
+	 * weft__once_call_slow, so fn's effects are visible here. */
 	if (WEFT_LIKELY(atomic_load_explicit(&o->state, memory_order_acquire) ==
 			WEFT_ONCE_DONE))
 		return;
-	weft_once_call_slow(o, fn, arg);
+	weft__once_call_slow(o, fn, arg);
 }
 
 #ifdef __cplusplus

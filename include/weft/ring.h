@@ -90,9 +90,9 @@ typedef struct weft_ring {
 #define WEFT_RING_MAX_CAPACITY (UINT64_C(1) << 31)
 
 /* 0, EINVAL (capacity 0 or > 2^31) or ENOMEM. */
-int weft_ring_init(weft_ring *r, size_t capacity);
+WEFT_API int weft_ring_init(weft_ring *r, size_t capacity);
 /* Frees the slots. Items still inside are not touched (they are the caller's). */
-void weft_ring_destroy(weft_ring *r);
+WEFT_API void weft_ring_destroy(weft_ring *r);
 
 static inline size_t weft_ring_capacity(const weft_ring *r)
 {
@@ -170,9 +170,9 @@ static inline bool weft_ring_pop(weft_ring *r, void **item)
 
 /* Append up to n items (one reservation); returns how many were appended
  * (n above the capacity moves at most the capacity). */
-size_t weft_ring_push_n(weft_ring *r, void *const *items, size_t n);
+WEFT_API size_t weft_ring_push_n(weft_ring *r, void *const *items, size_t n);
 /* Take up to n items into items[] (one reservation); returns how many. */
-size_t weft_ring_pop_n(weft_ring *r, void **items, size_t n);
+WEFT_API size_t weft_ring_pop_n(weft_ring *r, void **items, size_t n);
 /*
  * All or nothing (one reservation): 0 when all n items were appended / taken
  * in order, EAGAIN when fewer than n slots are free / items are ready (nothing
@@ -180,8 +180,8 @@ size_t weft_ring_pop_n(weft_ring *r, void **items, size_t n);
  * As with pop, a producer preempted between its claim and its publish can
  * make pop_bulk report EAGAIN while n later items wait.
  */
-int weft_ring_push_bulk(weft_ring *r, void *const *items, size_t n);
-int weft_ring_pop_bulk(weft_ring *r, void **items, size_t n);
+WEFT_API int weft_ring_push_bulk(weft_ring *r, void *const *items, size_t n);
+WEFT_API int weft_ring_pop_bulk(weft_ring *r, void **items, size_t n);
 
 /* ------------------------------------------------------------------ SPSC */
 
@@ -227,12 +227,12 @@ static inline bool weft_ring_spsc_pop(weft_ring *r, void **item)
 }
 
 /* SPSC bulk: up to n items with one index update; returns how many. */
-size_t weft_ring_spsc_push_n(weft_ring *r, void *const *items, size_t n);
-size_t weft_ring_spsc_pop_n(weft_ring *r, void **items, size_t n);
+WEFT_API size_t weft_ring_spsc_push_n(weft_ring *r, void *const *items, size_t n);
+WEFT_API size_t weft_ring_spsc_pop_n(weft_ring *r, void **items, size_t n);
 /* SPSC all or nothing: 0, EAGAIN (nothing moved) or EINVAL (n > capacity),
  * as weft_ring_push_bulk / pop_bulk. */
-int weft_ring_spsc_push_bulk(weft_ring *r, void *const *items, size_t n);
-int weft_ring_spsc_pop_bulk(weft_ring *r, void **items, size_t n);
+WEFT_API int weft_ring_spsc_push_bulk(weft_ring *r, void *const *items, size_t n);
+WEFT_API int weft_ring_spsc_pop_bulk(weft_ring *r, void **items, size_t n);
 
 #ifdef __cplusplus
 }

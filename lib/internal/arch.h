@@ -14,7 +14,7 @@
  * which is what a spin loop wants (the same choice as Rust's spin_loop hint
  * and the Linux arm64 cpu_relax discussion), so ARM64 uses ISB.
  */
-static inline void weft_cpu_relax(void)
+static inline void weft__cpu_relax(void)
 {
 #if defined(__x86_64__) || defined(__i386__)
 	__asm__ __volatile__("pause" ::: "memory");

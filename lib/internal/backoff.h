@@ -1,7 +1,7 @@
 /*
  * lib/internal/backoff.h - bounded exponential backoff for spin loops.
  *
- * A spinner calls weft_backoff_spin() after each failed attempt: it pauses
+ * A spinner calls weft__backoff_spin() after each failed attempt: it pauses
  * 1, 2, 4, ... up to step_max cpu_relax hints, and returns false once the total budget is
  * spent, which is the caller's cue to stop spinning and sleep (futex) or
  * report failure. The budget bounds the time a waiter burns a core that the
@@ -16,16 +16,16 @@
 #include "internal/arch.h"
 #include "internal/cpus.h"
 
-typedef struct weft_backoff {
+typedef struct weft__backoff {
 	uint32_t step;	/* relax hints in the next pause */
 	uint32_t spent; /* relax hints so far */
 	uint32_t limit; /* budget in relax hints */
 	uint32_t step_max; /* longest single pause */
-} weft_backoff;
+} weft__backoff;
 
-static inline weft_backoff weft_backoff_make(uint32_t limit, uint32_t step_max)
+static inline weft__backoff weft__backoff_make(uint32_t limit, uint32_t step_max)
 {
-	return (weft_backoff){ .step = 1, .limit = limit, .step_max = step_max };
+	return (weft__backoff){ .step = 1, .limit = limit, .step_max = step_max };
 }
 
 /*
@@ -33,20 +33,20 @@ static inline weft_backoff weft_backoff_make(uint32_t limit, uint32_t step_max)
  * with this CPU's calibrated hint cost (weft__relax_hints): the form every
  * spin loop uses, so a budget means the same wait on every CPU family.
  */
-static inline weft_backoff weft_backoff_make_ns(uint64_t limit_ns,
+static inline weft__backoff weft__backoff_make_ns(uint64_t limit_ns,
 						uint64_t step_max_ns)
 {
-	return weft_backoff_make(weft__relax_hints(limit_ns),
+	return weft__backoff_make(weft__relax_hints(limit_ns),
 				 weft__relax_hints(step_max_ns));
 }
 
 /* Pause once; false when the budget is exhausted (no pause taken). */
-static inline bool weft_backoff_spin(weft_backoff *b)
+static inline bool weft__backoff_spin(weft__backoff *b)
 {
 	if (b->spent >= b->limit)
 		return false;
 	for (uint32_t i = 0; i < b->step; i++)
-		weft_cpu_relax();
+		weft__cpu_relax();
 	b->spent += b->step;
 	if (b->step < b->step_max)
 		b->step <<= 1;

@@ -11,7 +11,7 @@
  * cached: a later change of mask or quota is not seen (documented in
  * docs/API.md).
  *
- * weft__relax_hints(ns): how many weft_cpu_relax() hints take about ns
+ * weft__relax_hints(ns): how many weft__cpu_relax() hints take about ns
  * nanoseconds on this CPU, calibrated once (a few tens of microseconds at
  * first use). A PAUSE costs ~140 cycles on Intel since Skylake and far fewer
  * on AMD Zen; spin budgets written in ns mean the same wait on both.

@@ -15,6 +15,6 @@
  * and a FUTEX_WAKE per woken waiter; a yield runs whoever is runnable on
  * this CPU, usually the holder or a waiter that will be done at once.
  */
-void weft_mutex_lock_yielding(weft_mutex *m);
+void weft__mutex_lock_yielding(weft_mutex *m);
 
 #endif /* WEFT_INTERNAL_MUTEX_H */

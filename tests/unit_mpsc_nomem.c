@@ -1,0 +1,67 @@
+/*
+ * tests/unit_mpsc_nomem.c - weft_mpsc push when the allocator fails. This
+ * file interposes aligned_alloc (the executable's definition wins over the
+ * C library's for every call in the test binary, including lib/mpsc.c's)
+ * and makes the next `fail_next` calls return NULL. Criterion runs each
+ * test in its own process, so no other test sees a failure.
+ */
+#define _GNU_SOURCE
+#include <criterion/criterion.h>
+#include <dlfcn.h>
+#include <stdatomic.h>
+#include <stdint.h>
+#include <stdlib.h>
+
+#include "test_util.h"
+#include "weft/mpsc.h"
+
+TestSuite(mpsc_nomem, .timeout = WEFT_UNIT_TIMEOUT_S);
+
+static _Atomic int fail_next;
+
+void *aligned_alloc(size_t alignment, size_t size)
+{
+	static void *(*real)(size_t, size_t);
+	int n = atomic_load(&fail_next);
+	while (n > 0)
+		if (atomic_compare_exchange_weak(&fail_next, &n, n - 1))
+			return NULL;
+	if (!real)
+		real = (void *(*)(size_t, size_t))dlsym(RTLD_NEXT, "aligned_alloc");
+	return real(alignment, size);
+}
+
+#define P(x) ((void *)(uintptr_t)(x))
+
+/* The documented contract (weft/mpsc.h): push never fails for memory; when
+ * the queue must grow and the allocator fails, push retries (its position
+ * is claimed) until it gets a block. Nothing is lost or reordered. */
+Test(mpsc_nomem, push_retries_until_the_allocator_gives_a_block)
+{
+	weft_mpsc q;
+	cr_assert_eq(weft_mpsc_init(&q), 0);
+	const uintptr_t first = WEFT_MPSC_BLOCK_SLOTS;
+	for (uintptr_t i = 1; i <= first; i++)
+		cr_assert_eq(weft_mpsc_push(&q, P(i)), 0);
+	atomic_store(&fail_next, 3);
+	for (uintptr_t i = first + 1; i <= first + 3; i++)
+		cr_assert_eq(weft_mpsc_push(&q, P(i)), 0);
+	cr_assert_eq(atomic_load(&fail_next), 0, "the new block was not allocated");
+	void *v;
+	for (uintptr_t i = 1; i <= first + 3; i++) {
+		cr_assert(weft_mpsc_pop(&q, &v), "item %zu lost", (size_t)i);
+		cr_assert_eq(v, P(i));
+	}
+	cr_assert_not(weft_mpsc_pop(&q, &v));
+	weft_mpsc_destroy(&q);
+}
+
+/* init reports ENOMEM when its first block cannot be had. */
+Test(mpsc_nomem, init_reports_enomem)
+{
+	weft_mpsc q;
+	atomic_store(&fail_next, 1);
+	cr_assert_eq(weft_mpsc_init(&q), ENOMEM);
+	cr_assert_eq(weft_mpsc_init(&q), 0);
+	weft_mpsc_destroy(&q);
+}
