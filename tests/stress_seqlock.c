@@ -150,4 +150,4 @@ static void seqlock_torn(const weft_stress_case *c, weft_stress_result *r)
 WEFT_STRESS_CASE("seqlock_torn/1w4r", seqlock_torn, 5, 0 * 16 + 1, 300000);
 WEFT_STRESS_CASE("seqlock_torn/1w4r_unaligned", seqlock_torn, 5, 3 * 16 + 1, 200000);
 /* 2 writers x 2 readers: the write lock's exclusion too. */
-WEFT_STRESS_CASE("seqlock_torn/2w2r", seqlock_torn, 4, 0 * 16 + 2, 200000);
+WEFT_STRESS_CASE("seqlock_torn/2w2r", seqlock_torn, 4, 0 * 16 + 2, 100000);
