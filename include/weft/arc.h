@@ -40,7 +40,7 @@
  *   - The destructor's work happens before the free: the strong side then
  *     drops the implicit weak reference with the same release decrement,
  *     and the freeing thread's acquire covers it.
- * Overflow: a count above SIZE_MAX / 2 aborts (as Rust's Arc does); it
+ * Overflow: an increment to above SIZE_MAX / 2 aborts (as Rust's Arc); it
  * takes 2^63 live references, i.e. a leak in a loop, and a wrapped count
  * would free a live object.
  *
@@ -108,7 +108,9 @@ static inline void weft__arc_inc(_Atomic size_t *c)
 	/* relaxed: the caller holds a reference, so the allocation lives;
 	 * no data is published by taking a reference. */
 	size_t old = atomic_fetch_add_explicit(c, 1, memory_order_relaxed);
-	if (WEFT_UNLIKELY(old > WEFT__ARC_MAX))
+	/* The new count above WEFT__ARC_MAX, written as a sign test so that
+	 * x86-64 compiles it to `lock add; js` (no xadd). */
+	if (WEFT_UNLIKELY((intptr_t)(old + 1) < 0))
 		weft__arc_overflow();
 }
 
@@ -182,7 +184,7 @@ static inline void *weft_weak_upgrade(weft_weak *w)
 	do {
 		if (n == 0)
 			return NULL; /* gone: never resurrect */
-		if (WEFT_UNLIKELY(n > WEFT__ARC_MAX))
+		if (WEFT_UNLIKELY(n >= WEFT__ARC_MAX)) /* as weft__arc_inc */
 			weft__arc_overflow();
 		/* relaxed: an increment like clone's (header comment); the
 		 * CAS from n != 0 fails if the last drop got in first. */

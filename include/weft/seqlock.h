@@ -128,8 +128,8 @@ static inline bool weft_seqlock_read_retry(const weft_seqlock *s, uint32_t seq)
 #endif
 
 /* Unroll the word loops: with a constant n (sizeof a struct) the copy is
- * then straight-line loads/stores (GCC does not unroll loops of atomics by
- * itself: 64 bytes cost ~3x as much as a loop). */
+ * then straight-line loads/stores; GCC does not unroll loops of atomics by
+ * itself (docs/tuning.md: the cost of the loop). */
 #if defined(__GNUC__) || defined(__clang__)
 #define WEFT__SEQ_UNROLL _Pragma("GCC unroll 8")
 #else
