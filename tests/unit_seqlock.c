@@ -53,17 +53,17 @@ Test(seqlock, a_write_makes_an_earlier_read_retry)
 }
 
 /*
- * Every source/destination alignment and length from 0 to 40 bytes: the
- * head-bytes / words / tail-bytes split copies exactly n bytes and touches
- * nothing around them.
+ * Every source/destination alignment and length from 0 to 150 bytes: the
+ * head-bytes / words / tail-bytes split (in 64-byte chunks when unaligned)
+ * copies exactly n bytes and touches nothing around them.
  */
 Test(seqlock, copies_every_alignment_and_length_exactly)
 {
 	weft_seqlock s = WEFT_SEQLOCK_INIT;
-	_Alignas(16) unsigned char src[64], dst[64], want[64];
+	_Alignas(16) unsigned char src[192], dst[192], want[192];
 	for (size_t off = 0; off < 9; off++)
 		for (size_t doff = 0; doff < 3; doff++)
-			for (size_t n = 0; n <= 40; n++) {
+			for (size_t n = 0; n <= 150; n++) {
 				for (size_t k = 0; k < sizeof src; k++) {
 					src[k] = (unsigned char)(k * 7 + 1);
 					dst[k] = want[k] = 0xee;

@@ -179,13 +179,24 @@ static inline void weft_seqlock_read(const weft_seqlock *s, void *dst,
 	unsigned char *d = (unsigned char *)dst;
 	const unsigned char *p = (const unsigned char *)src;
 	size_t head = (8 - ((uintptr_t)p & 7)) & 7;
-	if (WEFT_UNLIKELY(head)) { /* bytes up to the first 8-byte boundary */
-		head = head < n ? head : n;
-		for (size_t k = 0; k < head; k++)
-			d[k] = atomic_load_explicit(
-				(const _Atomic unsigned char *)(p + k),
-				WEFT__SEQ_LOAD);
-		weft__seq_load_aligned(d + head, p + head, n - head);
+	if (WEFT_UNLIKELY(head)) {
+		/* Bytes up to an 8-byte boundary, then words, in chunks of 64
+		 * through a local buffer: dst is then written only by
+		 * fixed-size copies, so the compiler can keep a small dst (a
+		 * struct on the caller's stack) in registers on the aligned
+		 * path below (docs/tuning.md). */
+		for (size_t off = 0; off < n; off += 64) {
+			unsigned char buf[64];
+			size_t m = n - off < 64 ? n - off : 64;
+			size_t h = ((8 - ((uintptr_t)(p + off) & 7)) & 7);
+			h = h < m ? h : m;
+			for (size_t k = 0; k < h; k++)
+				buf[k] = atomic_load_explicit(
+					(const _Atomic unsigned char *)(p + off + k),
+					WEFT__SEQ_LOAD);
+			weft__seq_load_aligned(buf + h, p + off + h, m - h);
+			memcpy(d + off, buf, m);
+		}
 		return;
 	}
 	weft__seq_load_aligned(d, p, n);
