@@ -57,10 +57,11 @@
  * not cancel or longjmp out of a writer.
  *
  * Readers and writers must cover the protected object with the same
- * address ranges (the copy splits a range into bytes up to an 8-byte
- * boundary, aligned 8-byte words, then bytes); any range works, but two
- * accesses to the same bytes must not use different splits (mixed-size
- * atomics are not defined by C11).
+ * address ranges: the copies split a range into atomic accesses (an
+ * 8-aligned range: 8-byte words, then tail bytes; otherwise, per 64-byte
+ * chunk, bytes up to an 8-byte boundary, words, bytes), and two accesses
+ * to the same bytes must use the same split (mixed-size atomics are not
+ * defined by C11). Any address and length work.
  */
 #ifndef WEFT_SEQLOCK_H
 #define WEFT_SEQLOCK_H
@@ -213,13 +214,19 @@ static inline void weft_seqlock_write(weft_seqlock *s, void *dst,
 	(void)s;
 	unsigned char *p = (unsigned char *)dst;
 	const unsigned char *q = (const unsigned char *)src;
-	size_t head = (8 - ((uintptr_t)p & 7)) & 7;
-	if (WEFT_UNLIKELY(head)) {
-		head = head < n ? head : n;
-		for (size_t k = 0; k < head; k++)
-			atomic_store_explicit((_Atomic unsigned char *)(p + k),
-					      q[k], WEFT__SEQ_STORE);
-		weft__seq_store_aligned(p + head, q + head, n - head);
+	if (WEFT_UNLIKELY((uintptr_t)p & 7)) {
+		/* The split weft_seqlock_read uses: per 64-byte chunk, bytes
+		 * up to an 8-byte boundary, words, then bytes. */
+		for (size_t off = 0; off < n; off += 64) {
+			size_t m = n - off < 64 ? n - off : 64;
+			size_t h = ((8 - ((uintptr_t)(p + off) & 7)) & 7);
+			h = h < m ? h : m;
+			for (size_t k = 0; k < h; k++)
+				atomic_store_explicit(
+					(_Atomic unsigned char *)(p + off + k),
+					q[off + k], WEFT__SEQ_STORE);
+			weft__seq_store_aligned(p + off + h, q + off + h, m - h);
+		}
 		return;
 	}
 	weft__seq_store_aligned(p, q, n);
