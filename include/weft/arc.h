@@ -91,7 +91,7 @@ void *weft_arc_new(size_t size, void (*dtor)(void *data));
 
 static inline weft__arc *weft__arc_header(const void *p)
 {
-	weft__arc *h = (weft__arc *)((char *)(uintptr_t)p - sizeof(weft__arc));
+	weft__arc *h = (weft__arc *)(void *)((char *)(uintptr_t)p - sizeof(weft__arc));
 	WEFT_DEBUG_CHECK(h->magic == WEFT__ARC_MAGIC,
 			 "weft_arc: not a live weft_arc allocation");
 	return h;

@@ -144,7 +144,7 @@ static inline void weft__seq_load_aligned(unsigned char *d,
 	WEFT__SEQ_UNROLL
 	for (size_t k = 0; k < n / 8; k++) {
 		uint64_t w = atomic_load_explicit(
-			(const _Atomic uint64_t *)(p + 8 * k), WEFT__SEQ_LOAD);
+			(const _Atomic uint64_t *)(const void *)(p + 8 * k), WEFT__SEQ_LOAD);
 		memcpy(d + 8 * k, &w, 8);
 	}
 	for (size_t k = n & ~(size_t)7; k < n; k++)
@@ -160,7 +160,7 @@ static inline void weft__seq_store_aligned(unsigned char *p,
 	for (size_t k = 0; k < n / 8; k++) {
 		uint64_t w;
 		memcpy(&w, q + 8 * k, 8);
-		atomic_store_explicit((_Atomic uint64_t *)(p + 8 * k), w,
+		atomic_store_explicit((_Atomic uint64_t *)(void *)(p + 8 * k), w,
 				      WEFT__SEQ_STORE);
 	}
 	for (size_t k = n & ~(size_t)7; k < n; k++)
