@@ -49,6 +49,24 @@ static inline uint64_t weft__hash_bits(uint64_t x, unsigned bits)
 	return (x * 0x9e3779b97f4a7c15ull) >> (64 - bits);
 }
 
+/*
+ * WEFT_TSAN is 1 when compiling under ThreadSanitizer (GCC defines
+ * __SANITIZE_THREAD__, Clang has __has_feature(thread_sanitizer)). TSan does
+ * not model atomic_thread_fence, so the few fence-based orders in weft
+ * (seqlock, ref, arc) use equivalent acquire loads / release stores there,
+ * and the tsan build stays silent on correct use.
+ */
+#if defined(__SANITIZE_THREAD__)
+#define WEFT_TSAN 1
+#elif defined(__has_feature)
+#if __has_feature(thread_sanitizer)
+#define WEFT_TSAN 1
+#endif
+#endif
+#ifndef WEFT_TSAN
+#define WEFT_TSAN 0
+#endif
+
 /* A timeout meaning "no deadline" for every *_timeout function. */
 #define WEFT_TIMEOUT_NEVER UINT64_MAX
 

@@ -11,5 +11,11 @@
 #include "weft/ring.h"
 #include "weft/once.h"
 #include "weft/rwlock.h"
+#include "weft/seqlock.h"
+#include "weft/ref.h"
+#include "weft/arc.h"
+#if defined(__GNUC__) || defined(__clang__)
+#include "weft/guard.h" /* needs __attribute__((cleanup)) */
+#endif
 
 #endif /* WEFT_WEFT_H */
