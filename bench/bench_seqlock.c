@@ -81,7 +81,7 @@ static void reader_done(weft_bench_ctx *ctx)
 		while (!atomic_load_explicit(&(s)->stop, memory_order_relaxed)) { \
 			uint64_t t = now_ns();                                 \
 			if (t < next) {                                        \
-				weft_cpu_relax();                              \
+				weft__cpu_relax();                              \
 				continue;                                      \
 			}                                                      \
 			next = t + WRITE_PERIOD_NS;                            \

@@ -59,6 +59,6 @@ void weft__arc_free(weft__arc *h)
 
 _Noreturn void weft__arc_overflow(void)
 {
-	weft_debug_abort("weft_arc: reference count overflow (more than "
+	weft__debug_abort("weft_arc: reference count overflow (more than "
 			 "SIZE_MAX / 2 references: a leak?)");
 }

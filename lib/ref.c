@@ -7,7 +7,7 @@ void weft__ref_saturate(weft_ref *r, uint32_t old, const char *what)
 {
 #ifdef WEFT_DEBUG
 	if (old == 0)
-		weft_debug_abort(what);
+		weft__debug_abort(what);
 #else
 	(void)old;
 	(void)what;

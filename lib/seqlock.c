@@ -39,20 +39,20 @@ uint32_t weft__seqlock_wait_even(const weft_seqlock *s)
 	uint32_t seq;
 	/* Spin only if the writer can run beside us. */
 	if (weft__cpus_usable() > 1) {
-		weft_backoff b = weft_backoff_make_ns(SEQLOCK_SPIN_NS,
+		weft__backoff b = weft__backoff_make_ns(SEQLOCK_SPIN_NS,
 						      SEQLOCK_SPIN_PAUSE_MAX_NS);
 		do {
 			seq = load_seq(s);
 			if (!(seq & 1))
 				return seq;
-		} while (weft_backoff_spin(&b));
+		} while (weft__backoff_spin(&b));
 	}
 	/* The futex only reads the word; the cast drops const for its type. */
 	_Atomic uint32_t *word = (_Atomic uint32_t *)&s->seq;
 	uint64_t nap = SEQLOCK_NAP_MIN_NS;
 	while ((seq = load_seq(s)) & 1) {
-		weft_deadline d = weft_deadline_after(nap);
-		(void)weft_futex_wait(word, seq, &d);
+		weft__deadline d = weft__deadline_after(nap);
+		(void)weft__futex_wait(word, seq, &d);
 		if (nap < SEQLOCK_NAP_MAX_NS)
 			nap *= 2;
 	}

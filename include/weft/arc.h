@@ -78,16 +78,16 @@ typedef struct weft__arc {
 #define WEFT__ARC_MAX (SIZE_MAX / 2)
 
 /* Slow paths, lib/arc.c. */
-void weft__arc_drop_slow(weft__arc *h);
-void weft__arc_free(weft__arc *h);
-_Noreturn void weft__arc_overflow(void);
+WEFT_API void weft__arc_drop_slow(weft__arc *h);
+WEFT_API void weft__arc_free(weft__arc *h);
+WEFT_API _Noreturn void weft__arc_overflow(void);
 
 /*
  * A new allocation of size bytes (any size, 0 included) with one strong
  * reference; dtor (may be NULL) runs on the data when the last strong
  * reference is dropped. NULL with errno ENOMEM when memory is short.
  */
-void *weft_arc_new(size_t size, void (*dtor)(void *data));
+WEFT_API void *weft_arc_new(size_t size, void (*dtor)(void *data));
 
 static inline weft__arc *weft__arc_header(const void *p)
 {

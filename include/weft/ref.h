@@ -64,7 +64,7 @@ typedef struct weft_ref {
 
 /* Slow path (lib/ref.c): a bad count was seen; WEFT_DEBUG aborts with
  * `what` when old is 0, otherwise the count is pinned at SATURATED. */
-void weft__ref_saturate(weft_ref *r, uint32_t old, const char *what);
+WEFT_API void weft__ref_saturate(weft_ref *r, uint32_t old, const char *what);
 
 /* Would a count that was `old` before adding 1 leave the live range? */
 static inline bool weft__ref_add_overflows(uint32_t old)

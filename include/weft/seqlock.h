@@ -87,7 +87,7 @@ typedef struct weft_seqlock {
 #define WEFT_SEQLOCK_INIT { 0, WEFT_MUTEX_INIT }
 
 /* Slow path, lib/seqlock.c: wait until seq is even, return it. */
-uint32_t weft__seqlock_wait_even(const weft_seqlock *s);
+WEFT_API uint32_t weft__seqlock_wait_even(const weft_seqlock *s);
 
 /*
  * Start a read: the (even) sequence to hand to weft_seqlock_read_retry.
