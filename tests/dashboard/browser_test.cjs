@@ -1,0 +1,152 @@
+// tests/dashboard/browser_test.cjs - loads the dashboard generated from the
+// fixtures (tests/dashboard/make_page.py) in Debian's headless Chromium
+// through playwright-core and checks it against the expectations that
+// tools/dashboard.py computed from the same files: every chart drew its
+// series, the bars agree, the machine and run selectors switch runs, the A/B
+// view computes the same Mann-Whitney verdicts as the Python code, and
+// nothing was logged as an error or fetched from the network. Saves a
+// screenshot. Prints "ok - ..." / "FAIL - ..." per check and, last,
+// "N passed, N failed" (read by tools/run).
+//
+//   node browser_test.cjs --modules DIR/node_modules --page PAGE.html
+//        --expect EXPECT.json --screenshot OUT.png [--chromium /usr/bin/chromium]
+"use strict";
+const fs = require("fs");
+const os = require("os");
+const path = require("path");
+
+function args() {
+  const a = { chromium: "/usr/bin/chromium" };
+  const v = process.argv.slice(2);
+  for (let k = 0; k < v.length; k += 2) a[v[k].replace(/^--/, "")] = v[k + 1];
+  for (const need of ["modules", "page", "expect", "screenshot"])
+    if (!a[need]) { console.error(`browser_test: --${need} is required`); process.exit(2); }
+  return a;
+}
+
+let passed = 0, failed = 0;
+function check(name, ok, detail) {
+  if (ok) { passed++; console.log(`ok - ${name}`); }
+  else { failed++; console.log(`FAIL - ${name}${detail ? ": " + detail : ""}`); }
+}
+
+function same(a, b) { return JSON.stringify(a) === JSON.stringify(b); }
+
+// What the page shows for the run it has selected: per card, the series of
+// each chart (and how many marks each drew), the bars' statuses.
+async function shown(page) {
+  return page.evaluate(() => {
+    const cards = {};
+    for (const card of document.querySelectorAll("#groups .card")) {
+      const charts = {};
+      for (const s of card.querySelectorAll("svg.chart")) {
+        const series = s.dataset.series ? s.dataset.series.split(",") : [];
+        const marks = series.map(n => s.querySelectorAll(`g.series[data-impl="${n}"] circle`).length);
+        charts[s.dataset.chart] = { series, marks };
+      }
+      cards[card.dataset.group] = charts;
+    }
+    const bars = {};
+    for (const tr of document.querySelectorAll("#bars-body tr[data-bar]")) bars[tr.dataset.bar] = tr.dataset.status;
+    return { run: document.body.dataset.run, cards, bars,
+             context: document.getElementById("context-table").textContent };
+  });
+}
+
+async function checkRun(page, exp, label) {
+  const got = await shown(page);
+  check(`${label}: page shows run ${exp.id}`, got.run === exp.id, `shows ${got.run}`);
+  check(`${label}: one card per primitive/case`, same(Object.keys(got.cards).sort(), Object.keys(exp.groups).sort()),
+        `page ${Object.keys(got.cards)} vs ${Object.keys(exp.groups)}`);
+  for (const [group, charts] of Object.entries(exp.groups)) {
+    const card = got.cards[group] || {};
+    for (const [kind, series] of Object.entries(charts)) {
+      const c = card[kind];
+      const ok = c && same(c.series, series) && c.marks.every(n => n > 0);
+      check(`${label}: ${group} ${kind} chart drew ${series.length} series`, ok,
+            c ? `series ${c.series} marks ${c.marks}` : "chart missing");
+    }
+    const extra = Object.keys(card).filter(k => !(k in charts));
+    check(`${label}: ${group} has no unexpected chart`, extra.length === 0, extra.join(","));
+  }
+  check(`${label}: bars as tools/dashboard.py judged them`, same(got.bars, exp.bars),
+        `page ${JSON.stringify(got.bars)}`);
+  check(`${label}: machine context shows commit ${exp.commit.slice(0, 12)}`, got.context.includes(exp.commit));
+}
+
+async function main() {
+  const a = args();
+  const { chromium } = require(path.join(path.resolve(a.modules), "playwright-core"));
+  const exp = JSON.parse(fs.readFileSync(a.expect, "utf8"));
+  const profile = fs.mkdtempSync(path.join(os.tmpdir(), "weft-dashboard-chromium-"));
+  const browser = await chromium.launch({
+    executablePath: a.chromium,
+    headless: true,
+    timeout: 120000,
+    args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+           "--disable-background-networking", "--disable-component-update", "--disable-sync",
+           `--user-data-dir=${profile}`],
+  });
+  const errors = [], requests = [];
+  try {
+    const page = await browser.newPage({ viewport: { width: 1400, height: 1000 } });
+    page.setDefaultTimeout(60000);
+    page.on("console", m => { if (m.type() === "error" || m.type() === "warning") errors.push(m.text()); });
+    page.on("pageerror", e => errors.push(String(e)));
+    page.on("request", r => { if (!r.url().startsWith("file:") && !r.url().startsWith("data:")) requests.push(r.url()); });
+    await page.goto("file://" + path.resolve(a.page));
+    await page.waitForSelector("body[data-ready]");
+
+    await checkRun(page, exp.runs[exp.default_run], "default run");
+
+    // Machine selector: the other machine's newest run.
+    await page.selectOption("#machine", exp.runs[exp.other_machine_run].machine);
+    await page.waitForFunction(id => document.body.dataset.run === id, exp.runs[exp.other_machine_run].id);
+    await checkRun(page, exp.runs[exp.other_machine_run], "machine selector");
+
+    // Run selector: an older run (results from before the CPU column).
+    await page.selectOption("#machine", exp.runs[exp.old_run].machine);
+    await page.selectOption("#run", String(exp.run_index[exp.old_run]));
+    await page.waitForFunction(id => document.body.dataset.run === id, exp.runs[exp.old_run].id);
+    await checkRun(page, exp.runs[exp.old_run], "run selector");
+
+    // A/B: the same verdicts and p-values as tools/dashboard.py's compare_runs.
+    await page.selectOption("#ab-a", String(exp.ab.a));
+    await page.selectOption("#ab-b", String(exp.ab.b));
+    const ab = await page.evaluate(() => [...document.querySelectorAll("#ab-table tr[data-row]")].map(
+      tr => ({ row: tr.dataset.row, verdict: tr.dataset.verdict, p: Number(tr.dataset.p) })));
+    const want = exp.ab.rows;
+    check("A/B: one row per row in both runs", ab.length === Object.keys(want).length,
+          `${ab.length} vs ${Object.keys(want).length}`);
+    const bad = ab.filter(r => !want[r.row] || want[r.row].verdict !== r.verdict ||
+                               Math.abs(want[r.row].p - r.p) > 1e-6 * Math.max(1, want[r.row].p));
+    check("A/B: Mann-Whitney p and verdict per row equal Python's", bad.length === 0,
+          bad.slice(0, 3).map(r => `${r.row}: page ${r.verdict} p=${r.p}, python ` +
+                                   JSON.stringify(want[r.row])).join("; "));
+    const outside = Object.values(want).filter(r => r.verdict === "faster" || r.verdict === "slower").length;
+    check("A/B: the fixtures have changes outside the noise to show", outside > 0);
+    await page.check("#ab-only");
+    const n = await page.locator("#ab-table tr[data-row]").count();
+    check("A/B: 'only changes outside the noise' filters", n === outside, `${n} vs ${outside}`);
+    await page.uncheck("#ab-only");
+
+    // Back to the default run for the screenshot.
+    await page.selectOption("#machine", exp.runs[exp.default_run].machine);
+    await page.selectOption("#run", String(exp.run_index[exp.default_run]));
+    await page.waitForFunction(id => document.body.dataset.run === id, exp.runs[exp.default_run].id);
+    fs.mkdirSync(path.dirname(path.resolve(a.screenshot)), { recursive: true });
+    await page.screenshot({ path: a.screenshot, fullPage: true });
+    check(`screenshot saved (${a.screenshot})`, fs.statSync(a.screenshot).size > 10000);
+  } catch (e) {
+    check("page loaded and answered", false, String(e && e.stack || e));
+  } finally {
+    await browser.close();
+    fs.rmSync(profile, { recursive: true, force: true });
+  }
+  check("no console errors or warnings", errors.length === 0, errors.slice(0, 5).join(" | "));
+  check("no network requests (self-contained page)", requests.length === 0, requests.slice(0, 5).join(" "));
+  console.log(`${passed} passed, ${failed} failed`);
+  process.exit(failed ? 1 : 0);
+}
+
+main().catch(e => { console.log(`FAIL - browser test: ${e && e.stack || e}`); console.log(`${passed} passed, ${failed + 1} failed`); process.exit(1); });
