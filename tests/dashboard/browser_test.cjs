@@ -48,7 +48,9 @@ async function shown(page) {
     }
     const bars = {};
     for (const tr of document.querySelectorAll("#bars-body tr[data-bar]")) bars[tr.dataset.bar] = tr.dataset.status;
-    return { run: document.body.dataset.run, cards, bars,
+    const winners = [...document.querySelectorAll("#winners-table tr[data-group]")].map(
+      tr => [tr.dataset.group, tr.querySelectorAll(".win").length]);
+    return { run: document.body.dataset.run, cards, bars, winners,
              context: document.getElementById("context-table").textContent };
   });
 }
@@ -69,6 +71,9 @@ async function checkRun(page, exp, label) {
     const extra = Object.keys(card).filter(k => !(k in charts));
     check(`${label}: ${group} has no unexpected chart`, extra.length === 0, extra.join(","));
   }
+  const wantWinners = Object.entries(exp.threads).sort();
+  check(`${label}: 'who wins' names a winner per case and thread count`,
+        same(got.winners.sort(), wantWinners), JSON.stringify(got.winners));
   check(`${label}: bars as tools/dashboard.py judged them`, same(got.bars, exp.bars),
         `page ${JSON.stringify(got.bars)}`);
   check(`${label}: machine context shows commit ${exp.commit.slice(0, 12)}`, got.context.includes(exp.commit));

@@ -40,6 +40,15 @@ def charts_of(run):
     return out
 
 
+def thread_counts(run):
+    """{card: number of thread counts} (the 'who wins' cells)."""
+    out = {}
+    for r in run["rows"]:
+        if not (r["g"].endswith(dashboard.LAT_SUFFIX) and "lat" in r):
+            out.setdefault(r["g"], set()).add(r["t"])
+    return {g: len(ts) for g, ts in out.items()}
+
+
 def expectations(runs, bars_doc):
     by_machine = {}
     for k, r in enumerate(runs):
@@ -56,6 +65,7 @@ def expectations(runs, bars_doc):
           for g, i, t, _, _, _, p, v in dashboard.compare_runs(runs[a], runs[b])}
     return {
         "runs": [{"id": r["id"], "machine": r["machine"], "groups": charts_of(r),
+                  "threads": thread_counts(r),
                   "commit": r["context"].get("weft_git_commit", ""),
                   "bars": {x["id"]: x["status"] for x in dashboard.evaluate_bars(r, bars_doc)}}
                  for r in runs],

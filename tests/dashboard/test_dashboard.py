@@ -140,7 +140,7 @@ class Bars(unittest.TestCase):
         self.assertEqual(r["cpu"], "not measured")  # a result older than the CPU column
 
     def test_best_of_peers(self):
-        r = self.judge(bar(rows=["q/x"], threads=[2], vs=["a", "b"], vs_mode="best", wall_min=1.1))
+        r = self.judge(bar(rows=["q/x"], threads=[2], vs=["a", "b"], vs_mode="best", wall_min=1.05))
         self.assertEqual(r["status"], "met")
         self.assertAlmostEqual(r["value"], 120 / 110)
         self.assertIn("vs b", r["where"])

@@ -170,7 +170,7 @@ function niceTicks(lo, hi, log) {
 }
 
 // series: [{name, color, pts: [{x: index into xs, y, lo, hi, title}]}]
-function lineChart({ kind, xs, series, overFrom, width = 380, height = 230, emptyText }) {
+function lineChart({ kind, xs, series, overFrom, width = 440, height = 240, emptyText }) {
   const m = { l: 58, r: 12, t: 10, b: 34 };
   const W = width - m.l - m.r, H = height - m.t - m.b;
   const root = svg("svg", { class: "chart", width, height, viewBox: `0 0 ${width} ${height}`,
@@ -370,7 +370,7 @@ function groupCard(run, name, slot) {
   const c = cores(run);
   const overIdx = c ? threads.findIndex(t => t > c) : -1;
   const over = overIdx < 0 ? null : overIdx;
-  const card = el("div", { class: "card", "data-group": name });
+  const card = el("div", { class: "card", "data-group": name, id: "card-" + name });
   card.append(el("h3", { text: name }));
   card.append(el("p", { class: "sub", text: GROUP_NOTES[name] || "" }));
   const charts = el("div", { class: "charts" });
@@ -401,6 +401,34 @@ function renderGroups(run) {
     if (!Object.keys(groups[name].rows).length) continue;
     box.append(groupCard(run, name, groups[name]));
   }
+}
+
+function renderWinners(run) {
+  // Per primitive/case and thread count: the fastest implementation (median
+  // items/s), its margin over the next, and where weft stands if it lost.
+  const table = el("table", { id: "winners-table" }, el("tr", {},
+    el("th", { text: "primitive/case" }), el("th", { text: "fastest at each thread count (median items/s)" })));
+  const groups = groupsOf(run);
+  for (const name of Object.keys(groups).sort()) {
+    const rows = groups[name].rows;
+    const threads = [...new Set(Object.values(rows).flatMap(r => Object.keys(r).map(Number)))]
+      .sort((a, b) => a - b);
+    if (!threads.length) continue;
+    const cells = el("td", { class: "wins" });
+    for (const t of threads) {
+      const here = Object.keys(rows).filter(i => rows[i][t])
+        .map(i => ({ impl: i, rate: median(rows[i][t].rate) })).sort((a, b) => b.rate - a.rate);
+      const [first, second] = here;
+      const weft = here.find(x => isWeft(x.impl));
+      let text = `${t}t: ${first.impl}`;
+      if (second) text += ` ${fmtRatio(first.rate / second.rate)} ${second.impl}`;
+      if (weft && !isWeft(first.impl)) text += ` (weft ${fmtRatio(weft.rate / first.rate)})`;
+      cells.append(el("span", { class: "win" + (isWeft(first.impl) ? " weft" : ""), text }));
+    }
+    table.append(el("tr", { "data-group": name }, el("td", {},
+      el("a", { href: "#card-" + name, text: name })), cells));
+  }
+  document.getElementById("winners-body").replaceChildren(table);
 }
 
 function statusPill(s) {
@@ -557,6 +585,7 @@ function render() {
   document.getElementById("run-summary").textContent =
     `${run.context.weft_cpu_model || "?"}, ${run.context.weft_cores || "?"} cores · ${run.file}`;
   renderBars(run);
+  renderWinners(run);
   renderContext(run);
   renderGroups(run);
   document.body.dataset.ready = String(Number(document.body.dataset.ready || 0) + 1);
