@@ -402,8 +402,9 @@ def page_data(runs, bars_doc):
 
 def render_page(runs, bars_doc):
     data = json.dumps(page_data(runs, bars_doc), separators=(",", ":"))
-    # Nothing in the data may close the <script> element it sits in.
-    data = data.replace("</", "<\\/").replace("<!--", "<\\!--")
+    # Nothing in the data may close the <script> element it sits in: no
+    # "<" at all (JSON reads the escape back as the same character).
+    data = data.replace("<", "\\u003c")
     page = _read("page.html")
     for marker, text in (("/*@CSS@*/", _read("page.css")),
                          ("/*@JS@*/", _read("page.js")),

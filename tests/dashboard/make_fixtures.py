@@ -2,7 +2,7 @@
 """How tests/dashboard/fixtures was made (kept to redo it after a format
 change): real results of `tools/run bench`, cut down to a few cases.
 
-    make_fixtures.py NEW1.json NEW2.json NEW3.json OLD.json
+    make_fixtures.py NEW1.json NEW2.json NEW3.json OLD.json   (NEW3 the oldest)
 
 NEW1 and NEW2: two runs on this machine with the CPU and latency counters
 (tools/run bench --repetitions 6 --filter '^(mutex/(handoff|counter|

@@ -60,7 +60,10 @@ def expectations(runs, bars_doc):
     mine = by_machine[machine]
     if not other or not old or len(mine) < 2:
         sys.exit("fixtures need two machines, an old-format run and two runs of the newest machine")
-    a, b = mine[-2], mine[-1]
+    if runs[old[0]]["machine"] != machine:
+        sys.exit("fixtures: the old-format run must be on the newest run's machine")
+    # A/B: the old-format run against the newest (days apart: real changes).
+    a, b = old[0], newest
     ab = {f"{g}/{i}/{t}": {"p": p, "verdict": v}
           for g, i, t, _, _, _, p, v in dashboard.compare_runs(runs[a], runs[b])}
     return {

@@ -198,7 +198,8 @@ class Results(unittest.TestCase):
             text = open(out).read()
         self.assertNotIn("http://", text.replace("http://www.w3.org/2000/svg", ""))
         self.assertNotIn("https://", text)
-        start = text.index('<script type="application/json" id="weft-data">') + 48
+        marker = '<script type="application/json" id="weft-data">'
+        start = text.index(marker) + len(marker)
         end = text.index("</script>", start)
         data = json.loads(text[start:end])
         self.assertEqual(len(data["runs"]), len(runs))

@@ -170,7 +170,7 @@ function niceTicks(lo, hi, log) {
 }
 
 // series: [{name, color, pts: [{x: index into xs, y, lo, hi, title}]}]
-function lineChart({ kind, xs, series, overFrom, width = 440, height = 240, emptyText }) {
+function lineChart({ kind, xs, series, overFrom, width = 410, height = 240, emptyText }) {
   const m = { l: 58, r: 12, t: 10, b: 34 };
   const W = width - m.l - m.r, H = height - m.t - m.b;
   const root = svg("svg", { class: "chart", width, height, viewBox: `0 0 ${width} ${height}`,
@@ -557,8 +557,8 @@ function renderAB() {
       `row in A and in B (exact distribution when there are no ties and at most ${DATA.exact_max} values, ` +
       `else the normal approximation with tie and continuity corrections), significance level ` +
       `${DATA.alpha}. "faster"/"slower" = outside the noise. With n and m repetitions the smallest ` +
-      `possible p is 2 / C(n+m, n): 0.10 for 3 and 3, so runs of 3 repetitions can never tell; ` +
-      `run tools/run bench --repetitions 5 (0.008) or more. The same test is in tools/dashboard.py.` }),
+      `possible p is 2 / C(n+m, n): 0.10 for 3 and 3, so runs of 3 repetitions can never tell ` +
+      `("too few repetitions"); tools/run bench runs 5 (0.008). The same test is in tools/dashboard.py.` }),
     table,
     el("details", {}, el("summary", { text: "machine and build of A and B (differences highlighted)" }),
        contextDiff(a, b)));
