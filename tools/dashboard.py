@@ -2,6 +2,7 @@
 """weft's benchmark dashboard: one self-contained HTML page from result files.
 
     dashboard.py [FILES or DIRS...] [--out PATH] [--quiet]
+    dashboard.py --compare A.json B.json     # the A/B view as text
 
 Reads Google Benchmark JSON written by `tools/run bench` (default: every
 result under results/), writes one HTML page with everything inlined (no
@@ -430,13 +431,34 @@ def latest_per_machine(runs):
     return [latest[m] for m in sorted(latest)]
 
 
+def print_comparison(path_a, path_b):
+    a, b = load_run(path_a), load_run(path_b)
+    if not a or not b:
+        sys.exit("dashboard: --compare needs two benchmark result files")
+    rows = compare_runs(a, b)
+    counts = {}
+    for r in rows:
+        counts[r[-1]] = counts.get(r[-1], 0) + 1
+    print(f"{len(rows)} rows in both: " + ", ".join(f"{n} {v}" for v, n in sorted(counts.items())))
+    print(f"(two-sided Mann-Whitney U over the repetitions' items/s, p < {ALPHA})")
+    for g, i, t, ma, mb, change, p, verdict in rows:
+        if verdict in ("faster", "slower"):
+            print(f"  {verdict:>6}  {g}/{i} {t}t: {ma:.4g} -> {mb:.4g} items/s "
+                  f"({100 * change:+.1f}%, p={p:.2g})")
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__,
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("paths", nargs="*", help="result files or directories (default: results/)")
     ap.add_argument("--out", default=DEFAULT_OUT)
     ap.add_argument("--quiet", action="store_true", help="print only the page's path")
+    ap.add_argument("--compare", nargs=2, metavar=("A", "B"),
+                    help="print the rows of result B that changed from result A beyond the noise")
     args = ap.parse_args(argv)
+    if args.compare:
+        print_comparison(*args.compare)
+        return
     runs = load_runs(args.paths or [os.path.join(ROOT, "results")])
     if not runs:
         sys.exit("dashboard: no benchmark results found")

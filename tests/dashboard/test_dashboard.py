@@ -6,6 +6,7 @@ result files, and the generated page. Run by tools/run test; prints
 
     python3 tests/dashboard/test_dashboard.py
 """
+import io
 import itertools
 import json
 import os
@@ -218,9 +219,12 @@ class Results(unittest.TestCase):
 
 
 def main():
-    result = unittest.TextTestRunner(verbosity=1).run(
+    log = io.StringIO()  # shown only on failure: tools/run prints what is not "ok"
+    result = unittest.TextTestRunner(stream=log, verbosity=2).run(
         unittest.defaultTestLoader.loadTestsFromModule(sys.modules[__name__]))
     failed = len(result.failures) + len(result.errors)
+    if failed:
+        print(log.getvalue())
     print(f"{result.testsRun - failed} passed, {failed} failed")
     sys.exit(1 if failed else 0)
 
