@@ -408,6 +408,7 @@ function renderWinners(run) {
   // items/s), its margin over the next, and where weft stands if it lost.
   const table = el("table", { id: "winners-table" }, el("tr", {},
     el("th", { text: "primitive/case" }), el("th", { text: "fastest at each thread count (median items/s)" })));
+
   const groups = groupsOf(run);
   for (const name of Object.keys(groups).sort()) {
     const rows = groups[name].rows;
@@ -417,13 +418,22 @@ function renderWinners(run) {
     const cells = el("td", { class: "wins" });
     for (const t of threads) {
       const here = Object.keys(rows).filter(i => rows[i][t])
-        .map(i => ({ impl: i, rate: median(rows[i][t].rate) })).sort((a, b) => b.rate - a.rate);
+        .map(i => ({ impl: i, rate: median(rows[i][t].rate), reps: rows[i][t].rate }))
+        .sort((a, b) => b.rate - a.rate);
       const [first, second] = here;
       const weft = here.find(x => isWeft(x.impl));
       let text = `${t}t: ${first.impl}`;
-      if (second) text += ` ${fmtRatio(first.rate / second.rate)} ${second.impl}`;
+      let noise = false;
+      if (second) {
+        text += ` ${fmtRatio(first.rate / second.rate)} ${second.impl}`;
+        // The same test as the A/B view, over the two rows' repetitions.
+        noise = minP(first.reps.length, second.reps.length) >= DATA.alpha ||
+                mannWhitney(first.reps, second.reps).p >= DATA.alpha;
+        if (noise) text += " (within noise)";
+      }
       if (weft && !isWeft(first.impl)) text += ` (weft ${fmtRatio(weft.rate / first.rate)})`;
-      cells.append(el("span", { class: "win" + (isWeft(first.impl) ? " weft" : ""), text }));
+      cells.append(el("span", { class: "win" + (isWeft(first.impl) ? " weft" : "") + (noise ? " noise" : ""),
+                                text }));
     }
     table.append(el("tr", { "data-group": name }, el("td", {},
       el("a", { href: "#card-" + name, text: name })), cells));
@@ -481,13 +491,17 @@ function renderBars(run) {
 }
 
 function renderContext(run) {
-  const t = el("table", { id: "context-table" });
-  for (const [k, v] of Object.entries(run.context)) {
-    t.append(el("tr", {}, el("th", { text: k.replace(/^weft_/, "") }),
-                el("td", { text: Array.isArray(v) ? v.join(", ") : String(v) })));
+  // Two columns of key/value rows, so the context stays short.
+  const entries = Object.entries(run.context).map(([k, v]) =>
+    [k.replace(/^weft_/, ""), Array.isArray(v) ? v.join(", ") : String(v)]);
+  entries.push(["file", run.file]);
+  const half = Math.ceil(entries.length / 2);
+  const box = el("div", { id: "context-table", class: "ctx" });
+  for (const part of [entries.slice(0, half), entries.slice(half)]) {
+    box.append(el("table", {}, ...part.map(([k, v]) =>
+      el("tr", {}, el("th", { text: k }), el("td", { text: v })))));
   }
-  t.append(el("tr", {}, el("th", { text: "file" }), el("td", { text: run.file })));
-  document.getElementById("context-body").replaceChildren(t);
+  document.getElementById("context-body").replaceChildren(box);
 }
 
 // --------------------------------------------------------------- A/B view
