@@ -271,12 +271,15 @@ def print_latency(data):
             reps.setdefault(b["run_name"], []).append(b)
     if not reps:
         return
-    print("\nlatency per round trip, ns (p50 / p99 / p99.9, medians of repetitions)")
+    print("\nlatency per round trip, ns (p50 / p99 / p99.9, medians of repetitions;"
+          " '*': fewer than 100 / 1000 round trips per thread, near the largest seen)")
     for name in sorted(reps):
         group, impl, threads = parse_name(name)
-        cells = " ".join(f"{statistics.median(b[k] for b in reps[name]):>9.0f}"
-                         for k in LAT_COUNTERS)
-        print(f"  {group:<22} {impl:<16} {cells}")
+        laps = statistics.median(b.get("weft_lat_laps", 0) for b in reps[name])
+        cells = " ".join(f"{statistics.median(b[k] for b in reps[name]):>10.0f}"
+                         f"{'*' if laps < need else ' '}"
+                         for k, need in zip(LAT_COUNTERS, (2, 100, 1000)))
+        print(f"  {group:<22} {impl:<16} {cells}  {laps:.0f} round trips")
 
 
 def main():

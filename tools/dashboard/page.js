@@ -233,7 +233,9 @@ function lineChart({ kind, xs, series, overFrom, width = 410, height = 240, empt
       if (pts.length === 1)
         g.append(svg("line", { stroke: s.color, "stroke-width": 2, x1: xOf(p.x), x2: xOf(p.x),
                                y1: yOf(p.lo), y2: yOf(p.hi) }));
-      const c = svg("circle", { cx: xOf(p.x), cy: yOf(p.y), r: 3.2, fill: s.color });
+      // Hollow: a percentile from too small a sample (see LAT_NEED).
+      const c = svg("circle", { cx: xOf(p.x), cy: yOf(p.y), r: 3.2, fill: p.weak ? "#fff" : s.color,
+                                stroke: s.color, "stroke-width": p.weak ? 1.5 : 0 });
       const title = svg("title", {});
       title.textContent = p.title;
       c.append(title);
@@ -298,6 +300,10 @@ function seriesFor(rows, threads, pick, unit) {
   }).filter(s => s.pts.length);
 }
 
+// Round trips per thread a percentile needs to be more than the maximum of
+// a small sample (a slow row may fit only one batch into its minimum time).
+const LAT_NEED = { "p50": 2, "p99": 100, "p99.9": 1000 };
+
 function latencySeries(lat) {
   const keys = ["p50", "p99", "p99.9"];
   const out = [];
@@ -310,10 +316,13 @@ function latencySeries(lat) {
       out.push({ name, color: COLORS[impl], pts: keys.map((k, x) => {
         const v = row.lat[k];
         const [lo, hi] = rangeOf(v);
-        const laps = row.lat.laps ? `; ${fmtNum(median(row.lat.laps))} round trips per thread` : "";
-        return { x, y: median(v), lo, hi,
+        const n = row.lat.laps ? median(row.lat.laps) : null;
+        const weak = n != null && n < LAT_NEED[k];
+        const laps = n != null ? `; ${fmtNum(n)} round trips per thread` : "";
+        return { x, y: median(v), lo, hi, weak,
                  title: `${impl} ${k}: ${fmtNum(median(v))} ns (median of ${v.length} repetitions; ` +
-                        `${fmtNum(lo)} to ${fmtNum(hi)}${laps})` };
+                        `${fmtNum(lo)} to ${fmtNum(hi)}${laps})` +
+                        (weak ? `: too few round trips for a ${k}, this is near the largest seen` : "") };
       }) });
     }
   }
@@ -385,7 +394,8 @@ function groupCard(run, name, slot) {
                 emptyText: "no CPU counters in this result (older than the CPU column)" })));
   if (Object.keys(slot.lat).length) {
     charts.append(el("figure", {}, el("figcaption", { text: "latency per round trip, ns (lower is better)" }),
-      lineChart({ kind: "latency", xs: ["p50", "p99", "p99.9"], series: latencySeries(slot.lat) })));
+      lineChart({ kind: "latency", xs: ["p50", "p99", "p99.9"], series: latencySeries(slot.lat) }),
+      el("div", { class: "note", text: "hollow: too few round trips for that percentile" })));
   }
   card.append(charts);
   card.append(legend(impls));
