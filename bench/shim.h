@@ -23,7 +23,11 @@
  * and weft_lat_laps (intervals seen per thread). In the ordinary row a lap
  * is one predictable branch on a NULL pointer: the clock reads stay out of
  * the throughput figures. For a ping-pong body one lap per iteration times
- * a round trip (two hand-offs), the same for every impl.
+ * a round trip (two hand-offs), the same for every impl; each interval
+ * includes one clock read (~125 ns on the nested-KVM development guest,
+ * where kvm-clock's vDSO read is slow). A row whose first batch outlasts
+ * the minimum time keeps only that batch's laps: tools/bench_report.py and
+ * the dashboard mark percentiles taken from too few laps.
  */
 #ifndef WEFT_BENCH_SHIM_H
 #define WEFT_BENCH_SHIM_H
