@@ -75,7 +75,7 @@ def result_files(paths):
             out.append(p)
         else:
             sys.exit(f"dashboard: no such file or directory: {p}")
-    return sorted(set(out))
+    return sorted({os.path.abspath(p) for p in out})
 
 
 def sig(v, digits=5):
