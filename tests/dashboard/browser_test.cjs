@@ -120,6 +120,13 @@ async function main() {
     await page.waitForFunction(id => document.body.dataset.run === id, exp.runs[exp.old_run].id);
     await checkRun(page, exp.runs[exp.old_run], "run selector");
 
+    // The page's Mann-Whitney against Python's on fixed samples (both paths).
+    const mw = await page.evaluate(cases => cases.map(c => mannWhitney(c.a, c.b)), exp.mann_whitney);
+    const mwBad = exp.mann_whitney.filter((c, k) => mw[k].method !== c.method ||
+                                          Math.abs(mw[k].p - c.p) > 1e-6 * Math.max(1e-3, c.p));
+    check(`Mann-Whitney in the page equals Python's (${exp.mann_whitney.map(c => c.method)})`,
+          mwBad.length === 0, JSON.stringify(mw));
+
     // A/B: the same verdicts and p-values as tools/dashboard.py's compare_runs.
     await page.selectOption("#ab-a", String(exp.ab.a));
     await page.selectOption("#ab-b", String(exp.ab.b));

@@ -14,6 +14,13 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(HERE)), "tools")
 import dashboard  # noqa: E402
 
 FIXTURES = os.path.join(HERE, "fixtures")
+# Samples whose p-values the page's JavaScript must compute as Python does:
+# exact (no ties), normal with ties, normal past the exact size limit.
+MW_CASES = [
+    ([19, 22, 16, 29, 24], [20, 11, 17, 12]),
+    ([1, 2, 2, 3, 5, 5, 8], [2, 3, 5, 6, 8, 9, 9, 10]),
+    (list(range(0, 70, 2)), list(range(1, 61, 2))),
+]
 
 
 def charts_of(run):
@@ -77,6 +84,8 @@ def expectations(runs, bars_doc):
         "other_machine_run": by_machine[other[0]][-1],
         "old_run": old[0],
         "ab": {"a": a, "b": b, "rows": ab},
+        "mann_whitney": [{"a": x, "b": y, "p": dashboard.mann_whitney(x, y)[1],
+                          "method": dashboard.mann_whitney(x, y)[2]} for x, y in MW_CASES],
     }
 
 
