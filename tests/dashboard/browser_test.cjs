@@ -151,6 +151,7 @@ async function main() {
     await page.selectOption("#machine", exp.runs[exp.default_run].machine);
     await page.selectOption("#run", String(exp.run_index[exp.default_run]));
     await page.waitForFunction(id => document.body.dataset.run === id, exp.runs[exp.default_run].id);
+    await page.evaluate(() => window.scrollTo(0, 0)); // the sticky header at the top
     fs.mkdirSync(path.dirname(path.resolve(a.screenshot)), { recursive: true });
     await page.screenshot({ path: a.screenshot, fullPage: true });
     check(`screenshot saved (${a.screenshot})`, fs.statSync(a.screenshot).size > 10000);
