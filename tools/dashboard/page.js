@@ -161,6 +161,7 @@ function niceTicks(lo, hi, log) {
     if (ticks.length > 7) return ticks.filter(v => Math.abs(Math.log10(v) % 1) < 1e-9);
     return ticks;
   }
+  if (!(hi > lo)) return [lo];
   const step0 = (hi - lo) / 5;
   const mag = 10 ** Math.floor(Math.log10(step0));
   const step = [1, 2, 2.5, 5, 10].map(m => m * mag).find(s => s >= step0);
@@ -329,7 +330,7 @@ function latencySeries(lat) {
   return out;
 }
 
-function rankTable(run, group, rows, threads) {
+function rankTable(run, rows, threads) {
   // Per thread count, implementations fastest first, with the CPU column
   // and, on weft rows, the ratio to each baseline.
   const limit = BARS.cpu_limit;
@@ -399,7 +400,7 @@ function groupCard(run, name, slot) {
   }
   card.append(charts);
   card.append(legend(impls));
-  card.append(rankTable(run, name, slot.rows, threads));
+  card.append(rankTable(run, slot.rows, threads));
   return card;
 }
 
