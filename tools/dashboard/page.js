@@ -60,9 +60,9 @@ function cores(run) {
 // One colour per implementation across the whole page: weft rows in warm
 // colours, baselines from a cool palette, in a stable (sorted) order.
 const COLORS = (() => {
-  const warm = ["#d9480f", "#a61e4d", "#e8590c", "#862e9c"];
-  const cool = ["#1c7ed6", "#2f9e44", "#7048e8", "#495057", "#0c8599", "#f59f00",
-                "#5c940d", "#364fc7", "#e64980", "#087f5b", "#9c36b5", "#a0760a"];
+  const warm = ["#d9480f", "#c2255c", "#f08c00", "#8b4513"];
+  const cool = ["#1c7ed6", "#2f9e44", "#7048e8", "#495057", "#0c8599", "#5c940d",
+                "#364fc7", "#9c36b5", "#087f5b", "#15aabf", "#868e96", "#74b816"];
   const impls = new Set();
   for (const r of RUNS) for (const row of r.rows) impls.add(row.i);
   const map = {};
