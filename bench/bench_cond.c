@@ -4,7 +4,9 @@
  *   cond/signal_no_waiter  signal a cond nobody waits on (1 thread)
  *   cond/pingpong          two threads take turns through one mutex and one
  *                          cond (wait for my turn, pass it, signal); one
- *                          item = one hand-off
+ *                          item = one hand-off; cond/pingpong_lat: the
+ *                          same with per-round-trip latency percentiles
+ *                          (bench/shim.h, "Latency")
  *   cond/broadcast         one thread broadcasts to 8 waiters and waits
  *                          until all 8 have re-acquired the mutex; one item
  *                          = one round (ns/op = broadcast-to-all-back time)
@@ -98,6 +100,7 @@ static inline void pthread_cv_destroy(pthread_cond_t *c, pthread_mutex_t *m)
 			s->turn = other;                                       \
 			impl##_cv_signal(&s->c);                               \
 			impl##_cv_unlock(&s->m);                               \
+			weft_bench_lap(ctx); /* one round trip */              \
 		}                                                              \
 	}                                                                      \
                                                                                \
@@ -158,6 +161,7 @@ static inline void pthread_cv_destroy(pthread_cond_t *c, pthread_mutex_t *m)
 		.teardown = impl##_cv_teardown,                                \
 		.run = impl##_cv_pingpong,                                     \
 		.batch = 64,                                                   \
+		.flags = WEFT_BENCH_LATENCY,                                   \
 	};                                                                     \
 	WEFT_BENCH(bench_##impl##_cv_broadcast){                               \
 		.name = "cond/broadcast/" #impl,                               \

@@ -4,8 +4,11 @@
  *   mutex/uncontended   lock+unlock, one thread
  *   mutex/counter       a shared counter under the lock, 1/2/4/8 threads
  *   mutex/handoff       two threads take strict turns through the lock;
- *                       one item = one hand-off (ns/op = hand-off latency)
+ *                       one item = one hand-off (ns/op = hand-off latency);
+ *                       mutex/handoff_lat: the same with per-round-trip
+ *                       latency percentiles (bench/shim.h, "Latency")
  */
+#include <stdbool.h>
 #include <stdlib.h>
 
 #include "internal/arch.h"
@@ -64,11 +67,14 @@
 		const unsigned me = ctx->thread, other = !ctx->thread;         \
 		for (uint64_t i = 0; i < iters;) {                             \
 			impl##_lk_lock(&s->lock, &node);                       \
-			if (s->turn == me) {                                   \
+			const bool mine = s->turn == me;                       \
+			if (mine)                                              \
 				s->turn = other;                               \
-				i++;                                           \
-			}                                                      \
 			impl##_lk_unlock(&s->lock, &node);                     \
+			if (mine) {                                            \
+				i++;                                           \
+				weft_bench_lap(ctx); /* one round trip */      \
+			}                                                      \
 		}                                                              \
 	}                                                                      \
                                                                                \
@@ -95,6 +101,7 @@
 		.teardown = impl##_teardown,                                   \
 		.run = impl##_handoff,                                         \
 		.batch = 64,                                                   \
+		.flags = WEFT_BENCH_LATENCY,                                   \
 	}
 
 /*

@@ -10,7 +10,9 @@
  *                   pop_bulk; weft_burst: the up-to-n push_n / pop_n
  *   ring/spsc_bulk32  the same with the SPSC bulk calls
  *   ring/pingpong   two threads bounce one item through two queues;
- *                   one item = one round trip (ns/op = round-trip latency)
+ *                   one item = one round trip (ns/op = round-trip latency);
+ *                   ring/pingpong_lat and mpsc/pingpong_lat: the same with
+ *                   latency percentiles (bench/shim.h, "Latency")
  *   mpsc/throughput thread 0 consumes, threads-1 producers (threads 2, 3, 5,
  *                   9 = 1, 2, 4, 8 producers)
  *                   weft_intrusive: weft_mpsc_intrusive over preallocated
@@ -132,6 +134,7 @@ typedef struct bq_shared {
 			if (t == 1)                                            \
 				while (!fn##_bq_push(out, t, v))               \
 					wait_step(&spins);                     \
+			weft_bench_lap(ctx); /* one round trip */              \
 		}                                                              \
 		ctx->items += (double)iters / 2;                               \
 	}
@@ -208,6 +211,11 @@ static const unsigned mpsc_threads[] = { 2, 3, 5, 9, 0 };
 #define REG(id, nm, fn, body, thr, b)                                          \
 	WEFT_BENCH(id){ .name = nm, .threads = thr, .setup = fn##_setup,        \
 			.teardown = bq_teardown, .run = fn##_##body, .batch = b }
+/* The same with the latency row "<primitive>/<case>_lat/<impl>" too. */
+#define REG_LAT(id, nm, fn, body, thr, b)                                      \
+	WEFT_BENCH(id){ .name = nm, .threads = thr, .setup = fn##_setup,        \
+			.teardown = bq_teardown, .run = fn##_##body, .batch = b,  \
+			.flags = WEFT_BENCH_LATENCY }
 
 /* -------------------------------------------------------- instantiation */
 
@@ -271,12 +279,12 @@ REG(r_sbulk_mc, "ring/spsc_bulk32/moodycamel", moodycamel_ring, bulk,
     weft_bench_threads_2, 1024);
 
 /* ring/pingpong */
-REG(r_pp_weft, "ring/pingpong/weft", weft_ring, pingpong, weft_bench_threads_2, 64);
-REG(r_pp_weft_spsc, "ring/pingpong/weft_spsc", weft_spsc, pingpong, weft_bench_threads_2, 64);
-REG(r_pp_pthread, "ring/pingpong/pthread", pthread_ring, pingpong, weft_bench_threads_2, 64);
-REG(r_pp_ckr_spsc, "ring/pingpong/ck_ring_spsc", ck_ring_spsc, pingpong,
+REG_LAT(r_pp_weft, "ring/pingpong/weft", weft_ring, pingpong, weft_bench_threads_2, 64);
+REG_LAT(r_pp_weft_spsc, "ring/pingpong/weft_spsc", weft_spsc, pingpong, weft_bench_threads_2, 64);
+REG_LAT(r_pp_pthread, "ring/pingpong/pthread", pthread_ring, pingpong, weft_bench_threads_2, 64);
+REG_LAT(r_pp_ckr_spsc, "ring/pingpong/ck_ring_spsc", ck_ring_spsc, pingpong,
     weft_bench_threads_2, 64);
-REG(r_pp_mc, "ring/pingpong/moodycamel", moodycamel_ring, pingpong, weft_bench_threads_2, 64);
+REG_LAT(r_pp_mc, "ring/pingpong/moodycamel", moodycamel_ring, pingpong, weft_bench_threads_2, 64);
 
 /* mpsc/throughput */
 REG(m_thr_weft, "mpsc/throughput/weft", weft_mpsc, mpsc, mpsc_threads, 256);
@@ -292,12 +300,12 @@ REG(m_thr_ckfp, "mpsc/throughput/ck_fifo_mpmc_prealloc", ck_fifo_mpmc_prealloc, 
 REG(m_thr_mc, "mpsc/throughput/moodycamel", moodycamel, mpsc, mpsc_threads, 256);
 
 /* mpsc/pingpong */
-REG(m_pp_weft, "mpsc/pingpong/weft", weft_mpsc, pingpong, weft_bench_threads_2, 64);
-REG(m_pp_weft_i, "mpsc/pingpong/weft_intrusive", weft_intrusive, pingpong, weft_bench_threads_2, 64);
-REG(m_pp_pthread, "mpsc/pingpong/pthread", pthread, pingpong, weft_bench_threads_2, 64);
-REG(m_pp_wfcq, "mpsc/pingpong/wfcqueue", wfcqueue, pingpong, weft_bench_threads_2, 64);
-REG(m_pp_ckf, "mpsc/pingpong/ck_fifo_mpmc", ck_fifo_mpmc, pingpong, weft_bench_threads_2, 64);
-REG(m_pp_mc, "mpsc/pingpong/moodycamel", moodycamel, pingpong, weft_bench_threads_2, 64);
+REG_LAT(m_pp_weft, "mpsc/pingpong/weft", weft_mpsc, pingpong, weft_bench_threads_2, 64);
+REG_LAT(m_pp_weft_i, "mpsc/pingpong/weft_intrusive", weft_intrusive, pingpong, weft_bench_threads_2, 64);
+REG_LAT(m_pp_pthread, "mpsc/pingpong/pthread", pthread, pingpong, weft_bench_threads_2, 64);
+REG_LAT(m_pp_wfcq, "mpsc/pingpong/wfcqueue", wfcqueue, pingpong, weft_bench_threads_2, 64);
+REG_LAT(m_pp_ckf, "mpsc/pingpong/ck_fifo_mpmc", ck_fifo_mpmc, pingpong, weft_bench_threads_2, 64);
+REG_LAT(m_pp_mc, "mpsc/pingpong/moodycamel", moodycamel, pingpong, weft_bench_threads_2, 64);
 
 /* mpsc/burst64k: memory per queued item */
 REG(m_burst_weft, "mpsc/burst64k/weft", weft_mpsc, burst, weft_bench_threads_1, BURST);

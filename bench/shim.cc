@@ -8,6 +8,9 @@
 #include <pthread.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <cstdint>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -41,7 +44,65 @@ double thread_cpu_ns() {
   return double(ts.tv_sec) * 1e9 + double(ts.tv_nsec);
 }
 
-void run_bench(benchmark::State &state, const weft_bench *b, run_slot *slot) {
+uint64_t monotonic_ns() {
+  timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return uint64_t(ts.tv_sec) * 1000000000u + uint64_t(ts.tv_nsec);
+}
+
+} // namespace
+
+// One thread's lap state in a latency row (bench/shim.h, "Latency").
+struct weft_bench_laps {
+  uint64_t last_ns = 0; // previous lap, or the start of the timed region
+  uint64_t seen = 0;    // intervals measured
+  uint64_t rng = 0x9e3779b97f4a7c15u;
+  uint32_t kept = 0; // filled part of sample
+  uint32_t sample[WEFT_BENCH_LAP_SAMPLES];
+};
+
+extern "C" void weft_bench_lap_record(weft_bench_laps *l) {
+  const uint64_t now = monotonic_ns();
+  const uint64_t d = now - l->last_ns;
+  l->last_ns = now;
+  const uint32_t ns = d > UINT32_MAX ? UINT32_MAX : uint32_t(d);
+  l->seen++;
+  if (l->kept < WEFT_BENCH_LAP_SAMPLES) {
+    l->sample[l->kept++] = ns;
+    return;
+  }
+  // Algorithm R: the n-th interval replaces a random kept one with
+  // probability K/n, so the sample stays uniform over the whole region.
+  l->rng ^= l->rng << 13; // xorshift64
+  l->rng ^= l->rng >> 7;
+  l->rng ^= l->rng << 17;
+  const uint64_t j = l->rng % l->seen;
+  if (j < WEFT_BENCH_LAP_SAMPLES)
+    l->sample[j] = ns;
+}
+
+namespace {
+
+// Nearest-rank percentile q (0 < q < 1) of a sorted sample.
+double percentile(const uint32_t *sorted, uint32_t n, double q) {
+  if (n == 0)
+    return 0;
+  uint32_t rank = uint32_t(q * n + 0.999999); // ceil, robust to rounding
+  rank = std::min(std::max(rank, 1u), n);
+  return sorted[rank - 1];
+}
+
+void report_laps(benchmark::State &state, weft_bench_laps *l) {
+  std::sort(l->sample, l->sample + l->kept);
+  const auto avg = benchmark::Counter::kAvgThreads;
+  state.counters["weft_lat_p50_ns"] = benchmark::Counter(percentile(l->sample, l->kept, 0.50), avg);
+  state.counters["weft_lat_p99_ns"] = benchmark::Counter(percentile(l->sample, l->kept, 0.99), avg);
+  state.counters["weft_lat_p999_ns"] = benchmark::Counter(percentile(l->sample, l->kept, 0.999), avg);
+  state.counters["weft_lat_laps"] = benchmark::Counter(double(l->seen), avg);
+}
+
+void run_bench(benchmark::State &state, const weft_bench *b, run_slot *slot,
+               bool latency) {
   // Thread 0 sets up before its first KeepRunningBatch(); every thread's
   // first KeepRunningBatch() waits at Google Benchmark's start barrier, so
   // the others see slot->shared only after it is ready (the pattern the
@@ -53,6 +114,10 @@ void run_bench(benchmark::State &state, const weft_bench *b, run_slot *slot) {
   ctx.threads = unsigned(state.threads());
   ctx.shim_state = &state;
   const uint64_t batch = b->batch ? b->batch : 256;
+  std::unique_ptr<weft_bench_laps> laps;
+  if (latency)
+    laps.reset(new weft_bench_laps); // before timing: no allocation inside
+  ctx.laps = laps.get();
   bool first = true;
   double cpu_start = 0;
   while (state.KeepRunningBatch(benchmark::IterationCount(batch))) {
@@ -60,6 +125,8 @@ void run_bench(benchmark::State &state, const weft_bench *b, run_slot *slot) {
       ctx.shared = slot->shared;
       first = false;
       cpu_start = thread_cpu_ns(); // the timed region has just begun
+      if (laps)
+        laps->last_ns = monotonic_ns();
     }
     b->run(&ctx, batch);
   }
@@ -75,8 +142,30 @@ void run_bench(benchmark::State &state, const weft_bench *b, run_slot *slot) {
   // thread's CPU included, so spinning and yielding waiters are charged.
   state.counters["weft_cpu_ns"] = benchmark::Counter(cpu_ns);
   state.counters["weft_items"] = benchmark::Counter(items);
+  if (laps)
+    report_laps(state, laps.get());
   if (state.thread_index() == 0 && b->teardown)
     b->teardown(slot->shared);
+}
+
+// "mutex/handoff/weft" -> "mutex/handoff_lat/weft": the latency row.
+std::string latency_name(const char *name) {
+  std::string s(name);
+  const size_t first = s.find('/');
+  const size_t second = first == std::string::npos ? first : s.find('/', first + 1);
+  if (second == std::string::npos)
+    return s + "_lat";
+  return s.insert(second, "_lat");
+}
+
+void register_row(const weft_bench *b, const std::string &name, bool latency) {
+  auto *slot = new run_slot; // lives as long as the process
+  auto *r = benchmark::RegisterBenchmark(
+      name.c_str(),
+      [b, slot, latency](benchmark::State &s) { run_bench(s, b, slot, latency); });
+  r->UseRealTime();
+  for (const unsigned *t = b->threads ? b->threads : weft_bench_threads_1; *t; t++)
+    r->Threads(int(*t));
 }
 
 std::string allocator_name() {
@@ -132,13 +221,9 @@ int main(int argc, char **argv) {
   if (benchmark::ReportUnrecognizedArguments(argc, argv))
     return 1;
   for (const weft_bench *b : registry()) {
-    auto *slot = new run_slot; // lives as long as the process
-    auto *r = benchmark::RegisterBenchmark(
-        b->name, [b, slot](benchmark::State &s) { run_bench(s, b, slot); });
-    r->UseRealTime();
-    for (const unsigned *t = b->threads ? b->threads : weft_bench_threads_1;
-         *t; t++)
-      r->Threads(int(*t));
+    register_row(b, b->name, false);
+    if (b->flags & WEFT_BENCH_LATENCY)
+      register_row(b, latency_name(b->name), true);
   }
   benchmark::AddCustomContext("weft_allocator", allocator_name());
   benchmark::AddCustomContext("weft_compiler", WEFT_BENCH_COMPILER);

@@ -3,12 +3,13 @@
 
     bench_report.py run --binary B --results DIR [--full] [--repetitions N] [--filter RE] [--cmake-cache F]
     bench_report.py table FILE.json          # re-print the table of a result
-    bench_report.py html FILE.json           # (re)write FILE.html, the dashboard
 
 `run` writes Google Benchmark JSON to DIR/<machine>/<UTC timestamp>.json with
 the machine context (CPU model, cores, kernel, compiler and flags, allocator,
 git commit) added to its "context", showing progress while it runs, then
-prints the table. Naming contract (bench/shim.h): "<primitive>/<case>/<impl>";
+prints the table, writes the dashboard over every result of DIR
+(tools/dashboard.py; build/dashboard/index.html), prints its path and the
+bars of tools/bars.json met or missed by this run. Naming contract (bench/shim.h): "<primitive>/<case>/<impl>";
 impl "weft" or "weft_*" is a weft row, every other impl a baseline.
 """
 import argparse
@@ -92,7 +93,10 @@ def run(args):
             print(f"skipping {n} (can stall for minutes; run with --full)")
     if not names:
         sys.exit(f"no benchmark matches filter {args.filter!r}")
-    reps, min_time = (10, 0.5) if args.full else (3, 0.05)
+    # Default: 5 repetitions of 0.03 s (the time of 3 of 0.05 s): with 5 a
+    # side the dashboard's A/B test can tell a change from noise (p down to
+    # 0.008; with 3 a side it cannot go below 0.10).
+    reps, min_time = (10, 0.5) if args.full else (5, 0.03)
     if args.repetitions < 0:
         sys.exit("--repetitions must be a positive count")
     if args.repetitions:
@@ -137,11 +141,20 @@ def run(args):
     data["context"]["weft_condition"] = condition
     with open(out, "w") as f:
         json.dump(data, f, indent=1)
-    html = out[:-len(".json")] + ".html"
-    write_dashboard(data, html)
-    print(f"\nwrote {os.path.relpath(out, ROOT)}")
-    print(f"dashboard: {os.path.relpath(html, ROOT)} (open in a browser)\n")
+    print(f"\nwrote {os.path.relpath(out, ROOT)}\n")
     print_table(data)
+    print_dashboard(args.results, out)
+
+
+def print_dashboard(results_dir, out):
+    """Write the dashboard over every result in results_dir (this run
+    included), print its path and this run's bars met or missed."""
+    import dashboard
+    runs = dashboard.load_runs([results_dir, out])
+    page = dashboard.write_page(runs, dashboard.DEFAULT_OUT)
+    this = dashboard.load_run(out)
+    print(f"\ndashboard: {page} ({len(runs)} runs; open in a browser)")
+    print("\n".join(dashboard.summary_lines(this, dashboard.load_bars())))
 
 
 def parse_name(run_name):
@@ -230,6 +243,8 @@ def print_table(data):
     samples = collect(data)
     groups = sorted({g for g, _ in samples}, key=lambda g: g)
     for group in groups:
+        if group.endswith("_lat"):
+            continue  # print_latency below
         rows = sorted(t for g, t in samples if g == group)
         impls = sorted({i for t in rows for i in samples[(group, t)]})
         wefts = [i for i in impls if is_weft(i)]
@@ -251,52 +266,30 @@ def print_table(data):
                       f"{fmt_cpu(row[w]['cpu']):>7}{cells}{note}")
             if not wefts:
                 print(f"  {t:>7}  (no weft row)")
+    print_latency(data)
 
 
-def write_dashboard(data, path):
-    """A self-contained HTML page: per primitive/case, bars of items/s for
-    every implementation at each thread count, weft highlighted, with the
-    weft/baseline ratios. No scripts, no external files."""
-    import html as h
-    ctx = data["context"]
-    samples = collect(data)
-    cores = int(ctx.get("weft_cores", 0) or 0)
-    parts = [f"""<!doctype html><meta charset="utf-8"><title>weft benchmarks</title>
-<style>body{{font:14px system-ui,sans-serif;margin:2em;max-width:70em}}
-table{{border-collapse:collapse;margin:.3em 0 1.2em}}td,th{{padding:2px 8px;text-align:left}}
-.bar{{height:12px;background:#9ab}}.weft .bar{{background:#d62}}.weft td{{font-weight:600}}
-.num{{text-align:right;font-variant-numeric:tabular-nums}}h2{{margin-top:1.5em}}
-.ctx td{{padding:1px 8px}}.note{{color:#666}}</style>
-<h1>weft benchmarks</h1><table class="ctx">"""]
-    for key in ("weft_cpu_model", "weft_cores", "weft_kernel", "weft_compiler",
-                "weft_cflags", "weft_allocator", "weft_git_commit", "date",
-                "weft_repetitions", "weft_interleaved", "weft_note"):
-        if key in ctx:
-            parts.append(f"<tr><th>{h.escape(key.replace('weft_', ''))}</th>"
-                         f"<td>{h.escape(str(ctx[key]))}</td></tr>")
-    parts.append("</table><p class=note>items/s, medians of repetitions; "
-                 "ratio = weft / baseline, &gt; 1 means weft is faster.</p>")
-    for group in sorted({g for g, _ in samples}):
-        parts.append(f"<h2>{h.escape(group)}</h2>")
-        for t in sorted(tt for g, tt in samples if g == group):
-            row = samples[(group, t)]
-            top = max(v["rate"] for v in row.values())
-            wefts = [i for i in row if is_weft(i)]
-            over = " (oversubscribed)" if cores and t > cores else ""
-            parts.append(f"<b>{t} thread{'s' if t > 1 else ''}{over}</b><table>")
-            for impl in sorted(row, key=lambda i: (not is_weft(i), -row[i]["rate"])):
-                ratio = "" if is_weft(impl) or not wefts else " ".join(
-                    f"{w}: {ratio_cell(row[w], row[impl])}" for w in wefts)
-                cls = ' class="weft"' if is_weft(impl) else ""
-                width = max(1, int(400 * row[impl]["rate"] / top))
-                parts.append(f"<tr{cls}><td>{h.escape(impl)}</td>"
-                             f"<td class=num>{fmt_rate(row[impl]['rate'])}/s</td>"
-                             f"<td class=num>{fmt_cpu(row[impl]['cpu'])} CPU ns/item</td>"
-                             f"<td><div class=bar style='width:{width}px'></div></td>"
-                             f"<td>{h.escape(ratio)}</td></tr>")
-            parts.append("</table>")
-    with open(path, "w") as f:
-        f.write("\n".join(parts))
+LAT_COUNTERS = ("weft_lat_p50_ns", "weft_lat_p99_ns", "weft_lat_p999_ns")
+
+
+def print_latency(data):
+    """The latency rows (bench/shim.h, "Latency"): ns per round trip at
+    p50, p99 and p99.9, medians over the repetitions."""
+    reps = {}
+    for b in data["benchmarks"]:
+        if b.get("run_type") != "aggregate" and all(k in b for k in LAT_COUNTERS):
+            reps.setdefault(b["run_name"], []).append(b)
+    if not reps:
+        return
+    print("\nlatency per round trip, ns (p50 / p99 / p99.9, medians of repetitions;"
+          " '*': fewer than 100 / 1000 round trips per thread, near the largest seen)")
+    for name in sorted(reps):
+        group, impl, threads = parse_name(name)
+        laps = statistics.median(b.get("weft_lat_laps", 0) for b in reps[name])
+        cells = " ".join(f"{statistics.median(b[k] for b in reps[name]):>10.0f}"
+                         f"{'*' if laps < need else ' '}"
+                         for k, need in zip(LAT_COUNTERS, (2, 100, 1000)))
+        print(f"  {group:<22} {impl:<16} {cells}  {laps:.0f} round trips")
 
 
 def main():
@@ -308,7 +301,7 @@ def main():
     r.add_argument("--results", default=os.path.join(ROOT, "results"))
     r.add_argument("--full", action="store_true")
     r.add_argument("--repetitions", type=int, default=0,
-                   help="repetitions per benchmark (default 3, 10 with --full)")
+                   help="repetitions per benchmark (default 5, 10 with --full)")
     r.add_argument("--filter", default=".")
     r.add_argument("--condition", default="quiet", choices=conditions.CONDITIONS,
                    help="machine condition to run under (tools/conditions.py)")
@@ -317,8 +310,6 @@ def main():
     c.add_argument("files", nargs="+")
     t = sub.add_parser("table")
     t.add_argument("file")
-    d = sub.add_parser("html")
-    d.add_argument("file")
     args = ap.parse_args()
     if args.cmd == "run":
         run(args)
@@ -334,12 +325,7 @@ def main():
         sys.exit(1 if conditions.compare(runs, collect, is_weft) else 0)
     with open(args.file) as f:
         data = json.load(f)
-    if args.cmd == "table":
-        print_table(data)
-    else:
-        out = args.file[:-len(".json")] + ".html"
-        write_dashboard(data, out)
-        print(out)
+    print_table(data)
 
 
 if __name__ == "__main__":

@@ -1,0 +1,233 @@
+#!/usr/bin/env python3
+"""Tests of tools/dashboard.py: the Mann-Whitney U test against known
+results and brute force, the bars of tools/bars.json, loading old and new
+result files, and the generated page. Run by tools/run test; prints
+"N passed, N failed" last.
+
+    python3 tests/dashboard/test_dashboard.py
+"""
+import io
+import itertools
+import json
+import os
+import random
+import sys
+import tempfile
+import unittest
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(os.path.dirname(HERE))
+sys.path.insert(0, os.path.join(ROOT, "tools"))
+import dashboard  # noqa: E402
+
+FIXTURES = os.path.join(HERE, "fixtures")
+
+
+def brute_u(a, b):
+    """U of a by its definition: pairs with a above b, ties counting 1/2."""
+    return sum(1.0 if x > y else 0.5 if x == y else 0.0 for x in a for y in b)
+
+
+def brute_exact_p(a, b):
+    """Two-sided exact p by enumerating every split of the pooled values."""
+    pooled = list(a) + list(b)
+    u = brute_u(a, b)
+    low = high = total = 0
+    for idx in itertools.combinations(range(len(pooled)), len(a)):
+        rest = [pooled[k] for k in range(len(pooled)) if k not in idx]
+        v = brute_u([pooled[k] for k in idx], rest)
+        total += 1
+        low += v <= u
+        high += v >= u
+    return min(1.0, 2 * min(low, high) / total)
+
+
+class MannWhitney(unittest.TestCase):
+    # scipy.stats.mannwhitneyu's documented example (Conover's ages of male
+    # and female patients): U = 17, exact p = 0.1111..., asymptotic
+    # (continuity-corrected) p = 0.11134688653314041.
+    MALES = [19, 22, 16, 29, 24]
+    FEMALES = [20, 11, 17, 12]
+
+    def test_known_example_exact(self):
+        u, p, method = dashboard.mann_whitney(self.MALES, self.FEMALES)
+        self.assertEqual(method, "exact")
+        self.assertEqual(u, 17)
+        self.assertAlmostEqual(p, 1 / 9, places=12)
+
+    def test_known_example_normal(self):
+        u, p, method = dashboard.mann_whitney(self.MALES, self.FEMALES, method="normal")
+        self.assertEqual(u, 17)
+        self.assertAlmostEqual(p, 0.11134688653314041, places=10)
+
+    def test_u_counts_pairs_with_ties(self):
+        rng = random.Random(7)
+        for _ in range(200):
+            a = [rng.randint(0, 6) for _ in range(rng.randint(1, 8))]
+            b = [rng.randint(0, 6) for _ in range(rng.randint(1, 8))]
+            self.assertEqual(dashboard.mann_whitney(a, b)[0], brute_u(a, b))
+
+    def test_exact_p_matches_enumeration(self):
+        rng = random.Random(11)
+        for n1, n2 in ((1, 1), (2, 3), (3, 3), (4, 5), (5, 4), (6, 6)):
+            for _ in range(5):
+                vals = rng.sample(range(1000), n1 + n2)
+                a, b = vals[:n1], vals[n1:]
+                _, p, method = dashboard.mann_whitney(a, b)
+                self.assertEqual(method, "exact")
+                self.assertAlmostEqual(p, brute_exact_p(a, b), places=12)
+
+    def test_distribution_is_the_gaussian_binomial(self):
+        dist = dashboard._u_distribution(3, 3)
+        self.assertEqual(dist, [1, 1, 2, 3, 3, 3, 3, 2, 1, 1])  # C(6,3) = 20 in all
+        self.assertEqual(sum(dashboard._u_distribution(7, 5)), 792)  # C(12,5)
+
+    def test_three_repetitions_cannot_reach_five_percent(self):
+        self.assertAlmostEqual(dashboard.min_p(3, 3), 0.1)
+        _, p, _ = dashboard.mann_whitney([1, 2, 3], [4, 5, 6])
+        self.assertAlmostEqual(p, 0.1)
+        self.assertLess(dashboard.min_p(5, 5), 0.05)
+
+    def test_separated_samples_are_significant_with_enough_repetitions(self):
+        _, p, _ = dashboard.mann_whitney([1, 2, 3, 4, 5, 6, 7], [11, 12, 13, 14, 15, 16, 17])
+        self.assertLess(p, 0.001)
+        _, p, _ = dashboard.mann_whitney([1, 5, 2, 6, 3, 7, 4], [4.5, 1.5, 6.5, 2.5, 5.5, 3.5, 7.5])
+        self.assertGreater(p, 0.5)
+
+
+def run_of(rows, machine="m", date="2026-01-01T00:00:00"):
+    """A run record from {(group, impl, threads): (rates, cpus or None)}."""
+    return {"id": f"{machine}/{date}", "file": "", "machine": machine, "date": date,
+            "context": {}, "rows": [{"g": g, "i": i, "t": t, "rate": list(r), "cpu": c}
+                                    for (g, i, t), (r, c) in rows.items()]}
+
+
+def bar(**kw):
+    b = {"id": "x", "source": "test", "text": "x", "cpu": True}
+    b.update(kw)
+    return b
+
+
+class Bars(unittest.TestCase):
+    RUN = run_of({
+        ("mutex/counter", "weft", 1): ([300, 310, 290], [10, 10, 10]),
+        ("mutex/counter", "pthread", 1): ([100, 100, 100], [5, 5, 5]),
+        ("mutex/counter", "weft", 2): ([150, 150, 150], [10, 10, 10]),
+        ("mutex/counter", "pthread", 2): ([100, 100, 100], [10, 10, 10]),
+        ("q/x", "weft", 2): ([120], None), ("q/x", "a", 2): ([100], None),
+        ("q/x", "b", 2): ([110], None),
+        ("ring/bulk32", "weft", 2): ([300], None), ("ring/mpmc", "weft", 2): ([100], None),
+    })
+
+    def judge(self, b):
+        return dashboard.evaluate_bar(b, dashboard.medians(self.RUN), 1.5)
+
+    def test_wall_bar_met_and_missed_at_the_worst_row(self):
+        r = self.judge(bar(rows=["mutex/counter"], threads=[1, 2], vs=["pthread"], wall_min=1.4))
+        self.assertEqual((r["status"], r["value"]), ("met", 1.5))
+        r = self.judge(bar(rows=["mutex/counter"], threads=[1, 2], vs=["pthread"], wall_min=2))
+        self.assertEqual(r["status"], "missed")
+        self.assertIn("2t", r["where"])
+
+    def test_time_bar(self):
+        r = self.judge(bar(rows=["mutex/counter"], threads=[1], vs=["pthread"], time_max=0.4))
+        self.assertEqual(r["status"], "met")
+        self.assertAlmostEqual(r["value"], 1 / 3)
+
+    def test_cpu_rule(self):
+        r = self.judge(bar(rows=["mutex/counter"], threads=[1, 2], vs=["pthread"], wall_min=1))
+        self.assertEqual((r["cpu"], r["cpu_value"]), ("missed", 2.0))
+        r = self.judge(bar(rows=["q/x"], threads=[2], vs=["a"], wall_min=1))
+        self.assertEqual(r["cpu"], "not measured")  # a result older than the CPU column
+
+    def test_best_of_peers(self):
+        r = self.judge(bar(rows=["q/x"], threads=[2], vs=["a", "b"], vs_mode="best", wall_min=1.05))
+        self.assertEqual(r["status"], "met")
+        self.assertAlmostEqual(r["value"], 120 / 110)
+        self.assertIn("vs b", r["where"])
+
+    def test_other_group_and_missing_rows(self):
+        r = self.judge(bar(rows=["ring/bulk32"], threads=[2], vs=["weft"], vs_group="ring/mpmc",
+                           wall_min=3))
+        self.assertEqual((r["status"], r["value"]), ("met", 3.0))
+        r = self.judge(bar(rows=["mutex/counter"], threads=[2, 4], vs=["pthread"], wall_min=1))
+        self.assertEqual(r["status"], "not measured")  # the 4-thread row is absent
+        r = self.judge(bar(rows=["chan/x"], vs=["pthread"], wall_min=1, tentative=True))
+        self.assertEqual(r["status"], "not measured")
+        r = self.judge(bar(manual="a special run"))
+        self.assertEqual(r["status"], "not measured")
+
+    def test_patterns_and_every_peer(self):
+        r = self.judge(bar(rows=["*"], vs=["*"], wall_min=1.05))
+        self.assertEqual(r["status"], "met")  # q/x 1.09x b is the worst row
+        r = self.judge(bar(rows=["q/*"], vs=["*"], wall_min=1.1))
+        self.assertEqual(r["status"], "missed")
+
+    def test_bars_file_is_well_formed(self):
+        doc = dashboard.load_bars()
+        ids = [b["id"] for b in doc["bars"]]
+        self.assertEqual(len(ids), len(set(ids)))
+        for b in doc["bars"]:
+            if b.get("manual"):
+                continue
+            self.assertTrue(("wall_min" in b) != ("time_max" in b), b["id"])
+            self.assertTrue(b["rows"] and b["vs"], b["id"])
+
+
+class Results(unittest.TestCase):
+    def test_fixtures_load_old_and_new(self):
+        runs = dashboard.load_runs([FIXTURES])
+        self.assertGreaterEqual(len(runs), 4)
+        old = [r for r in runs if all(row["cpu"] is None for row in r["rows"])]
+        new = [r for r in runs if any(row["cpu"] for row in r["rows"])]
+        self.assertTrue(old and new)
+        lat = [row for r in new for row in r["rows"] if row["g"].endswith("_lat")]
+        self.assertTrue(lat and all(set(row["lat"]) >= {"p50", "p99", "p99.9"} for row in lat))
+        for row in lat:  # percentiles are ordered in every repetition
+            for p50, p99, p999 in zip(row["lat"]["p50"], row["lat"]["p99"], row["lat"]["p99.9"]):
+                self.assertLessEqual(p50, p99)
+                self.assertLessEqual(p99, p999)
+        for r in runs:  # aggregates (mean, median, stddev, cv) are not repetitions
+            reps = {len(row["rate"]) for row in r["rows"]}
+            self.assertEqual(len(reps), 1, r["id"])
+
+    def test_committed_results_make_a_page(self):
+        runs = dashboard.load_runs([os.path.join(ROOT, "results")])
+        self.assertTrue(runs)
+        with tempfile.TemporaryDirectory() as d:
+            out = dashboard.write_page(runs, os.path.join(d, "index.html"))
+            text = open(out).read()
+        self.assertNotIn("http://", text.replace("http://www.w3.org/2000/svg", ""))
+        self.assertNotIn("https://", text)
+        marker = '<script type="application/json" id="weft-data">'
+        start = text.index(marker) + len(marker)
+        end = text.index("</script>", start)
+        data = json.loads(text[start:end])
+        self.assertEqual(len(data["runs"]), len(runs))
+
+    def test_summary_names_every_judged_bar(self):
+        runs = dashboard.load_runs([FIXTURES])
+        doc = dashboard.load_bars()
+        lines = dashboard.summary_lines(runs[-1], doc)
+        self.assertRegex(lines[0], r"\d+ met, \d+ missed, \d+ not measured")
+
+    def test_compare_runs_verdicts(self):
+        a = run_of({("g", "weft", 1): ([1, 2, 3, 4, 5], None), ("g", "x", 1): ([1, 2, 3], None)})
+        b = run_of({("g", "weft", 1): ([11, 12, 13, 14, 15], None), ("g", "x", 1): ([4, 5, 6], None)})
+        got = {r[1]: r[-1] for r in dashboard.compare_runs(a, b)}
+        self.assertEqual(got, {"weft": "faster", "x": "too few repetitions"})
+
+
+def main():
+    log = io.StringIO()  # shown only on failure: tools/run prints what is not "ok"
+    result = unittest.TextTestRunner(stream=log, verbosity=2).run(
+        unittest.defaultTestLoader.loadTestsFromModule(sys.modules[__name__]))
+    failed = len(result.failures) + len(result.errors)
+    if failed:
+        print(log.getvalue())
+    print(f"{result.testsRun - failed} passed, {failed} failed")
+    sys.exit(1 if failed else 0)
+
+
+if __name__ == "__main__":
+    main()
