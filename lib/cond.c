@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <sched.h>
 
+#include "internal/backoff.h"
 #include "internal/futex.h"
 #include "internal/mutex.h"
 
@@ -40,7 +41,8 @@ static bool sleep_on(weft_cond *c, uint32_t seq, const weft__deadline *d, int *r
 		if (atomic_load_explicit(&c->seq, memory_order_relaxed) != seq ||
 		    weft__deadline_passed(d)) /* no clock read without a deadline */
 			return false;
-		sched_yield();
+		if (!weft__yield_was_cheap())
+			break; /* someone else's slice: sleep instead */
 	}
 	for (;;) {
 		int w = weft__futex_wait_raw(&c->seq, seq, d);

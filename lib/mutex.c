@@ -144,11 +144,16 @@ static int sleep_while_locked(weft_mutex *m, uint32_t s,
 	return weft__futex_wait(&m->state, s, deadline);
 }
 
-/* Poll with sched_yield a bounded number of times, taking the lock when free. */
+/*
+ * Poll with sched_yield a bounded number of times, taking the lock when
+ * free; stop at the first yield that came back late (another thread's
+ * slice ran: a busy neighbour or oversubscription), and sleep instead.
+ */
 static bool yield_then_take(weft_mutex *m)
 {
 	for (int y = 0; y < MUTEX_YIELD_POLLS; y++) {
-		sched_yield();
+		if (!weft__yield_was_cheap())
+			return false;
 		uint32_t s = load_state(m);
 		if (take_if_free(m, &s, 0))
 			return true;

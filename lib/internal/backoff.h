@@ -10,8 +10,10 @@
 #ifndef WEFT_INTERNAL_BACKOFF_H
 #define WEFT_INTERNAL_BACKOFF_H
 
+#include <sched.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <time.h>
 
 #include "internal/arch.h"
 #include "internal/cpus.h"
@@ -51,6 +53,33 @@ static inline bool weft__backoff_spin(weft__backoff *b)
 	if (b->step < b->step_max)
 		b->step <<= 1;
 	return true;
+}
+
+/*
+ * A yield that reports whether it was cheap: sched_yield() once, false if it
+ * came back later than WEFT__YIELD_LATE_NS. A late return means another
+ * thread ran a time slice on this CPU (a CPU-bound neighbour, or more
+ * runnable threads than CPUs); a yield-poll loop stops there and sleeps on
+ * its futex instead. Without this check, with a busy-loop process on the
+ * other CPU, every yield could hand that process a whole slice: cond
+ * broadcast ran 84x slower than on the quiet machine (docs/tuning.md).
+ * A cheap yield (nobody else runnable, or a partner that ran briefly)
+ * returns in a few microseconds.
+ */
+#define WEFT__YIELD_LATE_NS 50000
+
+static inline uint64_t weft__monotonic_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+static inline bool weft__yield_was_cheap(void)
+{
+	const uint64_t start = weft__monotonic_ns();
+	sched_yield();
+	return weft__monotonic_ns() - start < WEFT__YIELD_LATE_NS;
 }
 
 #endif /* WEFT_INTERNAL_BACKOFF_H */
