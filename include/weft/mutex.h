@@ -15,7 +15,8 @@
  *     LOCKED + k*4       locked, k threads asleep or about to sleep
  *     k*4 (+WOKEN)       unlocked with k sleepers (one was woken)
  *
- * lock:   CAS 0 -> LOCKED (acquire). On failure, lib/mutex.c may spin: one
+ * lock:   fetch_or LOCKED (acquire): taken if LOCKED was clear, whatever
+ *         the other bits hold. On failure, lib/mutex.c may spin: one
  *         waiter at a time, the one that sets WOKEN while the lock is held
  *         (only while the owner, the spinner and the registered sleepers
  *         fit on the usable CPUs: beyond that a spinner takes a CPU from a
@@ -27,9 +28,9 @@
  *         WOKEN in the same CAS that either takes the lock and deregisters
  *         (s -> (s - 4) & ~WOKEN | LOCKED) or goes back to sleep; so WOKEN
  *         is only ever set by a running thread that will clear it.
- * unlock: fetch_sub LOCKED (release). Old word == LOCKED: done, no system
- *         call. Otherwise the slow path wakes one sleeper, unless WOKEN is
- *         already set or the lock was re-taken (that owner's unlock will).
+ * unlock: fetch_sub LOCKED (release). No sleeper, or WOKEN set: done, no
+ *         call into lib/. Otherwise the slow path wakes one sleeper, unless
+ *         the lock was re-taken meanwhile (that owner's unlock will).
  *         The kernel is entered only when a thread sleeps or commits to
  *         sleeping, and at most once per woken thread, not once per unlock.
  *
@@ -66,27 +67,33 @@ WEFT_API int weft__mutex_lock_slow(weft_mutex *m, uint64_t timeout_ns);
 WEFT_API void weft__mutex_unlock_slow(weft_mutex *m);
 
 /* Take the lock if it is free, even when sleepers are registered. */
+/*
+ * Set LOCKED and report whether it was clear: one RMW whatever the other
+ * bits hold (x86-64: lock bts; ARM64 LSE: ldseta), so an owner takes the
+ * lock in one instruction even while sleepers are registered (a CAS from
+ * 0 would fail on the sleeper count and cost a second RMW and a call).
+ * Setting a bit that is already set changes nothing, so a failed attempt
+ * leaves the word as it was.
+ * acquire: pairs with the release fetch_sub in weft_mutex_unlock (and the
+ * release RMWs of the slow path), so the previous owner's critical
+ * section happens-before ours.
+ */
+static inline bool weft__mutex_take(weft_mutex *m)
+{
+	return !(atomic_fetch_or_explicit(&m->state, WEFT_MUTEX_LOCKED,
+					  memory_order_acquire) &
+		 WEFT_MUTEX_LOCKED);
+}
+
+/* Take the lock if it is free, even when sleepers are registered. */
 static inline bool weft_mutex_trylock(weft_mutex *m)
 {
-	uint32_t s = 0;
-	do {
-		/* acquire: pairs with the release fetch_sub in weft_mutex_unlock,
-		 * so the previous owner's critical section happens-before ours. */
-		if (atomic_compare_exchange_weak_explicit(
-			    &m->state, &s, s | WEFT_MUTEX_LOCKED,
-			    memory_order_acquire, memory_order_relaxed))
-			return true;
-	} while (!(s & WEFT_MUTEX_LOCKED));
-	return false;
+	return weft__mutex_take(m);
 }
 
 static inline void weft_mutex_lock(weft_mutex *m)
 {
-	uint32_t s = 0;
-	/* acquire: pairs with the release fetch_sub in weft_mutex_unlock. */
-	if (WEFT_LIKELY(atomic_compare_exchange_strong_explicit(
-		    &m->state, &s, WEFT_MUTEX_LOCKED, memory_order_acquire,
-		    memory_order_relaxed)))
+	if (WEFT_LIKELY(weft__mutex_take(m)))
 		return;
 	(void)weft__mutex_lock_slow(m, WEFT_TIMEOUT_NEVER);
 }
@@ -97,24 +104,24 @@ static inline void weft_mutex_lock(weft_mutex *m)
  */
 static inline int weft_mutex_lock_timeout(weft_mutex *m, uint64_t timeout_ns)
 {
-	uint32_t s = 0;
-	/* acquire: pairs with the release fetch_sub in weft_mutex_unlock. */
-	if (WEFT_LIKELY(atomic_compare_exchange_strong_explicit(
-		    &m->state, &s, WEFT_MUTEX_LOCKED, memory_order_acquire,
-		    memory_order_relaxed)))
+	if (WEFT_LIKELY(weft__mutex_take(m)))
 		return 0;
 	return weft__mutex_lock_slow(m, timeout_ns);
 }
 
+/*
+ * Release; enter lib/ only to wake a sleeper: when sleepers are registered
+ * and WOKEN is clear (no spinner, no woken sleeper on its way).
+ */
 static inline void weft_mutex_unlock(weft_mutex *m)
 {
 	/* release: publishes the critical section to the next owner's acquire
-	 * CAS (weft_mutex_lock / trylock / the slow path). */
+	 * RMW (weft__mutex_take or the slow path's CAS). */
 	uint32_t old = atomic_fetch_sub_explicit(&m->state, WEFT_MUTEX_LOCKED,
 						 memory_order_release);
 	WEFT_DEBUG_CHECK(old & WEFT_MUTEX_LOCKED,
 			 "weft_mutex_unlock: mutex is not locked");
-	if (WEFT_UNLIKELY(old != WEFT_MUTEX_LOCKED))
+	if (WEFT_UNLIKELY(old >= WEFT_MUTEX_SLEEPER && !(old & WEFT_MUTEX_WOKEN)))
 		weft__mutex_unlock_slow(m);
 }
 
