@@ -6,3 +6,5 @@
 pub extern "C" fn weft_rs_rustc_version() -> *const std::os::raw::c_char {
     concat!(env!("WEFT_RUSTC_VERSION"), "\0").as_ptr() as *const _
 }
+
+mod chan;
