@@ -1161,7 +1161,16 @@ static int select_wait(weft_chan_op *ops, size_t n, const weft_deadline *dl)
 	if (sel >= WEFT__SEL_OP(0)) {
 		size_t i = WEFT__SEL_OP_INDEX(sel);
 		if (ops[i].ch->flavour == FLAVOUR_ZERO) {
-			ops[i].result = 0;
+			ops[i].result = 0; /* the claimer moved the element */
+			return (int)i;
+		}
+		/* Notified for op i: try it first. The notifier woke only us
+		 * for that element; completing another op instead could leave
+		 * it queued with other receivers asleep (as crossbeam, which
+		 * accepts the selected operation). */
+		int rc = chan_op(ops[i].ch, ops[i].kind, ops[i].buf, NULL);
+		if (rc != EAGAIN) {
+			ops[i].result = rc;
 			return (int)i;
 		}
 	}

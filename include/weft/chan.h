@@ -40,6 +40,10 @@
  * element still queued: an element is received or dropped, never lost.
  * Every blocked operation is woken by a disconnection.
  *
+ * No inline fast paths: the channel is opaque (its layout depends on the
+ * flavour), so an operation is one call into lib/chan.c, as in
+ * crossbeam-channel (whose operations are not inlined across crates either).
+ *
  * Limits: elem_size <= WEFT_CHAN_ELEM_MAX, capacity <= WEFT_CHAN_CAPACITY_MAX
  * (or WEFT_CHAN_UNBOUNDED), select over at most WEFT_CHAN_SELECT_MAX ops;
  * beyond them EINVAL.
