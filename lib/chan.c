@@ -834,7 +834,9 @@ int weft_chan_create(weft_chan **out, size_t elem_size, size_t capacity)
 			mark <<= 1;
 		ch->mark_bit = mark;
 		ch->one_lap = mark << 1;
-		ch->slots = malloc(capacity * ch->stride);
+		ch->slots = capacity > SIZE_MAX / ch->stride
+				    ? NULL
+				    : malloc(capacity * ch->stride);
 		if (!ch->slots) {
 			free(ch);
 			return ENOMEM;
