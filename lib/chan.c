@@ -694,7 +694,13 @@ static int wait_queued(weft_chan *ch, int kind, void *buf, const weft_deadline *
 	int rc = try_queued(ch, kind, buf);
 	if (rc != EAGAIN)
 		return rc;
-	if (weft__cpus_usable() > 1) {
+	waker *wk = waker_of(ch, kind);
+	/* Spin only with a CPU to spare and nobody of our side asleep already
+	 * (as weft_mutex's room_to_spin on 2 CPUs): behind sleeping waiters a
+	 * spinner only keeps a CPU from the thread it waits for.
+	 * relaxed: a heuristic; registration below re-checks properly. */
+	if (weft__cpus_usable() > 1 &&
+	    atomic_load_explicit(&wk->empty, memory_order_relaxed)) {
 		weft_backoff b = weft_backoff_make_ns(CHAN_SPIN_NS, CHAN_SPIN_PAUSE_MAX_NS);
 		while (weft_backoff_spin(&b)) {
 			rc = try_queued(ch, kind, buf);
@@ -702,7 +708,6 @@ static int wait_queued(weft_chan *ch, int kind, void *buf, const weft_deadline *
 				return rc;
 		}
 	}
-	waker *wk = waker_of(ch, kind);
 	for (;;) {
 		weft__waiter w;
 		weft__waiter_init(&w);
