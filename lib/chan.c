@@ -60,6 +60,8 @@ typedef struct waker {
 
 static void list_push(waker *wk, chan_entry *e)
 {
+	if (wk->head) /* others of our side wait already: do not spin */
+		e->w->spin = false;
 	e->next = NULL;
 	e->prev = wk->tail;
 	if (wk->tail)

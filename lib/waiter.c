@@ -32,7 +32,7 @@ static bool unparked(weft__waiter *w)
 
 static bool spin_until_unparked(weft__waiter *w)
 {
-	if (weft__cpus_usable() < 2)
+	if (!w->spin || weft__cpus_usable() < 2)
 		return false;
 	weft_backoff b = weft_backoff_make_ns(WAITER_SPIN_NS, WAITER_SPIN_PAUSE_MAX_NS);
 	do {

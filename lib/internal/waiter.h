@@ -42,6 +42,11 @@
 typedef struct weft__waiter {
 	_Atomic uintptr_t selected;
 	_Atomic uint32_t wake;
+	/* Owner-only: may park spin before sleeping? The registering code
+	 * clears it when waiters of the same side were already asleep: with
+	 * threads outnumbering CPUs a crowd of spinners only keeps the CPU
+	 * from the thread that would wake them. */
+	bool spin;
 } weft__waiter;
 
 static inline void weft__waiter_init(weft__waiter *w)
@@ -50,6 +55,7 @@ static inline void weft__waiter_init(weft__waiter *w)
 	 * it is registered in (release by the registering unlock). */
 	atomic_store_explicit(&w->selected, WEFT__SEL_WAITING, memory_order_relaxed);
 	atomic_store_explicit(&w->wake, 0, memory_order_relaxed);
+	w->spin = true;
 }
 
 /*
@@ -75,8 +81,9 @@ static inline uintptr_t weft__waiter_selected(weft__waiter *w)
 
 /*
  * Sleep until unparked or the deadline passes: 0 unparked, ETIMEDOUT.
- * Spins briefly first when more than one CPU is usable (the unparker may
- * be about to run on the other one), then sleeps on the futex word.
+ * Spins briefly first when w->spin and more than one CPU is usable (the
+ * unparker may be about to run on another one), then sleeps on the futex
+ * word.
  */
 int weft__waiter_park(weft__waiter *w, const weft_deadline *deadline);
 
