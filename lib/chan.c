@@ -26,7 +26,7 @@
  * element; only when more than one CPU is usable (docs/tuning.md).
  */
 #ifndef CHAN_SPIN_NS
-#define CHAN_SPIN_NS 4000
+#define CHAN_SPIN_NS 1000
 #endif
 #define CHAN_SPIN_PAUSE_MAX_NS 200
 

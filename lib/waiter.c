@@ -9,14 +9,16 @@
 enum { WAKE_RUNNING = 0, WAKE_UNPARKED = 1, WAKE_SLEEPING = 2 };
 
 /*
- * Spin before sleeping, in ns. A channel hand-off between two running
- * threads completes within a few microseconds; a futex sleep plus wake costs
- * both sides a system call and the sleeper a context switch (~5-10 us on
- * the 2-CPU guest). Beyond the budget a spinner only burns the CPU its
- * counterpart may need. Only when more than one CPU is usable.
+ * Spin before sleeping, in ns. A hand-off between two running threads
+ * (ping-pong through a channel) completes within a microsecond or two; a
+ * futex sleep plus wake costs both sides a system call and the sleeper a
+ * context switch (~5-10 us on the 2-CPU guest). Beyond the budget a
+ * spinner only burns the CPU its counterpart may need: 20 us doubled the
+ * ping-pong round trip on the loaded guest (docs/tuning.md). Only when
+ * more than one CPU is usable and the waiter is the first of its side.
  */
 #ifndef WAITER_SPIN_NS
-#define WAITER_SPIN_NS 20000
+#define WAITER_SPIN_NS 5000
 #endif
 #define WAITER_SPIN_PAUSE_MAX_NS 200
 
