@@ -70,7 +70,44 @@ typedef struct waker {
 	_Atomic bool empty;
 	unsigned woken;
 	chan_entry *head, *tail;
+	/* Spin learning (relaxed: heuristics). credit > 0: recent park spins
+	 * ended in a wake-up, so spinning pays; at 0 only every
+	 * SPIN_PROBE_EVERY-th wait spins, to notice when it pays again. */
+	_Atomic int32_t spin_credit;
+	_Atomic uint32_t waits;
 } waker;
+
+/* Credit after a spin that paid off; each failed spin takes one away. */
+#define SPIN_CREDIT_MAX 4
+#define SPIN_PROBE_EVERY 16
+
+/*
+ * Should this wait spin before sleeping? Only if recent spins on this list
+ * paid off, or as a periodic probe. A spin pays when the thread that will
+ * wake us is running; when the machine is busy (other processes, more
+ * threads than CPUs) it rarely is, and the spin is CPU taken from it:
+ * on the loaded 2-CPU guest a 5 us park spin cost ping-pong 2x in wall and
+ * CPU time against not spinning (docs/tuning.md).
+ */
+static void spin_plan(waker *wk, weft__waiter *w)
+{
+	/* relaxed (both): heuristic counters, no data published. */
+	uint32_t n = atomic_fetch_add_explicit(&wk->waits, 1, memory_order_relaxed);
+	if (atomic_load_explicit(&wk->spin_credit, memory_order_relaxed) <= 0 &&
+	    n % SPIN_PROBE_EVERY != 0)
+		w->spin = false;
+}
+
+/* After a park that spun: credit the list if the spin paid off. */
+static void spin_learn(waker *wk, const weft__waiter *w)
+{
+	if (w->spun < 0)
+		return;
+	/* relaxed: a heuristic; racing updates only blur it. */
+	int32_t c = atomic_load_explicit(&wk->spin_credit, memory_order_relaxed);
+	c = w->spun ? SPIN_CREDIT_MAX : c > 0 ? c - 1 : 0;
+	atomic_store_explicit(&wk->spin_credit, c, memory_order_relaxed);
+}
 
 static void list_push(waker *wk, chan_entry *e)
 {
@@ -750,8 +787,10 @@ static int wait_queued(weft_chan *ch, int kind, void *buf, const weft_deadline *
 		weft__waiter w;
 		weft__waiter_init(&w);
 		chan_entry e = { .w = &w, .sel = WEFT__SEL_OP(0) };
+		spin_plan(wk, &w);
 		waker_register(wk, &e);
 		bool timed_out = park_registered(&w, queued_ready(ch, kind), dl);
+		spin_learn(wk, &w);
 		/* Claimed by notify: the notifier unlinked us and counted us
 		 * in wk->woken. */
 		bool notified = weft__waiter_selected(&w) == WEFT__SEL_OP(0);
@@ -828,9 +867,12 @@ static int wait_zero(weft_chan *ch, int kind, void *buf, const weft_deadline *dl
 	weft__waiter w;
 	weft__waiter_init(&w);
 	chan_entry e = { .w = &w, .sel = WEFT__SEL_OP(0), .buf = buf };
+	spin_plan(waker_of(ch, kind), &w);
 	list_push(waker_of(ch, kind), &e);
 	weft_mutex_unlock(&ch->zlock);
-	if (park_registered(&w, false, dl)) {
+	bool timed_out = park_registered(&w, false, dl);
+	spin_learn(waker_of(ch, kind), &w);
+	if (timed_out) {
 		weft_mutex_lock(&ch->zlock);
 		if (e.linked)
 			list_unlink(waker_of(ch, kind), &e);

@@ -34,8 +34,6 @@ static bool unparked(weft__waiter *w)
 
 static bool spin_until_unparked(weft__waiter *w)
 {
-	if (!w->spin || weft__cpus_usable() < 2)
-		return false;
 	weft_backoff b = weft_backoff_make_ns(WAITER_SPIN_NS, WAITER_SPIN_PAUSE_MAX_NS);
 	do {
 		if (unparked(w))
@@ -46,8 +44,11 @@ static bool spin_until_unparked(weft__waiter *w)
 
 int weft__waiter_park(weft__waiter *w, const weft_deadline *deadline)
 {
-	if (spin_until_unparked(w))
-		return 0;
+	if (w->spin && weft__cpus_usable() > 1) {
+		w->spun = spin_until_unparked(w);
+		if (w->spun)
+			return 0;
+	}
 	for (;;) {
 		uint32_t s = WAKE_RUNNING;
 		/* acquire (failure): UNPARKED was stored; pairs with the

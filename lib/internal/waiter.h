@@ -47,6 +47,9 @@ typedef struct weft__waiter {
 	 * threads outnumbering CPUs a crowd of spinners only keeps the CPU
 	 * from the thread that would wake them. */
 	bool spin;
+	/* Owner-only, set by park: -1 did not spin, 0 spun in vain, 1 the
+	 * wait ended during the spin. */
+	int8_t spun;
 } weft__waiter;
 
 static inline void weft__waiter_init(weft__waiter *w)
@@ -56,6 +59,7 @@ static inline void weft__waiter_init(weft__waiter *w)
 	atomic_store_explicit(&w->selected, WEFT__SEL_WAITING, memory_order_relaxed);
 	atomic_store_explicit(&w->wake, 0, memory_order_relaxed);
 	w->spin = true;
+	w->spun = -1;
 }
 
 /*
