@@ -19,13 +19,18 @@
  *                        straight into its buffer (and the mirror), so a
  *                        send returns only once a receiver has the element.
  *
- * Waiting. An operation that cannot complete spins a few microseconds (only
- * when more than one CPU is usable), then registers a waiter (a stack
- * object: a `selected` word and a futex word; lib/internal/waiter.h) in the
- * channel's sender or receiver list and sleeps on its futex word. The other
- * side, after each completed operation, checks the list's `empty` flag (one
- * load: no lock when nobody waits) and otherwise claims exactly one waiter
- * with one CAS on its `selected` word and wakes it. The same CAS is what
+ * Waiting. An operation that cannot complete retries for about a
+ * microsecond (only when more than one CPU is usable and no waiter of its
+ * side sleeps), then registers a waiter (a stack object: a `selected` word
+ * and a futex word; lib/internal/waiter.h) in the channel's sender or
+ * receiver list, spins up to 5 us more (only the first waiter of its side,
+ * and only while spins on that list have recently paid off), and sleeps on
+ * its futex word. The other side, after each completed operation, checks
+ * the list's `empty` flag (one load: no lock when nobody waits) and
+ * otherwise claims one waiter with one CAS on its `selected` word and wakes
+ * it; while that waiter has not yet retried, later notifies leave the list
+ * alone and the woken waiter wakes the next one if the channel is still
+ * ready (chained wake-ups: one wake-up per element at most, never zero). The same CAS is what
  * makes select complete exactly one operation: a waiter registered on
  * several channels is claimed by at most one of them. No sched_yield loops:
  * on one CPU waiters sleep at once (crossbeam-channel's collapse when pinned
