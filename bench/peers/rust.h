@@ -6,6 +6,7 @@
 #ifndef WEFT_BENCH_PEERS_RUST_H
 #define WEFT_BENCH_PEERS_RUST_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #ifdef __cplusplus
@@ -19,6 +20,20 @@ const char *weft_rs_rustc_version(void);
 void *weft_rs_arc_new(void);
 void weft_rs_arc_clone_drop(const void *shared, uint64_t n);
 void weft_rs_arc_free(void *shared);
+/* chan.rs: crossbeam-channel 0.5 and std::sync::mpsc carrying u64;
+ * cap SIZE_MAX = unbounded (std: channel(), else sync_channel(cap)). */
+typedef struct weft_rs_cb_chan weft_rs_cb_chan;
+typedef struct weft_rs_std_chan weft_rs_std_chan;
+weft_rs_cb_chan *weft_rs_chan_cb_new(size_t cap);
+void weft_rs_chan_cb_send(const weft_rs_cb_chan *c, uint64_t v);
+uint64_t weft_rs_chan_cb_recv(const weft_rs_cb_chan *c);
+uint64_t weft_rs_chan_cb_select4(const weft_rs_cb_chan *a, const weft_rs_cb_chan *b,
+				 const weft_rs_cb_chan *c, const weft_rs_cb_chan *d);
+void weft_rs_chan_cb_free(weft_rs_cb_chan *c);
+weft_rs_std_chan *weft_rs_chan_std_new(size_t cap);
+void weft_rs_chan_std_send(const weft_rs_std_chan *c, uint64_t v);
+uint64_t weft_rs_chan_std_recv(const weft_rs_std_chan *c);
+void weft_rs_chan_std_free(weft_rs_std_chan *c);
 
 #ifdef __cplusplus
 }

@@ -4,6 +4,7 @@
 
 #include "weft/common.h"
 #include "weft/barrier.h"
+#include "weft/chan.h"
 #include "weft/cond.h"
 #include "weft/mutex.h"
 #include "weft/mpsc.h"
