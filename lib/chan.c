@@ -332,7 +332,7 @@ static int array_start_send(weft_chan *ch, chan_token *t)
 			tail = atomic_load_explicit(&ch->tail, memory_order_relaxed);
 		} else {
 			/* Our tail is stale: another sender took this slot. */
-			weft_cpu_relax();
+			weft__cpu_relax();
 			tail = atomic_load_explicit(&ch->tail, memory_order_relaxed);
 		}
 	}
@@ -380,7 +380,7 @@ static int array_start_recv(weft_chan *ch, chan_token *t)
 			weft__wait_progress(&round);
 			head = atomic_load_explicit(&ch->head, memory_order_relaxed);
 		} else {
-			weft_cpu_relax();
+			weft__cpu_relax();
 			head = atomic_load_explicit(&ch->head, memory_order_relaxed);
 		}
 	}
@@ -748,7 +748,7 @@ static waker *waker_of(weft_chan *ch, int kind)
  * (selected = ABORTED); false once it was claimed and unparked (or it
  * withdrew itself because `ready` said so).
  */
-static bool park_registered(weft__waiter *w, bool ready, const weft_deadline *dl)
+static bool park_registered(weft__waiter *w, bool ready, const weft__deadline *dl)
 {
 	if (ready && weft__waiter_try_select(w, WEFT__SEL_ABORTED))
 		return false;
@@ -758,13 +758,13 @@ static bool park_registered(weft__waiter *w, bool ready, const weft_deadline *dl
 		return true;
 	/* Claimed just as the deadline passed: the claimer will unpark us and
 	 * may still be using our entry. */
-	weft_deadline never = weft_deadline_never();
+	weft__deadline never = weft__deadline_never();
 	(void)weft__waiter_park(w, &never);
 	return false;
 }
 
 /* Blocking / timed operation on the array or list flavour. */
-static int wait_queued(weft_chan *ch, int kind, void *buf, const weft_deadline *dl)
+static int wait_queued(weft_chan *ch, int kind, void *buf, const weft__deadline *dl)
 {
 	int rc = try_queued(ch, kind, buf);
 	if (rc != EAGAIN)
@@ -776,8 +776,8 @@ static int wait_queued(weft_chan *ch, int kind, void *buf, const weft_deadline *
 	 * relaxed: a heuristic; registration below re-checks properly. */
 	if (weft__cpus_usable() > 1 &&
 	    atomic_load_explicit(&wk->empty, memory_order_relaxed)) {
-		weft_backoff b = weft_backoff_make_ns(CHAN_SPIN_NS, CHAN_SPIN_PAUSE_MAX_NS);
-		while (weft_backoff_spin(&b)) {
+		weft__backoff b = weft__backoff_make_ns(CHAN_SPIN_NS, CHAN_SPIN_PAUSE_MAX_NS);
+		while (weft__backoff_spin(&b)) {
 			rc = try_queued(ch, kind, buf);
 			if (rc != EAGAIN)
 				return rc;
@@ -801,7 +801,7 @@ static int wait_queued(weft_chan *ch, int kind, void *buf, const weft_deadline *
 			waker_woken_done(ch, kind);
 		if (rc != EAGAIN)
 			return rc;
-		if (timed_out || weft_deadline_passed(dl))
+		if (timed_out || weft__deadline_passed(dl))
 			return ETIMEDOUT;
 	}
 }
@@ -850,7 +850,7 @@ static bool zero_ready_locked(weft_chan *ch, int kind, const weft__waiter *self)
 	return ch->zdisc || list_has_other(zero_peers(ch, kind), self);
 }
 
-static int wait_zero(weft_chan *ch, int kind, void *buf, const weft_deadline *dl)
+static int wait_zero(weft_chan *ch, int kind, void *buf, const weft__deadline *dl)
 {
 	weft_mutex_lock(&ch->zlock);
 	int rc = zero_pair_locked(ch, kind, buf, NULL);
@@ -859,7 +859,7 @@ static int wait_zero(weft_chan *ch, int kind, void *buf, const weft_deadline *dl
 			weft_mutex_unlock(&ch->zlock);
 		return rc;
 	}
-	if (dl->tv_sec >= 0 && weft_deadline_passed(dl)) {
+	if (dl->tv_sec >= 0 && weft__deadline_passed(dl)) {
 		weft_mutex_unlock(&ch->zlock);
 		return ETIMEDOUT;
 	}
@@ -1098,7 +1098,7 @@ static void debug_check_side(weft_chan *ch, int kind)
 }
 
 /* One operation; dl NULL = try (EAGAIN). */
-static int chan_op(weft_chan *ch, int kind, void *buf, const weft_deadline *dl)
+static int chan_op(weft_chan *ch, int kind, void *buf, const weft__deadline *dl)
 {
 	if (!ch || bad_buf(ch, buf))
 		return EINVAL;
@@ -1114,20 +1114,20 @@ static int timed_op(weft_chan *ch, int kind, void *buf, uint64_t timeout_ns)
 		int rc = chan_op(ch, kind, buf, NULL);
 		return rc == EAGAIN ? ETIMEDOUT : rc;
 	}
-	weft_deadline dl = timeout_ns == WEFT_TIMEOUT_NEVER ? weft_deadline_never()
-							   : weft_deadline_after(timeout_ns);
+	weft__deadline dl = timeout_ns == WEFT_TIMEOUT_NEVER ? weft__deadline_never()
+							   : weft__deadline_after(timeout_ns);
 	return chan_op(ch, kind, buf, &dl);
 }
 
 int weft_chan_send(weft_chan *ch, const void *elem)
 {
-	weft_deadline never = weft_deadline_never();
+	weft__deadline never = weft__deadline_never();
 	return chan_op(ch, WEFT_CHAN_SEND, (void *)elem, &never);
 }
 
 int weft_chan_recv(weft_chan *ch, void *out)
 {
-	weft_deadline never = weft_deadline_never();
+	weft__deadline never = weft__deadline_never();
 	return chan_op(ch, WEFT_CHAN_RECV, out, &never);
 }
 
@@ -1234,7 +1234,7 @@ static bool select_op_ready(weft_chan_op *op, const weft__waiter *self)
  * deadline), unregister. Returns the index of a rendezvous op that the
  * claimer completed, -1 to try again, -2 on timeout.
  */
-static int select_wait(weft_chan_op *ops, size_t n, const weft_deadline *dl)
+static int select_wait(weft_chan_op *ops, size_t n, const weft__deadline *dl)
 {
 	weft__waiter w;
 	weft__waiter_init(&w);
@@ -1275,13 +1275,13 @@ int weft_chan_select(weft_chan_op *ops, size_t n, uint64_t timeout_ns)
 {
 	if (!select_valid(ops, n))
 		return -EINVAL;
-	weft_deadline dl = timeout_ns == WEFT_TIMEOUT_NEVER ? weft_deadline_never()
-							   : weft_deadline_after(timeout_ns);
+	weft__deadline dl = timeout_ns == WEFT_TIMEOUT_NEVER ? weft__deadline_never()
+							   : weft__deadline_after(timeout_ns);
 	for (;;) {
 		int done = select_try(ops, n, select_random() % n);
 		if (done >= 0)
 			return done;
-		if (timeout_ns == 0 || weft_deadline_passed(&dl))
+		if (timeout_ns == 0 || weft__deadline_passed(&dl))
 			return -ETIMEDOUT;
 		done = select_wait(ops, n, &dl);
 		if (done >= 0)

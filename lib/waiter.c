@@ -34,15 +34,15 @@ static bool unparked(weft__waiter *w)
 
 static bool spin_until_unparked(weft__waiter *w)
 {
-	weft_backoff b = weft_backoff_make_ns(WAITER_SPIN_NS, WAITER_SPIN_PAUSE_MAX_NS);
+	weft__backoff b = weft__backoff_make_ns(WAITER_SPIN_NS, WAITER_SPIN_PAUSE_MAX_NS);
 	do {
 		if (unparked(w))
 			return true;
-	} while (weft_backoff_spin(&b));
+	} while (weft__backoff_spin(&b));
 	return false;
 }
 
-int weft__waiter_park(weft__waiter *w, const weft_deadline *deadline)
+int weft__waiter_park(weft__waiter *w, const weft__deadline *deadline)
 {
 	if (w->spin && weft__cpus_usable() > 1) {
 		w->spun = spin_until_unparked(w);
@@ -59,7 +59,7 @@ int weft__waiter_park(weft__waiter *w, const weft_deadline *deadline)
 			    memory_order_acquire) &&
 		    s == WAKE_UNPARKED)
 			return 0;
-		if (weft_futex_wait(&w->wake, WAKE_SLEEPING, deadline) == ETIMEDOUT) {
+		if (weft__futex_wait(&w->wake, WAKE_SLEEPING, deadline) == ETIMEDOUT) {
 			if (unparked(w))
 				return 0;
 			/* Back to RUNNING so a later park sleeps again; an
@@ -94,16 +94,16 @@ void weft__waiter_unpark(weft__waiter *w)
 	 * same).
 	 */
 	if (old == WAKE_SLEEPING)
-		weft_futex_wake(&w->wake, 1);
+		weft__futex_wake(&w->wake, 1);
 }
 
 void weft__wait_progress(unsigned *round)
 {
 	unsigned r = (*round)++;
 	if (weft__cpus_usable() > 1 && r < 16) {
-		weft_backoff b = weft_backoff_make_ns(PROGRESS_SPIN_NS,
+		weft__backoff b = weft__backoff_make_ns(PROGRESS_SPIN_NS,
 						      PROGRESS_SPIN_NS);
-		while (weft_backoff_spin(&b))
+		while (weft__backoff_spin(&b))
 			;
 		return;
 	}
@@ -112,6 +112,6 @@ void weft__wait_progress(unsigned *round)
 	static _Atomic uint32_t never;
 	unsigned k = r < 16 ? 0 : r - 16;
 	uint64_t ns = (uint64_t)1000 << (k < 4 ? k : 4);
-	weft_deadline d = weft_deadline_after(ns);
-	(void)weft_futex_wait(&never, 0, &d);
+	weft__deadline d = weft__deadline_after(ns);
+	(void)weft__futex_wait(&never, 0, &d);
 }

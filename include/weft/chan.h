@@ -98,37 +98,37 @@ typedef struct weft_chan_op {
  * rendezvous, or n >= 1). The new channel holds one sender and one receiver
  * reference. -> 0 | EINVAL (NULL ch, sizes beyond the limits) | ENOMEM.
  */
-int weft_chan_create(weft_chan **ch, size_t elem_size, size_t capacity);
+WEFT_API int weft_chan_create(weft_chan **ch, size_t elem_size, size_t capacity);
 
 /* Reference counts (Rust's Sender/Receiver clone and drop). NULL: no-op. */
-void weft_chan_sender_clone(weft_chan *ch);
-void weft_chan_sender_drop(weft_chan *ch);
-void weft_chan_receiver_clone(weft_chan *ch);
-void weft_chan_receiver_drop(weft_chan *ch);
+WEFT_API void weft_chan_sender_clone(weft_chan *ch);
+WEFT_API void weft_chan_sender_drop(weft_chan *ch);
+WEFT_API void weft_chan_receiver_clone(weft_chan *ch);
+WEFT_API void weft_chan_receiver_drop(weft_chan *ch);
 
 /* Called once per element still queued when the channel is freed. */
-void weft_chan_set_drop_fn(weft_chan *ch, void (*fn)(void *elem));
+WEFT_API void weft_chan_set_drop_fn(weft_chan *ch, void (*fn)(void *elem));
 
 /* Go's close: sends get EPIPE at once, receivers drain then get EPIPE. */
-void weft_chan_close(weft_chan *ch);
+WEFT_API void weft_chan_close(weft_chan *ch);
 
 /*
  * Blocking send / receive: 0 | EPIPE (disconnected; for recv: and drained)
  * | EINVAL (NULL ch, or NULL buffer with elem_size > 0: nothing consumed).
  */
-int weft_chan_send(weft_chan *ch, const void *elem);
-int weft_chan_recv(weft_chan *ch, void *out);
+WEFT_API int weft_chan_send(weft_chan *ch, const void *elem);
+WEFT_API int weft_chan_recv(weft_chan *ch, void *out);
 
 /* Non-blocking: 0 | EAGAIN (full / empty; rendezvous: no counterpart
  * waiting) | EPIPE | EINVAL. */
-int weft_chan_try_send(weft_chan *ch, const void *elem);
-int weft_chan_try_recv(weft_chan *ch, void *out);
+WEFT_API int weft_chan_try_send(weft_chan *ch, const void *elem);
+WEFT_API int weft_chan_try_recv(weft_chan *ch, void *out);
 
 /* Wait at most timeout_ns (CLOCK_MONOTONIC): 0 | ETIMEDOUT | EPIPE | EINVAL.
  * timeout 0 is the try_ variant answering ETIMEDOUT; a timed-out send keeps
  * nothing. WEFT_TIMEOUT_NEVER waits forever. */
-int weft_chan_send_timeout(weft_chan *ch, const void *elem, uint64_t timeout_ns);
-int weft_chan_recv_timeout(weft_chan *ch, void *out, uint64_t timeout_ns);
+WEFT_API int weft_chan_send_timeout(weft_chan *ch, const void *elem, uint64_t timeout_ns);
+WEFT_API int weft_chan_recv_timeout(weft_chan *ch, void *out, uint64_t timeout_ns);
 
 /*
  * Complete exactly one of ops[0..n) and return its index, with its result 0
@@ -138,12 +138,12 @@ int weft_chan_recv_timeout(weft_chan *ch, void *out, uint64_t timeout_ns);
  * n == 0, n > WEFT_CHAN_SELECT_MAX, a NULL channel, a bad kind or a NULL
  * buffer on a channel with elem_size > 0.
  */
-int weft_chan_select(weft_chan_op *ops, size_t n, uint64_t timeout_ns);
+WEFT_API int weft_chan_select(weft_chan_op *ops, size_t n, uint64_t timeout_ns);
 
 /* Elements queued now (0 for rendezvous, and for NULL). */
-size_t weft_chan_len(weft_chan *ch);
+WEFT_API size_t weft_chan_len(weft_chan *ch);
 /* WEFT_CHAN_UNBOUNDED, 0 or n (0 for NULL). */
-size_t weft_chan_capacity(weft_chan *ch);
+WEFT_API size_t weft_chan_capacity(weft_chan *ch);
 
 #ifdef __cplusplus
 }

@@ -89,7 +89,7 @@ static inline uintptr_t weft__waiter_selected(weft__waiter *w)
  * unparker may be about to run on another one), then sleeps on the futex
  * word.
  */
-int weft__waiter_park(weft__waiter *w, const weft_deadline *deadline);
+int weft__waiter_park(weft__waiter *w, const weft__deadline *deadline);
 
 /* Wake the waiter (called once, by the thread that claimed it). */
 void weft__waiter_unpark(weft__waiter *w);
