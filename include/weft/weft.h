@@ -10,6 +10,8 @@
 #include "weft/mpsc_intrusive.h"
 #include "weft/ring.h"
 #include "weft/once.h"
+#include "weft/pool.h"
 #include "weft/rwlock.h"
+#include "weft/thread.h"
 
 #endif /* WEFT_WEFT_H */
