@@ -16,6 +16,7 @@
 #include <string.h>
 
 #include "weft/mpsc_intrusive.h"
+#include "weft/mutex.h"
 #include "internal/arch.h"
 #include "internal/backoff.h"
 #include "internal/cpus.h"
@@ -71,7 +72,11 @@ struct weft_task {
 typedef struct worker {
 	weft__deque dq; /* first: cache-line aligned */
 	weft_pool *pool;
-	uint64_t rng; /* victim choice; this worker's only */
+	/* 1 while on the idle list (asleep or about to be); set to 0 by the
+	 * waker that takes it off the list (the futex word it sleeps on). */
+	_Atomic uint32_t parked;
+	bool searching; /* counted in pool.searching; this worker's only */
+	uint64_t rng;	/* victim choice; this worker's only */
 	unsigned index;
 	pthread_t tid;
 } worker;
@@ -80,11 +85,12 @@ struct weft_pool {
 	WEFT_ALIGNED_CACHELINE weft_mpsc_intrusive injector;
 	/* 1 while a worker consumes the injector (its single consumer). */
 	WEFT_ALIGNED_CACHELINE _Atomic uint32_t injector_token;
-	/* Idle workers: the futex word they sleep on, how many sleep, how
-	 * many search. */
-	WEFT_ALIGNED_CACHELINE _Atomic uint32_t wake_seq;
-	_Atomic uint32_t sleepers;
+	/* Idle workers: how many are on the idle list (written under
+	 * idle_lock, read as a hint by submitters) and how many search. */
+	WEFT_ALIGNED_CACHELINE _Atomic uint32_t nidle;
 	_Atomic uint32_t searching;
+	weft_mutex idle_lock; /* guards idle[] */
+	unsigned *idle;	      /* indices of parked workers, nidle of them */
 	/* weft_pool_wait: COUNT_* word, waiters' futex word and count. */
 	WEFT_ALIGNED_CACHELINE _Atomic uint64_t count;
 	_Atomic uint32_t wait_seq;
@@ -102,12 +108,54 @@ static _Thread_local worker *tls_worker;
 
 /* ------------------------------------------------------------ waking */
 
-static void wake_workers(weft_pool *p, int n)
+/* Take w off the idle list (idle_lock held): w->parked must be 1. */
+static void unlist_idle(weft_pool *p, worker *w)
 {
-	/* release: a sleeper that reads the new value (futex compare or its
-	 * next acquire load) sees what we did before waking it. */
-	atomic_fetch_add_explicit(&p->wake_seq, 1, memory_order_release);
-	weft_futex_wake(&p->wake_seq, n);
+	uint32_t n = atomic_load_explicit(&p->nidle, memory_order_relaxed);
+	for (uint32_t i = 0; i < n; i++) {
+		if (p->idle[i] == w->index) {
+			p->idle[i] = p->idle[n - 1];
+			break;
+		}
+	}
+	/* relaxed: a hint for submitters, ordered by their fences. */
+	atomic_store_explicit(&p->nidle, n - 1, memory_order_relaxed);
+}
+
+/* Hand a parked worker its wake-up (it was taken off the list). */
+static void unpark(worker *w)
+{
+	/* release: pairs with the acquire load of parked in park. */
+	atomic_store_explicit(&w->parked, 0, memory_order_release);
+	weft_futex_wake(&w->parked, 1);
+}
+
+/*
+ * Wake up to n parked workers. Each woken one is counted as searching on
+ * its behalf, so the submits that follow do not wake another before it
+ * has even run; it stops searching when it finds work or parks again.
+ */
+static void wake_workers(weft_pool *p, unsigned n)
+{
+	worker *woken[16];
+	while (n > 0) {
+		unsigned k = 0;
+		weft_mutex_lock(&p->idle_lock);
+		uint32_t have = atomic_load_explicit(&p->nidle, memory_order_relaxed);
+		while (k < n && k < 16 && have > 0) {
+			woken[k++] = &p->workers[p->idle[--have]];
+			/* relaxed: a hint for submitters, ordered by their fences. */
+			atomic_store_explicit(&p->nidle, have, memory_order_relaxed);
+		}
+		/* relaxed: a hint limiting wake-ups and spinners. */
+		atomic_fetch_add_explicit(&p->searching, k, memory_order_relaxed);
+		weft_mutex_unlock(&p->idle_lock);
+		for (unsigned i = 0; i < k; i++)
+			unpark(woken[i]);
+		if (k < 16)
+			break;
+		n -= k;
+	}
 }
 
 static void notify_waiters(weft_pool *p)
@@ -124,12 +172,12 @@ static void notify_waiters(weft_pool *p)
  */
 static void notify_work(weft_pool *p)
 {
-	/* seq_cst: pairs with the fence in sleep_until_work (Dekker): we see
-	 * its sleeper registration, or it sees our push. */
+	/* seq_cst: pairs with the fence in park (Dekker): we see
+	 * its idle-list entry, or it sees our push. */
 	atomic_thread_fence(memory_order_seq_cst);
 	/* relaxed: ordered by the fence above. */
 	if (atomic_load_explicit(&p->searching, memory_order_relaxed) == 0 &&
-	    atomic_load_explicit(&p->sleepers, memory_order_relaxed) > 0)
+	    atomic_load_explicit(&p->nidle, memory_order_relaxed) > 0)
 		wake_workers(p, 1);
 	/* relaxed: ordered by the fence above (pairs with the seq_cst
 	 * registration in weft_pool_wait). */
@@ -173,7 +221,7 @@ static void finish_counted(weft_pool *p)
 	if (atomic_load_explicit(&p->waiters, memory_order_seq_cst) > 0)
 		notify_waiters(p);
 	if (COUNT_LOW(c) == 0 && load_mode(p) != POOL_RUNNING)
-		wake_workers(p, WEFT_FUTEX_WAKE_ALL);
+		wake_workers(p, p->nworkers);
 }
 
 static bool should_exit(weft_pool *p)
@@ -188,7 +236,7 @@ static bool should_exit(weft_pool *p)
 
 static bool injector_maybe_nonempty(weft_pool *p)
 {
-	/* relaxed: a hint; sleep_until_work orders it with its fence. The
+	/* relaxed: a hint; park orders it with its fence. The
 	 * queue is empty when its tail is the stub (or NULL, never used). */
 	weft_mpsc_node *tail =
 		atomic_load_explicit(&p->injector.tail, memory_order_relaxed);
@@ -366,42 +414,77 @@ static void wait_task(worker *w, weft_task *t)
 
 /* ------------------------------------------------------------ workers */
 
-/* Poll for work a bounded time; true when work (or the exit) showed up. */
-static bool search(weft_pool *p)
+static void stop_searching(worker *w)
 {
-	/* relaxed: a limit on spinners, not a synchronisation. */
-	if (atomic_load_explicit(&p->searching, memory_order_relaxed) >=
-	    p->max_searching)
-		return false;
-	/* relaxed: submitters read it after a seq_cst fence; a stale count
-	 * costs one wake-up at most (the sleep path rechecks every queue). */
-	atomic_fetch_add_explicit(&p->searching, 1, memory_order_relaxed);
-	weft_backoff b = weft_backoff_make_ns(POOL_SPIN_NS, POOL_PAUSE_NS);
-	bool found = false;
-	while (!found && weft_backoff_spin(&b))
-		found = work_visible(p) || should_exit(p);
-	/* relaxed: sleep_until_work's fence orders it before its recheck. */
-	atomic_fetch_sub_explicit(&p->searching, 1, memory_order_relaxed);
-	return found;
+	if (w->searching) {
+		w->searching = false;
+		/* relaxed: a hint (see wake_workers); park's fence orders it
+		 * before its recheck of the queues. */
+		atomic_fetch_sub_explicit(&w->pool->searching, 1, memory_order_relaxed);
+	}
 }
 
-/* Sleep until woken; false when the worker should exit. */
-static bool sleep_until_work(weft_pool *p)
+/*
+ * Poll for work a bounded time, as one of at most max_searching
+ * searchers; true when work (or the exit) showed up (still searching).
+ */
+static bool search(worker *w)
 {
-	/* acquire: pairs with the release increment in wake_workers. */
-	uint32_t seq = atomic_load_explicit(&p->wake_seq, memory_order_acquire);
-	/* relaxed + the fence: registration before the recheck. */
-	atomic_fetch_add_explicit(&p->sleepers, 1, memory_order_relaxed);
-	/* seq_cst: pairs with the fence in notify_work. */
-	atomic_thread_fence(memory_order_seq_cst);
-	bool stay = !should_exit(p);
-	if (stay && !work_visible(p)) {
-		weft_deadline never = weft_deadline_never();
-		weft_futex_wait(&p->wake_seq, seq, &never);
+	weft_pool *p = w->pool;
+	if (!w->searching) {
+		/* relaxed: a limit on spinners, not a synchronisation. */
+		if (atomic_load_explicit(&p->searching, memory_order_relaxed) >=
+		    p->max_searching)
+			return false;
+		/* relaxed: submitters read it after a seq_cst fence; a stale
+		 * value costs one wake-up at most. */
+		atomic_fetch_add_explicit(&p->searching, 1, memory_order_relaxed);
+		w->searching = true;
 	}
-	/* relaxed: a count read only as a hint after fences. */
-	atomic_fetch_sub_explicit(&p->sleepers, 1, memory_order_relaxed);
-	return stay;
+	weft_backoff b = weft_backoff_make_ns(POOL_SPIN_NS, POOL_PAUSE_NS);
+	while (weft_backoff_spin(&b))
+		if (work_visible(p) || should_exit(p))
+			return true;
+	return false;
+}
+
+/*
+ * Sleep until a waker takes w off the idle list, unless work or the exit
+ * shows up in the recheck. Returns false when the worker should exit.
+ */
+static bool park(worker *w)
+{
+	weft_pool *p = w->pool;
+	stop_searching(w);
+	weft_mutex_lock(&p->idle_lock);
+	uint32_t n = atomic_load_explicit(&p->nidle, memory_order_relaxed);
+	p->idle[n] = w->index;
+	/* relaxed: read by wakers under idle_lock, by submitters after
+	 * their fence. */
+	atomic_store_explicit(&p->nidle, n + 1, memory_order_relaxed);
+	atomic_store_explicit(&w->parked, 1, memory_order_relaxed);
+	weft_mutex_unlock(&p->idle_lock);
+	/* seq_cst: pairs with the fence in notify_work (Dekker): either the
+	 * submitter sees us on the list, or we see its push here. */
+	atomic_thread_fence(memory_order_seq_cst);
+	if (should_exit(p) || work_visible(p)) {
+		weft_mutex_lock(&p->idle_lock);
+		bool listed = atomic_load_explicit(&w->parked, memory_order_relaxed);
+		if (listed) {
+			unlist_idle(p, w);
+			atomic_store_explicit(&w->parked, 0, memory_order_relaxed);
+		}
+		weft_mutex_unlock(&p->idle_lock);
+		/* taken off by a waker: it counted us as searching */
+		w->searching = !listed;
+		return !should_exit(p);
+	}
+	weft_deadline never = weft_deadline_never();
+	/* acquire: pairs with the release store in unpark. */
+	while (atomic_load_explicit(&w->parked, memory_order_acquire))
+		weft_futex_wait(&w->parked, 1, &never);
+	w->searching = true; /* the waker counted us */
+	return !should_exit(p);
 }
 
 static void name_worker(const char *name, unsigned index)
@@ -417,25 +500,27 @@ static void *worker_main(void *arg)
 	weft_pool *p = w->pool;
 	tls_worker = w;
 	name_worker(p->name, w->index);
-	bool was_idle = false;
 	for (;;) {
 		weft_task *t = find_work(w);
 		if (t) {
-			/* Back from idle with work: others may be needed too. */
-			if (was_idle && work_visible(p))
-				notify_work(p);
-			was_idle = false;
+			/* A searcher that found work and left more behind
+			 * wakes the next one (the wake-ups chain). */
+			if (w->searching) {
+				stop_searching(w);
+				if (work_visible(p))
+					notify_work(p);
+			}
 			run_task(w, t);
 			continue;
 		}
-		was_idle = true;
 		if (should_exit(p))
 			break;
-		if (p->max_searching && search(p))
+		if (p->max_searching && search(w))
 			continue;
-		if (!sleep_until_work(p))
+		if (!park(w))
 			break;
 	}
+	stop_searching(w);
 	return NULL;
 }
 
@@ -458,6 +543,7 @@ static void free_pool(weft_pool *p, unsigned deques)
 	for (unsigned i = 0; i < deques; i++)
 		weft__deque_destroy(&p->workers[i].dq);
 	free(p->workers);
+	free(p->idle);
 	free(p->name);
 	free(p);
 }
@@ -466,7 +552,7 @@ static void stop_workers(weft_pool *p, unsigned started, int mode)
 {
 	/* seq_cst: see begin_counted. */
 	atomic_store_explicit(&p->mode, mode, memory_order_seq_cst);
-	wake_workers(p, WEFT_FUTEX_WAKE_ALL);
+	wake_workers(p, p->nworkers);
 	for (unsigned i = 0; i < started; i++)
 		pthread_join(p->workers[i].tid, NULL);
 }
@@ -518,7 +604,8 @@ int weft_pool_create(weft_pool **out, const weft_pool_opts *o)
 	p->max_searching = cpus >= 2 ? cpus / 2 : 0;
 	p->name = strdup(o->name ? o->name : "weft-pool");
 	p->workers = aligned_alloc(WEFT_CACHELINE, p->nworkers * sizeof(worker));
-	if (!p->name || !p->workers) {
+	p->idle = malloc(p->nworkers * sizeof *p->idle);
+	if (!p->name || !p->workers || !p->idle) {
 		free_pool(p, 0);
 		return ENOMEM;
 	}
