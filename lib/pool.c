@@ -507,6 +507,11 @@ static void *worker_main(void *arg)
 			 * wakes the next one (the wake-ups chain). */
 			if (w->searching) {
 				stop_searching(w);
+				/* seq_cst: pairs with the fence in notify_work:
+				 * a submitter that saw us searching (and woke
+				 * nobody) pushed before this; we see its task
+				 * here and pass the wake-up on. */
+				atomic_thread_fence(memory_order_seq_cst);
 				if (work_visible(p))
 					notify_work(p);
 			}
