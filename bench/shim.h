@@ -39,6 +39,10 @@ typedef struct weft_bench {
 	void (*thread_done)(weft_bench_ctx *ctx); /* optional: frees local;
 						    must not touch shared */
 	uint64_t batch; /* iterations per run() call; 0 = 256 */
+	/* 1: weft_cpu_ns is the whole process's CPU time over the timed
+	 * region (CLOCK_PROCESS_CPUTIME_ID), for bodies whose work runs on
+	 * threads the shim does not know (thread pools); single-thread runs. */
+	int cpu_process;
 } weft_bench;
 
 /* Thread-count lists most benchmarks use. */
