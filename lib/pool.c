@@ -49,12 +49,6 @@ enum { TASK_PENDING = 0, TASK_DONE = 1, TASK_CANCELED = 2, TASK_WAITER = 4 };
 
 enum { POOL_RUNNING = 0, POOL_DRAIN = 1, POOL_DISCARD = 2 };
 
-/* pool.count: pending items in the low half, tasks in weft_pool_wait in
- * the high half, in one word so one load sees both at one instant. */
-#define COUNT_PENDING 1ull
-#define COUNT_IN_WAIT (1ull << 32)
-#define COUNT_LOW(c) ((uint32_t)(c))
-#define COUNT_HIGH(c) ((uint32_t)((c) >> 32))
 
 struct weft_task {
 	weft_mpsc_node node; /* the injector's link */
@@ -76,6 +70,9 @@ typedef struct worker {
 	 * waker that takes it off the list (the futex word it sleeps on). */
 	_Atomic uint32_t parked;
 	bool searching; /* counted in pool.searching; this worker's only */
+	/* Counted items this worker ended (see pending_estimate); written by
+	 * this worker only, on a line no submitter writes. */
+	_Atomic uint64_t completed;
 	uint64_t rng;	/* victim choice; this worker's only */
 	unsigned index;
 	pthread_t tid;
@@ -91,10 +88,18 @@ struct weft_pool {
 	_Atomic uint32_t searching;
 	weft_mutex idle_lock; /* guards idle[] */
 	unsigned *idle;	      /* indices of parked workers, nidle of them */
-	/* weft_pool_wait: COUNT_* word, waiters' futex word and count. */
-	WEFT_ALIGNED_CACHELINE _Atomic uint64_t count;
-	_Atomic uint32_t wait_seq;
-	_Atomic uint32_t waiters;
+	/* Counted items (weft/pool.h): submitted counts every one begun;
+	 * they end in a worker's `completed` or, when they end outside the
+	 * workers (a refusal, an outside parallel call), in ended_outside.
+	 * Submitters and workers write different lines: no line bounces
+	 * between them per task. */
+	WEFT_ALIGNED_CACHELINE _Atomic uint64_t submitted;
+	WEFT_ALIGNED_CACHELINE _Atomic uint64_t ended_outside;
+	_Atomic uint32_t in_wait; /* tasks inside weft_pool_wait */
+	/* Read-mostly: weft_pool_wait's futex word and sleeper count, mode. */
+	WEFT_ALIGNED_CACHELINE _Atomic uint32_t wait_seq;
+	_Atomic uint32_t waiters;	 /* asleep (or about to be) in wait */
+	_Atomic uint32_t inside_waiters; /* those of them that are tasks */
 	_Atomic uint32_t mode; /* POOL_* */
 	/* Read-only after create. */
 	WEFT_ALIGNED_CACHELINE worker *workers;
@@ -180,8 +185,9 @@ static void notify_work(weft_pool *p)
 	    atomic_load_explicit(&p->nidle, memory_order_relaxed) > 0)
 		wake_workers(p, 1);
 	/* relaxed: ordered by the fence above (pairs with the seq_cst
-	 * registration in weft_pool_wait). */
-	if (atomic_load_explicit(&p->waiters, memory_order_relaxed) > 0)
+	 * registration in weft_pool_wait). Only tasks waiting inside the pool
+	 * run queued work; an outside waiter is woken by the last end. */
+	if (atomic_load_explicit(&p->inside_waiters, memory_order_relaxed) > 0)
 		notify_waiters(p);
 }
 
@@ -189,47 +195,75 @@ static void notify_work(weft_pool *p)
 
 static uint32_t load_mode(weft_pool *p)
 {
-	/* seq_cst: against the count in finish_counted / should_exit /
+	/* seq_cst: against the counters in finish_counted / should_exit /
 	 * begin_counted (see there). */
 	return atomic_load_explicit(&p->mode, memory_order_seq_cst);
 }
 
 /*
- * Count one item in (a task or an outside parallel call) unless destroy
- * began. seq_cst increment then seq_cst mode load, against destroy's
- * seq_cst mode store then a worker's seq_cst count load: a worker that saw
- * the destroy and count 0 exits only if we saw the destroy too.
+ * Counted items not yet ended, never less than the true number at the
+ * first load: the end-side counters are read first, then submitted. Every
+ * end read here was preceded (happens-before: the item went through a
+ * queue, release/acquire) by its own submit, which the later seq_cst load
+ * of submitted therefore sees; submits after the first load only add.
  */
-static int begin_counted(weft_pool *p)
+static uint64_t pending_estimate(weft_pool *p)
 {
-	atomic_fetch_add_explicit(&p->count, COUNT_PENDING, memory_order_seq_cst);
-	if (load_mode(p) == POOL_RUNNING)
-		return 0;
-	/* seq_cst: as in finish_counted. */
-	atomic_fetch_sub_explicit(&p->count, COUNT_PENDING, memory_order_seq_cst);
-	return EPIPE;
+	/* seq_cst: all of these, see above and begin_counted. */
+	uint64_t ended = atomic_load_explicit(&p->ended_outside, memory_order_seq_cst);
+	for (unsigned i = 0; i < p->nworkers; i++)
+		ended += atomic_load_explicit(&p->workers[i].completed,
+					      memory_order_seq_cst);
+	return atomic_load_explicit(&p->submitted, memory_order_seq_cst) - ended;
 }
 
-/* One counted item ended: tell waiters, and stopping workers at zero. */
+/* Where the calling thread's ends are counted. */
+static _Atomic uint64_t *end_counter(weft_pool *p)
+{
+	worker *w = tls_worker;
+	return w && w->pool == p ? &w->completed : &p->ended_outside;
+}
+
+static bool wait_done(weft_pool *p, bool inside);
+
+/*
+ * One counted item ended: wake waiters whose condition may now hold (not
+ * on every end: an outside waiter sleeps until the last one), and the
+ * stopping workers at zero.
+ */
 static void finish_counted(weft_pool *p)
 {
 	/* seq_cst: pairs with the seq_cst registration of waiters in
-	 * weft_pool_wait (Dekker) and with begin_counted. */
-	uint64_t c = atomic_fetch_sub_explicit(&p->count, COUNT_PENDING,
-					       memory_order_seq_cst) -
-		     COUNT_PENDING;
-	if (atomic_load_explicit(&p->waiters, memory_order_seq_cst) > 0)
+	 * weft_pool_wait (Dekker) and with the mode store of destroy. Of
+	 * several ends racing for the last item, the last in that order sees
+	 * all of them in wait_done. */
+	atomic_fetch_add_explicit(end_counter(p), 1, memory_order_seq_cst);
+	if (atomic_load_explicit(&p->waiters, memory_order_seq_cst) > 0 &&
+	    (atomic_load_explicit(&p->inside_waiters, memory_order_seq_cst) > 0 ||
+	     wait_done(p, false)))
 		notify_waiters(p);
-	if (COUNT_LOW(c) == 0 && load_mode(p) != POOL_RUNNING)
+	if (load_mode(p) != POOL_RUNNING && pending_estimate(p) == 0)
 		wake_workers(p, p->nworkers);
+}
+
+/*
+ * Count one item in (a task or an outside parallel call) unless destroy
+ * began. seq_cst increment then seq_cst mode load, against destroy's
+ * seq_cst mode store then a worker's seq_cst counter loads: a worker that
+ * saw the destroy and nothing pending exits only if we saw the destroy too.
+ */
+static int begin_counted(weft_pool *p)
+{
+	atomic_fetch_add_explicit(&p->submitted, 1, memory_order_seq_cst);
+	if (load_mode(p) == POOL_RUNNING)
+		return 0;
+	finish_counted(p);
+	return EPIPE;
 }
 
 static bool should_exit(weft_pool *p)
 {
-	if (load_mode(p) == POOL_RUNNING)
-		return false;
-	/* seq_cst: see begin_counted. */
-	return COUNT_LOW(atomic_load_explicit(&p->count, memory_order_seq_cst)) == 0;
+	return load_mode(p) != POOL_RUNNING && pending_estimate(p) == 0;
 }
 
 /* ------------------------------------------------------------ finding work */
@@ -732,9 +766,13 @@ int weft_task_join(weft_task *t, void **result)
 
 /* ------------------------------------------------------------ wait */
 
-static bool wait_done(uint64_t c, bool inside)
+/* Outside: nothing pending. Inside a task: every pending item is a task
+ * blocked in weft_pool_wait (in_wait is read first: a conservative pair). */
+static bool wait_done(weft_pool *p, bool inside)
 {
-	return inside ? COUNT_LOW(c) == COUNT_HIGH(c) : COUNT_LOW(c) == 0;
+	/* seq_cst: as pending_estimate. */
+	uint64_t waiting = inside ? atomic_load_explicit(&p->in_wait, memory_order_seq_cst) : 0;
+	return pending_estimate(p) <= waiting;
 }
 
 void weft_pool_wait(weft_pool *p)
@@ -744,7 +782,7 @@ void weft_pool_wait(weft_pool *p)
 	worker *w = tls_worker && tls_worker->pool == p ? tls_worker : NULL;
 	if (w) {
 		/* seq_cst: as finish_counted (other in-pool waiters may be done). */
-		atomic_fetch_add_explicit(&p->count, COUNT_IN_WAIT, memory_order_seq_cst);
+		atomic_fetch_add_explicit(&p->in_wait, 1, memory_order_seq_cst);
 		if (atomic_load_explicit(&p->waiters, memory_order_seq_cst) > 0)
 			notify_waiters(p);
 	}
@@ -752,8 +790,7 @@ void weft_pool_wait(weft_pool *p)
 	for (;;) {
 		/* acquire: pairs with the release increment in notify_waiters. */
 		uint32_t seq = atomic_load_explicit(&p->wait_seq, memory_order_acquire);
-		/* seq_cst: pairs with finish_counted. */
-		if (wait_done(atomic_load_explicit(&p->count, memory_order_seq_cst), w))
+		if (wait_done(p, w))
 			break;
 		if (w) {
 			weft_task *o = find_work(w);
@@ -765,18 +802,21 @@ void weft_pool_wait(weft_pool *p)
 		if (weft_backoff_spin(&b))
 			continue;
 		/* seq_cst: Dekker with finish_counted / notify_work. */
+		if (w)
+			atomic_fetch_add_explicit(&p->inside_waiters, 1, memory_order_seq_cst);
 		atomic_fetch_add_explicit(&p->waiters, 1, memory_order_seq_cst);
-		if (!wait_done(atomic_load_explicit(&p->count, memory_order_seq_cst), w) &&
-		    !(w && work_visible(p))) {
+		if (!wait_done(p, w) && !(w && work_visible(p))) {
 			weft_deadline never = weft_deadline_never();
 			weft_futex_wait(&p->wait_seq, seq, &never);
 		}
-		/* relaxed: a count; the loop re-reads the condition. */
+		/* relaxed: counts; the loop re-reads the condition. */
 		atomic_fetch_sub_explicit(&p->waiters, 1, memory_order_relaxed);
+		if (w)
+			atomic_fetch_sub_explicit(&p->inside_waiters, 1, memory_order_relaxed);
 	}
 	if (w)
 		/* relaxed: leaving wait only makes others' conditions harder. */
-		atomic_fetch_sub_explicit(&p->count, COUNT_IN_WAIT, memory_order_relaxed);
+		atomic_fetch_sub_explicit(&p->in_wait, 1, memory_order_relaxed);
 }
 
 /* ------------------------------------------------------------ parallel_for / reduce */
