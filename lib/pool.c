@@ -49,6 +49,13 @@ enum { TASK_PENDING = 0, TASK_DONE = 1, TASK_CANCELED = 2, TASK_WAITER = 4 };
 
 enum { POOL_RUNNING = 0, POOL_DRAIN = 1, POOL_DISCARD = 2 };
 
+/* worker.parked: on the idle list or not, and who took it off. */
+enum {
+	PARK_NO = 0,	   /* not listed (left by itself, or its join ended) */
+	PARK_LISTED = 1,   /* on the idle list, asleep or about to be */
+	PARK_CLAIMED = 2,  /* taken off by a waker, counted as searching */
+};
+
 
 struct weft_task {
 	weft_mpsc_node node; /* the injector's link */
@@ -61,13 +68,15 @@ struct weft_task {
 	} fn;
 	void *arg;
 	void *result;
+	/* The worker sleeping in wait_task on this task (set before WAITER);
+	 * NULL for a joiner outside the pool, which sleeps on `state`. */
+	struct worker *waiter;
 };
 
 typedef struct worker {
 	weft__deque dq; /* first: cache-line aligned */
 	weft_pool *pool;
-	/* 1 while on the idle list (asleep or about to be); set to 0 by the
-	 * waker that takes it off the list (the futex word it sleeps on). */
+	/* PARK_*: the futex word this worker sleeps on, idle or joining. */
 	_Atomic uint32_t parked;
 	bool searching; /* counted in pool.searching; this worker's only */
 	/* Counted items this worker ended (see pending_estimate); written by
@@ -128,11 +137,54 @@ static void unlist_idle(weft_pool *p, worker *w)
 }
 
 /* Hand a parked worker its wake-up (it was taken off the list). */
-static void unpark(worker *w)
+static void unpark(worker *w, uint32_t how)
 {
-	/* release: pairs with the acquire load of parked in park. */
-	atomic_store_explicit(&w->parked, 0, memory_order_release);
+	/* release: pairs with the acquire load of parked in sleep_parked. */
+	atomic_store_explicit(&w->parked, how, memory_order_release);
 	weft_futex_wake(&w->parked, 1);
+}
+
+/* Put w on the idle list (PARK_LISTED). */
+static void list_idle(weft_pool *p, worker *w)
+{
+	weft_mutex_lock(&p->idle_lock);
+	uint32_t n = atomic_load_explicit(&p->nidle, memory_order_relaxed);
+	p->idle[n] = w->index;
+	/* relaxed: read by wakers under idle_lock, by submitters after
+	 * their fence. */
+	atomic_store_explicit(&p->nidle, n + 1, memory_order_relaxed);
+	atomic_store_explicit(&w->parked, PARK_LISTED, memory_order_relaxed);
+	weft_mutex_unlock(&p->idle_lock);
+}
+
+/* Take w off the idle list if it is still there; returns its parked state
+ * before (PARK_LISTED: we took it off, now PARK_NO). */
+static uint32_t unlist_if_listed(weft_pool *p, worker *w, bool wake)
+{
+	weft_mutex_lock(&p->idle_lock);
+	/* relaxed: written under idle_lock only (or by the worker itself). */
+	uint32_t was = atomic_load_explicit(&w->parked, memory_order_relaxed);
+	if (was == PARK_LISTED) {
+		unlist_idle(p, w);
+		if (!wake)
+			atomic_store_explicit(&w->parked, PARK_NO, memory_order_relaxed);
+	}
+	weft_mutex_unlock(&p->idle_lock);
+	if (was == PARK_LISTED && wake)
+		unpark(w, PARK_NO);
+	return was;
+}
+
+/* Sleep until taken off the list; true if a waker claimed us (we count
+ * as searching), false if our join ended. */
+static bool sleep_parked(worker *w)
+{
+	weft_deadline never = weft_deadline_never();
+	uint32_t v;
+	/* acquire: pairs with the release store in unpark. */
+	while ((v = atomic_load_explicit(&w->parked, memory_order_acquire)) == PARK_LISTED)
+		weft_futex_wait(&w->parked, PARK_LISTED, &never);
+	return v == PARK_CLAIMED;
 }
 
 /*
@@ -156,7 +208,7 @@ static void wake_workers(weft_pool *p, unsigned n)
 		atomic_fetch_add_explicit(&p->searching, k, memory_order_relaxed);
 		weft_mutex_unlock(&p->idle_lock);
 		for (unsigned i = 0; i < k; i++)
-			unpark(woken[i]);
+			unpark(woken[i], PARK_CLAIMED);
 		if (k < 16)
 			break;
 		n -= k;
@@ -371,13 +423,31 @@ static bool work_visible(weft_pool *p)
 
 /* ------------------------------------------------------------ running */
 
-/* Mark t ended (DONE or CANCELED) and wake its joiner if it sleeps. */
+/*
+ * Mark t ended (DONE or CANCELED) and wake its joiner if it sleeps. The
+ * waiter is read before the CAS that ends t: once t has ended, its joiner
+ * may free it. A joining worker is taken off the idle list and woken (the
+ * worker outlives t); an outside joiner sleeps on t->state itself.
+ */
 static void complete(weft_task *t, uint32_t how)
 {
-	/* release: publishes the result (and a piece's writes) to the
-	 * acquire load of state in wait_task. */
-	uint32_t old = atomic_exchange_explicit(&t->state, how, memory_order_release);
-	if (old & TASK_WAITER) /* t may be freed by now: see weft/pool.h */
+	/* acquire: pairs with the joiner's release CAS setting WAITER, so
+	 * t->waiter (written before it) is visible. */
+	uint32_t s = atomic_load_explicit(&t->state, memory_order_acquire);
+	worker *waiter;
+	do {
+		waiter = (s & TASK_WAITER) ? t->waiter : NULL;
+		/* release: publishes the result (and a piece's writes) to the
+		 * acquire load of state in wait_task; acquire on failure: as
+		 * the load above. */
+	} while (!atomic_compare_exchange_weak_explicit(&t->state, &s, how,
+							memory_order_release,
+							memory_order_acquire));
+	if (!(s & TASK_WAITER))
+		return;
+	if (waiter)
+		unlist_if_listed(waiter->pool, waiter, true);
+	else /* t may be freed by now: see weft/pool.h */
 		weft_futex_wake(&t->state, WEFT_FUTEX_WAKE_ALL);
 }
 
@@ -414,18 +484,58 @@ static void run_task(worker *w, weft_task *t)
 	}
 }
 
-/* Wait until t ended; a worker (w) runs other tasks meanwhile. */
+static void stop_searching(worker *w);
+static void pass_on_wakeup(worker *w);
+
+/*
+ * Register as t's sleeping joiner and sleep on w's park word, on the idle
+ * list: new work wakes us (a waker claims us like an idle worker), and so
+ * does the end of t (complete). Returns when either may have happened.
+ */
+static void join_park(worker *w, weft_task *t)
+{
+	weft_pool *p = w->pool;
+	/* relaxed: nothing to order yet; the CAS below re-checks. */
+	uint32_t s = atomic_load_explicit(&t->state, memory_order_relaxed);
+	if (s & TASK_ENDED)
+		return;
+	t->waiter = w; /* published by the release CAS */
+	/* release: publishes t->waiter to complete's acquire load. */
+	if (!(s & TASK_WAITER) &&
+	    !atomic_compare_exchange_strong_explicit(&t->state, &s, s | TASK_WAITER,
+						     memory_order_release,
+						     memory_order_relaxed))
+		return; /* it ended (or changed): the caller looks again */
+	stop_searching(w);
+	list_idle(p, w);
+	/* seq_cst: pairs with the fence in notify_work (as park); and the
+	 * idle_lock orders our listing against complete's unlisting. */
+	atomic_thread_fence(memory_order_seq_cst);
+	/* acquire: pairs with complete's release CAS. */
+	if (work_visible(p) ||
+	    (atomic_load_explicit(&t->state, memory_order_acquire) & TASK_ENDED)) {
+		uint32_t was = unlist_if_listed(p, w, false);
+		w->searching = was == PARK_CLAIMED;
+		return;
+	}
+	w->searching = sleep_parked(w);
+}
+
+/* Wait until t ended; a worker (w) runs other tasks meanwhile, and sleeps
+ * as an idle worker would when there are none. */
 static void wait_task(worker *w, weft_task *t)
 {
 	weft_backoff b = weft_backoff_make_ns(POOL_SPIN_NS, POOL_PAUSE_NS);
 	for (;;) {
-		/* acquire: pairs with the release exchange in complete. */
+		/* acquire: pairs with the release CAS in complete. */
 		uint32_t s = atomic_load_explicit(&t->state, memory_order_acquire);
 		if (s & TASK_ENDED)
-			return;
+			break;
 		if (w) {
 			weft_task *o = find_work(w);
 			if (o) {
+				if (w->searching)
+					pass_on_wakeup(w);
 				run_task(w, o);
 				b = weft_backoff_make_ns(POOL_SPIN_NS, POOL_PAUSE_NS);
 				continue;
@@ -433,6 +543,10 @@ static void wait_task(worker *w, weft_task *t)
 		}
 		if (weft_backoff_spin(&b))
 			continue;
+		if (w) {
+			join_park(w, t);
+			continue;
+		}
 		/* relaxed: the CAS only registers us; the acquire load at the
 		 * top of the loop reads the outcome. */
 		if (!(s & TASK_WAITER) &&
@@ -444,6 +558,9 @@ static void wait_task(worker *w, weft_task *t)
 		weft_deadline never = weft_deadline_never();
 		weft_futex_wait(&t->state, s | TASK_WAITER, &never);
 	}
+	/* Claimed as a searcher while joining: hand the wake-up on. */
+	if (w && w->searching)
+		pass_on_wakeup(w);
 }
 
 /* ------------------------------------------------------------ workers */
@@ -456,6 +573,21 @@ static void stop_searching(worker *w)
 		 * before its recheck of the queues. */
 		atomic_fetch_sub_explicit(&w->pool->searching, 1, memory_order_relaxed);
 	}
+}
+
+/*
+ * A searcher that found work (or must leave) stops searching; a submitter
+ * that saw it searching woke nobody, so if work is left it wakes the next
+ * worker (the wake-ups chain).
+ */
+static void pass_on_wakeup(worker *w)
+{
+	stop_searching(w);
+	/* seq_cst: pairs with the fence in notify_work: a submitter that saw
+	 * us searching pushed before this; we see its task here. */
+	atomic_thread_fence(memory_order_seq_cst);
+	if (work_visible(w->pool))
+		notify_work(w->pool);
 }
 
 /*
@@ -490,34 +622,16 @@ static bool park(worker *w)
 {
 	weft_pool *p = w->pool;
 	stop_searching(w);
-	weft_mutex_lock(&p->idle_lock);
-	uint32_t n = atomic_load_explicit(&p->nidle, memory_order_relaxed);
-	p->idle[n] = w->index;
-	/* relaxed: read by wakers under idle_lock, by submitters after
-	 * their fence. */
-	atomic_store_explicit(&p->nidle, n + 1, memory_order_relaxed);
-	atomic_store_explicit(&w->parked, 1, memory_order_relaxed);
-	weft_mutex_unlock(&p->idle_lock);
+	list_idle(p, w);
 	/* seq_cst: pairs with the fence in notify_work (Dekker): either the
 	 * submitter sees us on the list, or we see its push here. */
 	atomic_thread_fence(memory_order_seq_cst);
 	if (should_exit(p) || work_visible(p)) {
-		weft_mutex_lock(&p->idle_lock);
-		bool listed = atomic_load_explicit(&w->parked, memory_order_relaxed);
-		if (listed) {
-			unlist_idle(p, w);
-			atomic_store_explicit(&w->parked, 0, memory_order_relaxed);
-		}
-		weft_mutex_unlock(&p->idle_lock);
 		/* taken off by a waker: it counted us as searching */
-		w->searching = !listed;
+		w->searching = unlist_if_listed(p, w, false) == PARK_CLAIMED;
 		return !should_exit(p);
 	}
-	weft_deadline never = weft_deadline_never();
-	/* acquire: pairs with the release store in unpark. */
-	while (atomic_load_explicit(&w->parked, memory_order_acquire))
-		weft_futex_wait(&w->parked, 1, &never);
-	w->searching = true; /* the waker counted us */
+	w->searching = sleep_parked(w);
 	return !should_exit(p);
 }
 
@@ -539,16 +653,8 @@ static void *worker_main(void *arg)
 		if (t) {
 			/* A searcher that found work and left more behind
 			 * wakes the next one (the wake-ups chain). */
-			if (w->searching) {
-				stop_searching(w);
-				/* seq_cst: pairs with the fence in notify_work:
-				 * a submitter that saw us searching (and woke
-				 * nobody) pushed before this; we see its task
-				 * here and pass the wake-up on. */
-				atomic_thread_fence(memory_order_seq_cst);
-				if (work_visible(p))
-					notify_work(p);
-			}
+			if (w->searching)
+				pass_on_wakeup(w);
 			run_task(w, t);
 			continue;
 		}
@@ -720,6 +826,7 @@ int weft_pool_execute(weft_pool *p, void (*fn)(void *), void *arg)
 		return ENOMEM;
 	atomic_init(&t->state, TASK_PENDING);
 	t->kind = KIND_EXECUTE;
+	t->waiter = NULL;
 	t->fn.execute = fn;
 	t->arg = arg;
 	int err = submit_counted(p, t);
@@ -738,6 +845,7 @@ int weft_pool_spawn(weft_pool *p, weft_task **out, void *(*fn)(void *),
 		return ENOMEM;
 	atomic_init(&t->state, TASK_PENDING);
 	t->kind = KIND_SPAWN;
+	t->waiter = NULL;
 	t->fn.spawn = fn;
 	t->arg = arg;
 	t->result = NULL;
@@ -890,6 +998,7 @@ static void run_range(const range_ctx *c, size_t lo, size_t hi, void *acc)
 	range_piece right = { .ctx = c, .lo = mid, .hi = hi, .acc = right_acc };
 	atomic_init(&right.task.state, TASK_PENDING);
 	right.task.kind = KIND_PIECE;
+	right.task.waiter = NULL;
 	right.task.fn.piece = piece_main;
 	if (push_task(c->pool, &right.task) != 0) {
 		run_range(c, lo, mid, acc);
@@ -928,6 +1037,7 @@ static int run_root(const range_ctx *c, size_t begin, size_t end, void *acc)
 	range_piece root = { .ctx = c, .lo = begin, .hi = end, .acc = acc };
 	atomic_init(&root.task.state, TASK_PENDING);
 	root.task.kind = KIND_PIECE;
+	root.task.waiter = NULL;
 	root.task.fn.piece = piece_main;
 	weft__mpsc_intrusive_link(&p->injector, &root.task.node);
 	notify_work(p);

@@ -9,7 +9,9 @@
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/syscall.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "internal/cpus.h"
 #include "test_util.h"
@@ -548,4 +550,65 @@ Test(pool, idle_pool_uses_no_cpu)
 	cr_assert_lt(cpu * 1000, wall, "idle pool used %llu ns of CPU in %llu ns",
 		     (unsigned long long)cpu, (unsigned long long)wall);
 	weft_pool_destroy(p, WEFT_POOL_DRAIN);
+}
+
+/* ---- a worker asleep in a join is woken by new work */
+
+typedef struct join_wake {
+	weft_pool *p;
+	_Atomic pid_t a_tid;
+	_Atomic int b_started;
+	_Atomic int entered;
+	_Atomic int met;
+} join_wake;
+
+static void meet(size_t lo, size_t hi, void *arg)
+{
+	(void)lo;
+	(void)hi;
+	join_wake *j = arg;
+	atomic_fetch_add(&j->entered, 1);
+	uint64_t t0 = weft_test_now_ns();
+	while (atomic_load(&j->entered) < 2) {
+		if (weft_test_now_ns() - t0 > WEFT_TEST_SLACK_NS * weft_test_time_scale())
+			return; /* the other piece never ran alongside: no meeting */
+		sched_yield();
+	}
+	atomic_fetch_add(&j->met, 1);
+}
+
+static void *task_b(void *arg)
+{
+	join_wake *j = arg;
+	atomic_store(&j->b_started, 1);
+	/* Until A's worker sleeps in its join (no sleep as synchronisation:
+	 * we watch its thread state). */
+	while (!weft_test_thread_sleeping(atomic_load(&j->a_tid)))
+		sched_yield();
+	weft_pool_parallel_for(j->p, 0, 2, 1, meet, j);
+	return NULL;
+}
+
+static void *task_a(void *arg)
+{
+	join_wake *j = arg;
+	atomic_store(&j->a_tid, (pid_t)syscall(SYS_gettid));
+	weft_task *b;
+	if (weft_pool_spawn(j->p, &b, task_b, j) != 0)
+		return NULL;
+	while (!atomic_load(&j->b_started)) /* the other worker stole B */
+		sched_yield();
+	weft_task_join(b, NULL);
+	return NULL;
+}
+
+Test(pool, worker_sleeping_in_a_join_is_woken_by_new_work)
+{
+	join_wake j = { .p = make_pool(2) };
+	weft_task *a;
+	cr_assert_eq(weft_pool_spawn(j.p, &a, task_a, &j), 0);
+	cr_assert_eq(weft_task_join(a, NULL), 0);
+	cr_assert_eq(atomic_load(&j.met), 2,
+		     "the joining worker did not take the new piece");
+	weft_pool_destroy(j.p, WEFT_POOL_DRAIN);
 }
