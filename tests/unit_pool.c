@@ -546,8 +546,12 @@ Test(pool, idle_pool_uses_no_cpu)
 	struct timespec idle = { 0, 500 * 1000 * 1000 };
 	nanosleep(&idle, NULL);
 	uint64_t cpu = process_cpu_ns() - cpu0, wall = weft_test_now_ns() - t0;
-	/* Bar: < 1 ms of CPU per second idle. */
-	cr_assert_lt(cpu * 1000, wall, "idle pool used %llu ns of CPU in %llu ns",
+	/* Bar: < 1 ms of CPU per second idle, natively. Under qemu
+	 * (WEFT_TEST_TIME_SCALE 25) the emulator's own work for the sleeping
+	 * threads is charged to the process (measured: ~1.9 ms/s with every
+	 * worker parked); a worker spinning would still cost ~1000 ms/s. */
+	cr_assert_lt(cpu * 1000, wall * weft_test_time_scale(),
+		     "idle pool used %llu ns of CPU in %llu ns",
 		     (unsigned long long)cpu, (unsigned long long)wall);
 	weft_pool_destroy(p, WEFT_POOL_DRAIN);
 }
