@@ -17,20 +17,25 @@
  *   where the others can steal it.
  * - idle workers search (a bounded spin, weft_backoff_make_ns, only while
  *   at most half the usable CPUs are searching and never on one CPU), then
- *   sleep on one futex word. A submitter wakes one sleeper only when nobody
- *   is searching: an idle pool makes no system calls and uses no CPU, and
- *   a busy one rarely wakes anyone. A searcher that finds work and leaves
- *   more behind wakes the next sleeper (the wake-ups chain, one at a time).
- *   No lost wake-up: a worker registers as a sleeper, issues a seq_cst
- *   fence and looks at every queue once more before it sleeps; a submitter
- *   pushes, issues a seq_cst fence and reads the sleeper count (one of the
- *   two sees the other: Dekker through SC fences).
+ *   park: each on its own futex word, listed on the pool's idle list. A
+ *   submitter wakes one parked worker only when nobody is searching; the
+ *   waker takes it off the list and counts it as searching on its behalf,
+ *   so the submits that follow do not wake another before it has run. An
+ *   idle pool makes no system calls and uses no CPU, and a busy one rarely
+ *   wakes anyone. A searcher that finds work and leaves more behind wakes
+ *   the next one (the wake-ups chain, one at a time). No lost wake-up: a
+ *   worker lists itself, issues a seq_cst fence and looks at every queue
+ *   once more before it sleeps; a submitter pushes, issues a seq_cst fence
+ *   and reads the idle and searching counts (one of the two sees the
+ *   other: Dekker through SC fences).
  *
  * Waiting inside the pool never idles a worker: weft_task_join,
  * weft_pool_wait and nested parallel_for / parallel_reduce called from a
  * task run other tasks while they wait (their own deque first, then the
  * injector, then stealing), and sleep only when there is nothing to run;
- * what they wait for is then running on another worker. So nesting at any
+ * what they wait for is then running on another worker. A joining worker
+ * sleeps on the idle list like an idle one, so new work wakes it too, and
+ * the end of the task it joins takes it off the list. So nesting at any
  * depth completes on any number of workers (>= 1).
  *
  * Counting for wait and destroy: every execute/spawn task, and every
@@ -50,11 +55,14 @@
  *
  * Task lifetime: a task's record is freed by whoever is last: an execute
  * task by the worker after running it; a spawned task by its join (every
- * spawned task must be joined exactly once). The runner wakes a sleeping
- * joiner after marking the task done; the joiner may already have returned
- * and freed the record by then: a FUTEX_WAKE on a freed address of a
- * private futex reads no memory and at worst wakes a waiter spuriously,
- * which every weft futex wait tolerates (as glibc's semaphores do).
+ * spawned task must be joined exactly once). The runner reads who sleeps
+ * on the task before the CAS that ends it (after it, the joiner may free
+ * the record): a joining worker is woken through its own park word (the
+ * worker outlives the task). A joiner outside the pool sleeps on the
+ * task's state word, and may have returned and freed the record before
+ * the runner's FUTEX_WAKE: a FUTEX_WAKE on a freed address of a private
+ * futex reads no memory and at worst wakes a waiter spuriously, which
+ * every weft futex wait tolerates (as glibc's semaphores do).
  */
 #ifndef WEFT_POOL_H
 #define WEFT_POOL_H
