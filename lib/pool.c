@@ -217,7 +217,9 @@ static void wake_workers(weft_pool *p, unsigned n)
 
 static void notify_waiters(weft_pool *p)
 {
-	/* release: as in wake_workers, for weft_pool_wait's sleepers. */
+	/* release: a waiter whose futex compare or next acquire load sees the
+	 * new value sees what we did before (pairs with the acquire load of
+	 * wait_seq in weft_pool_wait). */
 	atomic_fetch_add_explicit(&p->wait_seq, 1, memory_order_release);
 	weft_futex_wake(&p->wait_seq, WEFT_FUTEX_WAKE_ALL);
 }
