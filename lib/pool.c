@@ -501,13 +501,17 @@ static void join_park(worker *w, weft_task *t)
 	uint32_t s = atomic_load_explicit(&t->state, memory_order_relaxed);
 	if (s & TASK_ENDED)
 		return;
-	t->waiter = w; /* published by the release CAS */
-	/* release: publishes t->waiter to complete's acquire load. */
-	if (!(s & TASK_WAITER) &&
-	    !atomic_compare_exchange_strong_explicit(&t->state, &s, s | TASK_WAITER,
-						     memory_order_release,
-						     memory_order_relaxed))
-		return; /* it ended (or changed): the caller looks again */
+	if (!(s & TASK_WAITER)) {
+		/* Written once, before WAITER (an earlier round of ours may
+		 * have set both already): published by the release CAS. */
+		t->waiter = w;
+		/* release: publishes t->waiter to complete's acquire load. */
+		if (!atomic_compare_exchange_strong_explicit(&t->state, &s,
+							     s | TASK_WAITER,
+							     memory_order_release,
+							     memory_order_relaxed))
+			return; /* it ended (or changed): the caller looks again */
+	}
 	stop_searching(w);
 	list_idle(p, w);
 	/* seq_cst: pairs with the fence in notify_work (as park); and the
