@@ -58,6 +58,10 @@ typedef struct weft_bench {
 						    must not touch shared */
 	uint64_t batch; /* iterations per run() call; 0 = 256 */
 	unsigned flags; /* WEFT_BENCH_* below */
+	/* 1: weft_cpu_ns is the whole process's CPU time over the timed
+	 * region (CLOCK_PROCESS_CPUTIME_ID), for bodies whose work runs on
+	 * threads the shim does not know (thread pools); single-thread runs. */
+	int cpu_process;
 } weft_bench;
 
 /* The body calls weft_bench_lap() once per operation: also register the

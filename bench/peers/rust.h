@@ -34,6 +34,20 @@ weft_rs_std_chan *weft_rs_chan_std_new(size_t cap);
 void weft_rs_chan_std_send(const weft_rs_std_chan *c, uint64_t v);
 uint64_t weft_rs_chan_std_recv(const weft_rs_std_chan *c);
 void weft_rs_chan_std_free(weft_rs_std_chan *c);
+/* src/pool.rs: rayon (ThreadPool of n threads) and the threadpool crate. */
+typedef struct weft_rs_rayon_pool weft_rs_rayon_pool;
+weft_rs_rayon_pool *weft_rs_pool_rayon_create(uint32_t threads);
+void weft_rs_pool_rayon_destroy(weft_rs_rayon_pool *p);
+void weft_rs_pool_rayon_empty_tasks(weft_rs_rayon_pool *p, uint64_t n);
+uint64_t weft_rs_pool_rayon_fib(weft_rs_rayon_pool *p, uint32_t n, uint32_t cutoff);
+uint64_t weft_rs_pool_rayon_reduce(weft_rs_rayon_pool *p, uint64_t n, uint64_t grain);
+uint64_t weft_rs_pool_rayon_wakeup(weft_rs_rayon_pool *p); /* ns submit -> start */
+typedef struct weft_rs_threadpool weft_rs_threadpool;
+weft_rs_threadpool *weft_rs_pool_threadpool_create(uint32_t threads);
+void weft_rs_pool_threadpool_destroy(weft_rs_threadpool *p);
+void weft_rs_pool_threadpool_empty_tasks(weft_rs_threadpool *p, uint64_t n);
+uint64_t weft_rs_pool_threadpool_reduce(weft_rs_threadpool *p, uint64_t n, uint64_t grain);
+uint64_t weft_rs_pool_threadpool_wakeup(weft_rs_threadpool *p);
 
 #ifdef __cplusplus
 }

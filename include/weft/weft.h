@@ -11,6 +11,7 @@
 #include "weft/mpsc_intrusive.h"
 #include "weft/ring.h"
 #include "weft/once.h"
+#include "weft/pool.h"
 #include "weft/rwlock.h"
 #include "weft/seqlock.h"
 #include "weft/ref.h"
@@ -18,5 +19,6 @@
 #if defined(__GNUC__) || defined(__clang__)
 #include "weft/guard.h" /* needs __attribute__((cleanup)) */
 #endif
+#include "weft/thread.h"
 
 #endif /* WEFT_WEFT_H */

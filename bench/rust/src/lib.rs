@@ -1,6 +1,8 @@
 //! weft_bench_rust: Rust peers for weft's benchmarks, called from C.
 //! Each module exports `weft_rs_<area>_*` functions (see bench/peers/rust.h).
 
+mod pool;
+
 /// The toolchain this library was built with, for the result's context.
 #[no_mangle]
 pub extern "C" fn weft_rs_rustc_version() -> *const std::os::raw::c_char {

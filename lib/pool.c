@@ -1,0 +1,1090 @@
+/*
+ * lib/pool.c - weft_pool: workers, the injector, stealing, sleeping and
+ * waking, joins that help, parallel_for/reduce. The design, the wake-up
+ * protocol and the lifetime rules are in weft/pool.h; the deque and its
+ * memory orders in lib/internal/deque.h.
+ */
+#define _GNU_SOURCE
+#include "weft/pool.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdalign.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "weft/mpsc_intrusive.h"
+#include "weft/mutex.h"
+#include "internal/arch.h"
+#include "internal/backoff.h"
+#include "internal/cpus.h"
+#include "internal/deque.h"
+#include "internal/futex.h"
+
+/*
+ * An idle worker searches (polls every queue) this long before it sleeps,
+ * pausing at most PAUSE_NS between polls: a task submitted within the
+ * window starts without a FUTEX_WAKE in the submitter and without the
+ * sleeper's wake-up latency (tens of microseconds). A joiner or waiter
+ * with nothing to run spins as long before it sleeps: a stolen piece of a
+ * parallel_for usually ends within that.
+ */
+#define POOL_SPIN_NS 20000
+#define POOL_PAUSE_NS 500
+
+/* Tasks a worker moves from the injector to its deque in one visit. */
+#define INJECTOR_BATCH 32
+
+/* Initial deque size: 2^8 slots, doubled when full. */
+#define DEQUE_LOG2_SLOTS 8
+
+enum task_kind { KIND_EXECUTE, KIND_SPAWN, KIND_PIECE };
+
+/* weft_task.state: PENDING until run; then DONE or CANCELED, with WAITER
+ * set while a joiner sleeps (or is about to) on the word. */
+enum { TASK_PENDING = 0, TASK_DONE = 1, TASK_CANCELED = 2, TASK_WAITER = 4 };
+#define TASK_ENDED (TASK_DONE | TASK_CANCELED)
+
+enum { POOL_RUNNING = 0, POOL_DRAIN = 1, POOL_DISCARD = 2 };
+
+/* worker.parked: on the idle list or not, and who took it off. */
+enum {
+	PARK_NO = 0,	   /* not listed (left by itself, or its join ended) */
+	PARK_LISTED = 1,   /* on the idle list, asleep or about to be */
+	PARK_CLAIMED = 2,  /* taken off by a waker, counted as searching */
+};
+
+
+struct weft_task {
+	weft_mpsc_node node; /* the injector's link */
+	_Atomic uint32_t state;
+	uint8_t kind;
+	union {
+		void (*execute)(void *);
+		void *(*spawn)(void *);
+		void (*piece)(weft_task *);
+	} fn;
+	void *arg;
+	void *result;
+	/* The worker sleeping in wait_task on this task (set before WAITER);
+	 * NULL for a joiner outside the pool, which sleeps on `state`. */
+	struct worker *waiter;
+};
+
+typedef struct worker {
+	weft__deque dq; /* first: cache-line aligned */
+	weft_pool *pool;
+	/* PARK_*: the futex word this worker sleeps on, idle or joining. */
+	_Atomic uint32_t parked;
+	bool searching; /* counted in pool.searching; this worker's only */
+	/* Counted items this worker ended (see pending_estimate); written by
+	 * this worker only, on a line no submitter writes. */
+	_Atomic uint64_t completed;
+	uint64_t rng;	/* victim choice; this worker's only */
+	unsigned index;
+	pthread_t tid;
+} worker;
+
+struct weft_pool {
+	WEFT_ALIGNED_CACHELINE weft_mpsc_intrusive injector;
+	/* 1 while a worker consumes the injector (its single consumer). */
+	WEFT_ALIGNED_CACHELINE _Atomic uint32_t injector_token;
+	/* Idle workers: how many are on the idle list (written under
+	 * idle_lock, read as a hint by submitters) and how many search. */
+	WEFT_ALIGNED_CACHELINE _Atomic uint32_t nidle;
+	_Atomic uint32_t searching;
+	weft_mutex idle_lock; /* guards idle[] */
+	unsigned *idle;	      /* indices of parked workers, nidle of them */
+	/* Counted items (weft/pool.h): submitted counts every one begun;
+	 * they end in a worker's `completed` or, when they end outside the
+	 * workers (a refusal, an outside parallel call), in ended_outside.
+	 * Submitters and workers write different lines: no line bounces
+	 * between them per task. */
+	WEFT_ALIGNED_CACHELINE _Atomic uint64_t submitted;
+	WEFT_ALIGNED_CACHELINE _Atomic uint64_t ended_outside;
+	_Atomic uint32_t in_wait; /* tasks inside weft_pool_wait */
+	/* Read-mostly: weft_pool_wait's futex word and sleeper count, mode. */
+	WEFT_ALIGNED_CACHELINE _Atomic uint32_t wait_seq;
+	_Atomic uint32_t waiters;	 /* asleep (or about to be) in wait */
+	_Atomic uint32_t inside_waiters; /* those of them that are tasks */
+	_Atomic uint32_t mode; /* POOL_* */
+	/* Read-only after create. */
+	WEFT_ALIGNED_CACHELINE worker *workers;
+	unsigned nworkers;
+	uint32_t max_searching; /* 0: never spin (one usable CPU) */
+	char *name;
+};
+
+/* The worker the calling thread is; NULL outside every pool. */
+static _Thread_local worker *tls_worker;
+
+/* ------------------------------------------------------------ waking */
+
+/* Take w off the idle list (idle_lock held): w->parked must be 1. */
+static void unlist_idle(weft_pool *p, worker *w)
+{
+	uint32_t n = atomic_load_explicit(&p->nidle, memory_order_relaxed);
+	for (uint32_t i = 0; i < n; i++) {
+		if (p->idle[i] == w->index) {
+			p->idle[i] = p->idle[n - 1];
+			break;
+		}
+	}
+	/* relaxed: a hint for submitters, ordered by their fences. */
+	atomic_store_explicit(&p->nidle, n - 1, memory_order_relaxed);
+}
+
+/* Hand a parked worker its wake-up (it was taken off the list). */
+static void unpark(worker *w, uint32_t how)
+{
+	/* release: pairs with the acquire load of parked in sleep_parked. */
+	atomic_store_explicit(&w->parked, how, memory_order_release);
+	weft_futex_wake(&w->parked, 1);
+}
+
+/* Put w on the idle list (PARK_LISTED). */
+static void list_idle(weft_pool *p, worker *w)
+{
+	weft_mutex_lock(&p->idle_lock);
+	uint32_t n = atomic_load_explicit(&p->nidle, memory_order_relaxed);
+	p->idle[n] = w->index;
+	/* relaxed: read by wakers under idle_lock, by submitters after
+	 * their fence. */
+	atomic_store_explicit(&p->nidle, n + 1, memory_order_relaxed);
+	atomic_store_explicit(&w->parked, PARK_LISTED, memory_order_relaxed);
+	weft_mutex_unlock(&p->idle_lock);
+}
+
+/* Take w off the idle list if it is still there; returns its parked state
+ * before (PARK_LISTED: we took it off, now PARK_NO). */
+static uint32_t unlist_if_listed(weft_pool *p, worker *w, bool wake)
+{
+	weft_mutex_lock(&p->idle_lock);
+	/* relaxed: written under idle_lock only (or by the worker itself). */
+	uint32_t was = atomic_load_explicit(&w->parked, memory_order_relaxed);
+	if (was == PARK_LISTED) {
+		unlist_idle(p, w);
+		if (!wake)
+			atomic_store_explicit(&w->parked, PARK_NO, memory_order_relaxed);
+	}
+	weft_mutex_unlock(&p->idle_lock);
+	if (was == PARK_LISTED && wake)
+		unpark(w, PARK_NO);
+	return was;
+}
+
+/* Sleep until taken off the list; true if a waker claimed us (we count
+ * as searching), false if our join ended. */
+static bool sleep_parked(worker *w)
+{
+	weft_deadline never = weft_deadline_never();
+	uint32_t v;
+	/* acquire: pairs with the release store in unpark. */
+	while ((v = atomic_load_explicit(&w->parked, memory_order_acquire)) == PARK_LISTED)
+		weft_futex_wait(&w->parked, PARK_LISTED, &never);
+	return v == PARK_CLAIMED;
+}
+
+/*
+ * Wake up to n parked workers. Each woken one is counted as searching on
+ * its behalf, so the submits that follow do not wake another before it
+ * has even run; it stops searching when it finds work or parks again.
+ */
+static void wake_workers(weft_pool *p, unsigned n)
+{
+	worker *woken[16];
+	while (n > 0) {
+		unsigned k = 0;
+		weft_mutex_lock(&p->idle_lock);
+		uint32_t have = atomic_load_explicit(&p->nidle, memory_order_relaxed);
+		while (k < n && k < 16 && have > 0) {
+			woken[k++] = &p->workers[p->idle[--have]];
+			/* relaxed: a hint for submitters, ordered by their fences. */
+			atomic_store_explicit(&p->nidle, have, memory_order_relaxed);
+		}
+		/* relaxed: a hint limiting wake-ups and spinners. */
+		atomic_fetch_add_explicit(&p->searching, k, memory_order_relaxed);
+		weft_mutex_unlock(&p->idle_lock);
+		for (unsigned i = 0; i < k; i++)
+			unpark(woken[i], PARK_CLAIMED);
+		if (k < 16)
+			break;
+		n -= k;
+	}
+}
+
+static void notify_waiters(weft_pool *p)
+{
+	/* release: a waiter whose futex compare or next acquire load sees the
+	 * new value sees what we did before (pairs with the acquire load of
+	 * wait_seq in weft_pool_wait). */
+	atomic_fetch_add_explicit(&p->wait_seq, 1, memory_order_release);
+	weft_futex_wake(&p->wait_seq, WEFT_FUTEX_WAKE_ALL);
+}
+
+/*
+ * New work is visible (pushed just before): wake one sleeper unless a
+ * searcher will find it. Waiters in weft_pool_wait from inside a task also
+ * run queued work: wake them too.
+ */
+static void notify_work(weft_pool *p)
+{
+	/* seq_cst: pairs with the fence in park (Dekker): we see
+	 * its idle-list entry, or it sees our push. */
+	atomic_thread_fence(memory_order_seq_cst);
+	/* relaxed: ordered by the fence above. */
+	if (atomic_load_explicit(&p->searching, memory_order_relaxed) == 0 &&
+	    atomic_load_explicit(&p->nidle, memory_order_relaxed) > 0)
+		wake_workers(p, 1);
+	/* relaxed: ordered by the fence above (pairs with the seq_cst
+	 * registration in weft_pool_wait). Only tasks waiting inside the pool
+	 * run queued work; an outside waiter is woken by the last end. */
+	if (atomic_load_explicit(&p->inside_waiters, memory_order_relaxed) > 0)
+		notify_waiters(p);
+}
+
+/* ------------------------------------------------------------ counting */
+
+static uint32_t load_mode(weft_pool *p)
+{
+	/* seq_cst: against the counters in finish_counted / should_exit /
+	 * begin_counted (see there). */
+	return atomic_load_explicit(&p->mode, memory_order_seq_cst);
+}
+
+/*
+ * Counted items not yet ended, never less than the true number at the
+ * first load: the end-side counters are read first, then submitted. Every
+ * end read here was preceded (happens-before: the item went through a
+ * queue, release/acquire) by its own submit, which the later seq_cst load
+ * of submitted therefore sees; submits after the first load only add.
+ */
+static uint64_t pending_estimate(weft_pool *p)
+{
+	/* seq_cst: all of these, see above and begin_counted. */
+	uint64_t ended = atomic_load_explicit(&p->ended_outside, memory_order_seq_cst);
+	for (unsigned i = 0; i < p->nworkers; i++)
+		ended += atomic_load_explicit(&p->workers[i].completed,
+					      memory_order_seq_cst);
+	return atomic_load_explicit(&p->submitted, memory_order_seq_cst) - ended;
+}
+
+/* Where the calling thread's ends are counted. */
+static _Atomic uint64_t *end_counter(weft_pool *p)
+{
+	worker *w = tls_worker;
+	return w && w->pool == p ? &w->completed : &p->ended_outside;
+}
+
+static bool wait_done(weft_pool *p, bool inside);
+
+/*
+ * One counted item ended: wake waiters whose condition may now hold (not
+ * on every end: an outside waiter sleeps until the last one), and the
+ * stopping workers at zero.
+ */
+static void finish_counted(weft_pool *p)
+{
+	/* seq_cst: pairs with the seq_cst registration of waiters in
+	 * weft_pool_wait (Dekker) and with the mode store of destroy. Of
+	 * several ends racing for the last item, the last in that order sees
+	 * all of them in wait_done. */
+	atomic_fetch_add_explicit(end_counter(p), 1, memory_order_seq_cst);
+	if (atomic_load_explicit(&p->waiters, memory_order_seq_cst) > 0 &&
+	    (atomic_load_explicit(&p->inside_waiters, memory_order_seq_cst) > 0 ||
+	     wait_done(p, false)))
+		notify_waiters(p);
+	if (load_mode(p) != POOL_RUNNING && pending_estimate(p) == 0)
+		wake_workers(p, p->nworkers);
+}
+
+/*
+ * Count one item in (a task or an outside parallel call) unless destroy
+ * began. seq_cst increment then seq_cst mode load, against destroy's
+ * seq_cst mode store then a worker's seq_cst counter loads: a worker that
+ * saw the destroy and nothing pending exits only if we saw the destroy too.
+ */
+static int begin_counted(weft_pool *p)
+{
+	atomic_fetch_add_explicit(&p->submitted, 1, memory_order_seq_cst);
+	if (load_mode(p) == POOL_RUNNING)
+		return 0;
+	finish_counted(p);
+	return EPIPE;
+}
+
+static bool should_exit(weft_pool *p)
+{
+	return load_mode(p) != POOL_RUNNING && pending_estimate(p) == 0;
+}
+
+/* ------------------------------------------------------------ finding work */
+
+static bool injector_maybe_nonempty(weft_pool *p)
+{
+	/* relaxed: a hint; park orders it with its fence. The
+	 * queue is empty when its tail is the stub (or NULL, never used). */
+	weft_mpsc_node *tail =
+		atomic_load_explicit(&p->injector.tail, memory_order_relaxed);
+	return tail && tail != &p->injector.stub;
+}
+
+static weft_task *task_of(weft_mpsc_node *n)
+{
+	return WEFT_CONTAINER_OF(n, weft_task, node);
+}
+
+/* One task from the injector, and up to a batch more into w's deque. */
+static weft_task *take_injector(worker *w)
+{
+	weft_pool *p = w->pool;
+	if (!injector_maybe_nonempty(p))
+		return NULL;
+	/* acquire: pairs with the release store below by the previous
+	 * consumer (hands over the queue's plain head). */
+	if (atomic_exchange_explicit(&p->injector_token, 1, memory_order_acquire))
+		return NULL; /* another worker is consuming it */
+	weft_mpsc_node *n = weft_mpsc_intrusive_pop(&p->injector);
+	weft_task *first = n ? task_of(n) : NULL;
+	unsigned moved = 0;
+	while (first && moved < INJECTOR_BATCH &&
+	       (n = weft_mpsc_intrusive_pop(&p->injector))) {
+		if (!weft__deque_push(&w->dq, task_of(n))) {
+			/* no memory to grow: put it back (order lost, not it) */
+			weft__mpsc_intrusive_link(&p->injector, n);
+			break;
+		}
+		moved++;
+	}
+	/* release: pairs with the acquire exchange above. */
+	atomic_store_explicit(&p->injector_token, 0, memory_order_release);
+	if (moved)
+		notify_work(p);
+	return first;
+}
+
+static uint32_t next_random(worker *w)
+{
+	/* xorshift64 */
+	uint64_t x = w->rng;
+	x ^= x << 13;
+	x ^= x >> 7;
+	x ^= x << 17;
+	w->rng = x;
+	return (uint32_t)(x >> 32);
+}
+
+/* Steal from the others, starting at a random victim. */
+static weft_task *steal_work(worker *w)
+{
+	weft_pool *p = w->pool;
+	unsigned n = p->nworkers;
+	if (n < 2)
+		return NULL;
+	for (int round = 0; round < 4; round++) {
+		bool lost_race = false;
+		unsigned start = next_random(w) % n;
+		for (unsigned i = 0; i < n; i++) {
+			worker *v = &p->workers[(start + i) % n];
+			if (v == w)
+				continue;
+			void *x = weft__deque_steal(&v->dq);
+			if (x == WEFT__DEQUE_ABORT)
+				lost_race = true;
+			else if (x)
+				return x;
+		}
+		if (!lost_race)
+			break;
+	}
+	return NULL;
+}
+
+static weft_task *find_work(worker *w)
+{
+	weft_task *t = weft__deque_take(&w->dq);
+	if (!t)
+		t = take_injector(w);
+	if (!t)
+		t = steal_work(w);
+	return t;
+}
+
+/* Is there work anywhere (a hint: exactness comes from the callers' fences)? */
+static bool work_visible(weft_pool *p)
+{
+	if (injector_maybe_nonempty(p))
+		return true;
+	for (unsigned i = 0; i < p->nworkers; i++)
+		if (weft__deque_maybe_nonempty(&p->workers[i].dq))
+			return true;
+	return false;
+}
+
+/* ------------------------------------------------------------ running */
+
+/*
+ * Mark t ended (DONE or CANCELED) and wake its joiner if it sleeps. The
+ * waiter is read before the CAS that ends t: once t has ended, its joiner
+ * may free it. A joining worker is taken off the idle list and woken (the
+ * worker outlives t); an outside joiner sleeps on t->state itself.
+ */
+static void complete(weft_task *t, uint32_t how)
+{
+	/* acquire: pairs with the joiner's release CAS setting WAITER, so
+	 * t->waiter (written before it) is visible. */
+	uint32_t s = atomic_load_explicit(&t->state, memory_order_acquire);
+	worker *waiter;
+	do {
+		waiter = (s & TASK_WAITER) ? t->waiter : NULL;
+		/* release: publishes the result (and a piece's writes) to the
+		 * acquire load of state in wait_task; acquire on failure: as
+		 * the load above. */
+	} while (!atomic_compare_exchange_weak_explicit(&t->state, &s, how,
+							memory_order_release,
+							memory_order_acquire));
+	if (!(s & TASK_WAITER))
+		return;
+	if (waiter)
+		unlist_if_listed(waiter->pool, waiter, true);
+	else /* t may be freed by now: see weft/pool.h */
+		weft_futex_wake(&t->state, WEFT_FUTEX_WAKE_ALL);
+}
+
+static bool discarding(weft_pool *p)
+{
+	/* relaxed: a late look only runs a task destroy would have dropped
+	 * (it was submitted before destroy began). */
+	return atomic_load_explicit(&p->mode, memory_order_relaxed) == POOL_DISCARD;
+}
+
+static void run_task(worker *w, weft_task *t)
+{
+	weft_pool *p = w->pool;
+	switch (t->kind) {
+	case KIND_EXECUTE:
+		if (!discarding(p))
+			t->fn.execute(t->arg);
+		free(t);
+		finish_counted(p);
+		break;
+	case KIND_SPAWN:
+		if (discarding(p)) {
+			complete(t, TASK_CANCELED);
+		} else {
+			t->result = t->fn.spawn(t->arg);
+			complete(t, TASK_DONE);
+		}
+		finish_counted(p);
+		break;
+	default: /* KIND_PIECE: always runs, its caller waits for it */
+		t->fn.piece(t);
+		complete(t, TASK_DONE);
+		break;
+	}
+}
+
+static void stop_searching(worker *w);
+static void pass_on_wakeup(worker *w);
+
+/*
+ * Register as t's sleeping joiner and sleep on w's park word, on the idle
+ * list: new work wakes us (a waker claims us like an idle worker), and so
+ * does the end of t (complete). Returns when either may have happened.
+ */
+static void join_park(worker *w, weft_task *t)
+{
+	weft_pool *p = w->pool;
+	/* relaxed: nothing to order yet; the CAS below re-checks. */
+	uint32_t s = atomic_load_explicit(&t->state, memory_order_relaxed);
+	if (s & TASK_ENDED)
+		return;
+	if (!(s & TASK_WAITER)) {
+		/* Written once, before WAITER (an earlier round of ours may
+		 * have set both already): published by the release CAS. */
+		t->waiter = w;
+		/* release: publishes t->waiter to complete's acquire load. */
+		if (!atomic_compare_exchange_strong_explicit(&t->state, &s,
+							     s | TASK_WAITER,
+							     memory_order_release,
+							     memory_order_relaxed))
+			return; /* it ended (or changed): the caller looks again */
+	}
+	stop_searching(w);
+	list_idle(p, w);
+	/* seq_cst: pairs with the fence in notify_work (as park); and the
+	 * idle_lock orders our listing against complete's unlisting. */
+	atomic_thread_fence(memory_order_seq_cst);
+	/* acquire: pairs with complete's release CAS. */
+	if (work_visible(p) ||
+	    (atomic_load_explicit(&t->state, memory_order_acquire) & TASK_ENDED)) {
+		uint32_t was = unlist_if_listed(p, w, false);
+		w->searching = was == PARK_CLAIMED;
+		return;
+	}
+	w->searching = sleep_parked(w);
+}
+
+/* Wait until t ended; a worker (w) runs other tasks meanwhile, and sleeps
+ * as an idle worker would when there are none. */
+static void wait_task(worker *w, weft_task *t)
+{
+	weft_backoff b = weft_backoff_make_ns(POOL_SPIN_NS, POOL_PAUSE_NS);
+	for (;;) {
+		/* acquire: pairs with the release CAS in complete. */
+		uint32_t s = atomic_load_explicit(&t->state, memory_order_acquire);
+		if (s & TASK_ENDED)
+			break;
+		if (w) {
+			weft_task *o = find_work(w);
+			if (o) {
+				if (w->searching)
+					pass_on_wakeup(w);
+				run_task(w, o);
+				b = weft_backoff_make_ns(POOL_SPIN_NS, POOL_PAUSE_NS);
+				continue;
+			}
+		}
+		if (weft_backoff_spin(&b))
+			continue;
+		if (w) {
+			join_park(w, t);
+			continue;
+		}
+		/* relaxed: the CAS only registers us; the acquire load at the
+		 * top of the loop reads the outcome. */
+		if (!(s & TASK_WAITER) &&
+		    !atomic_compare_exchange_weak_explicit(&t->state, &s,
+							   s | TASK_WAITER,
+							   memory_order_relaxed,
+							   memory_order_relaxed))
+			continue;
+		weft_deadline never = weft_deadline_never();
+		weft_futex_wait(&t->state, s | TASK_WAITER, &never);
+	}
+	/* Claimed as a searcher while joining: hand the wake-up on. */
+	if (w && w->searching)
+		pass_on_wakeup(w);
+}
+
+/* ------------------------------------------------------------ workers */
+
+static void stop_searching(worker *w)
+{
+	if (w->searching) {
+		w->searching = false;
+		/* relaxed: a hint (see wake_workers); park's fence orders it
+		 * before its recheck of the queues. */
+		atomic_fetch_sub_explicit(&w->pool->searching, 1, memory_order_relaxed);
+	}
+}
+
+/*
+ * A searcher that found work (or must leave) stops searching; a submitter
+ * that saw it searching woke nobody, so if work is left it wakes the next
+ * worker (the wake-ups chain).
+ */
+static void pass_on_wakeup(worker *w)
+{
+	stop_searching(w);
+	/* seq_cst: pairs with the fence in notify_work: a submitter that saw
+	 * us searching pushed before this; we see its task here. */
+	atomic_thread_fence(memory_order_seq_cst);
+	if (work_visible(w->pool))
+		notify_work(w->pool);
+}
+
+/*
+ * Poll for work a bounded time, as one of at most max_searching
+ * searchers; true when work (or the exit) showed up (still searching).
+ */
+static bool search(worker *w)
+{
+	weft_pool *p = w->pool;
+	if (!w->searching) {
+		/* relaxed: a limit on spinners, not a synchronisation. */
+		if (atomic_load_explicit(&p->searching, memory_order_relaxed) >=
+		    p->max_searching)
+			return false;
+		/* relaxed: submitters read it after a seq_cst fence; a stale
+		 * value costs one wake-up at most. */
+		atomic_fetch_add_explicit(&p->searching, 1, memory_order_relaxed);
+		w->searching = true;
+	}
+	weft_backoff b = weft_backoff_make_ns(POOL_SPIN_NS, POOL_PAUSE_NS);
+	while (weft_backoff_spin(&b))
+		if (work_visible(p) || should_exit(p))
+			return true;
+	return false;
+}
+
+/*
+ * Sleep until a waker takes w off the idle list, unless work or the exit
+ * shows up in the recheck. Returns false when the worker should exit.
+ */
+static bool park(worker *w)
+{
+	weft_pool *p = w->pool;
+	stop_searching(w);
+	list_idle(p, w);
+	/* seq_cst: pairs with the fence in notify_work (Dekker): either the
+	 * submitter sees us on the list, or we see its push here. */
+	atomic_thread_fence(memory_order_seq_cst);
+	if (should_exit(p) || work_visible(p)) {
+		/* taken off by a waker: it counted us as searching */
+		w->searching = unlist_if_listed(p, w, false) == PARK_CLAIMED;
+		return !should_exit(p);
+	}
+	w->searching = sleep_parked(w);
+	return !should_exit(p);
+}
+
+static void name_worker(const char *name, unsigned index)
+{
+	char k[16];
+	snprintf(k, sizeof k, "%.10s-%u", name, index);
+	pthread_setname_np(pthread_self(), k);
+}
+
+static void *worker_main(void *arg)
+{
+	worker *w = arg;
+	weft_pool *p = w->pool;
+	tls_worker = w;
+	name_worker(p->name, w->index);
+	for (;;) {
+		weft_task *t = find_work(w);
+		if (t) {
+			/* A searcher that found work and left more behind
+			 * wakes the next one (the wake-ups chain). */
+			if (w->searching)
+				pass_on_wakeup(w);
+			run_task(w, t);
+			continue;
+		}
+		if (should_exit(p))
+			break;
+		if (p->max_searching && search(w))
+			continue;
+		if (!park(w))
+			break;
+	}
+	stop_searching(w);
+	return NULL;
+}
+
+/* ------------------------------------------------------------ create/destroy */
+
+static int cpus_ok(const cpu_set_t *want)
+{
+	cpu_set_t allowed, outside;
+	if (CPU_COUNT(want) == 0)
+		return EINVAL;
+	if (sched_getaffinity(0, sizeof allowed, &allowed) != 0)
+		return errno;
+	CPU_AND(&outside, want, &allowed);
+	CPU_XOR(&outside, &outside, want);
+	return CPU_COUNT(&outside) == 0 ? 0 : EINVAL;
+}
+
+static void free_pool(weft_pool *p, unsigned deques)
+{
+	for (unsigned i = 0; i < deques; i++)
+		weft__deque_destroy(&p->workers[i].dq);
+	free(p->workers);
+	free(p->idle);
+	free(p->name);
+	free(p);
+}
+
+static void stop_workers(weft_pool *p, unsigned started, int mode)
+{
+	/* seq_cst: see begin_counted. */
+	atomic_store_explicit(&p->mode, mode, memory_order_seq_cst);
+	wake_workers(p, p->nworkers);
+	for (unsigned i = 0; i < started; i++)
+		pthread_join(p->workers[i].tid, NULL);
+}
+
+static int start_workers(weft_pool *p, const cpu_set_t *cpus)
+{
+	pthread_attr_t attr;
+	int err = pthread_attr_init(&attr);
+	if (err)
+		return err;
+	if (cpus)
+		err = pthread_attr_setaffinity_np(&attr, sizeof *cpus, cpus);
+	unsigned started = 0;
+	while (!err && started < p->nworkers) {
+		err = pthread_create(&p->workers[started].tid, &attr,
+				     worker_main, &p->workers[started]);
+		if (!err)
+			started++;
+	}
+	pthread_attr_destroy(&attr);
+	if (err) {
+		stop_workers(p, started, POOL_DISCARD);
+		return err == EPERM ? EINVAL : err;
+	}
+	return 0;
+}
+
+int weft_pool_create(weft_pool **out, const weft_pool_opts *o)
+{
+	static const weft_pool_opts defaults;
+	if (!out)
+		return EINVAL;
+	if (!o)
+		o = &defaults;
+	if (o->threads > WEFT_POOL_MAX_THREADS)
+		return EINVAL;
+	if (o->cpus) {
+		int err = cpus_ok(o->cpus);
+		if (err)
+			return err;
+	}
+	uint32_t cpus = weft__cpus_usable();
+	weft_pool *p = aligned_alloc(WEFT_CACHELINE, sizeof *p);
+	if (!p)
+		return ENOMEM;
+	memset(p, 0, sizeof *p);
+	weft_mpsc_intrusive_init(&p->injector);
+	p->nworkers = o->threads ? o->threads : (cpus ? cpus : 1);
+	p->max_searching = cpus >= 2 ? cpus / 2 : 0;
+	p->name = strdup(o->name ? o->name : "weft-pool");
+	p->workers = aligned_alloc(WEFT_CACHELINE, p->nworkers * sizeof(worker));
+	p->idle = malloc(p->nworkers * sizeof *p->idle);
+	if (!p->name || !p->workers || !p->idle) {
+		free_pool(p, 0);
+		return ENOMEM;
+	}
+	memset(p->workers, 0, p->nworkers * sizeof(worker));
+	for (unsigned i = 0; i < p->nworkers; i++) {
+		worker *w = &p->workers[i];
+		if (weft__deque_init(&w->dq, DEQUE_LOG2_SLOTS)) {
+			free_pool(p, i);
+			return ENOMEM;
+		}
+		w->pool = p;
+		w->index = i;
+		w->rng = 0x9e3779b97f4a7c15ull * (i + 1);
+	}
+	int err = start_workers(p, o->cpus);
+	if (err) {
+		free_pool(p, p->nworkers);
+		return err;
+	}
+	*out = p;
+	return 0;
+}
+
+unsigned weft_pool_threads(const weft_pool *p)
+{
+	return p ? p->nworkers : 0;
+}
+
+void weft_pool_destroy(weft_pool *p, int mode)
+{
+	if (!p)
+		return;
+	WEFT_DEBUG_CHECK(!(tls_worker && tls_worker->pool == p),
+			 "weft_pool_destroy from one of the pool's own tasks");
+	stop_workers(p, p->nworkers,
+		     mode == WEFT_POOL_DISCARD ? POOL_DISCARD : POOL_DRAIN);
+	free_pool(p, p->nworkers);
+}
+
+/* ------------------------------------------------------------ submitting */
+
+/* Queue t: on the calling worker's deque, else on the injector. */
+static int push_task(weft_pool *p, weft_task *t)
+{
+	worker *w = tls_worker;
+	if (w && w->pool == p) {
+		if (!weft__deque_push(&w->dq, t))
+			return ENOMEM;
+	} else {
+		weft__mpsc_intrusive_link(&p->injector, &t->node);
+	}
+	notify_work(p);
+	return 0;
+}
+
+static int submit_counted(weft_pool *p, weft_task *t)
+{
+	int err = begin_counted(p);
+	if (!err) {
+		err = push_task(p, t);
+		if (err)
+			finish_counted(p);
+	}
+	return err;
+}
+
+int weft_pool_execute(weft_pool *p, void (*fn)(void *), void *arg)
+{
+	if (!p || !fn)
+		return EINVAL;
+	weft_task *t = malloc(sizeof *t);
+	if (!t)
+		return ENOMEM;
+	atomic_init(&t->state, TASK_PENDING);
+	t->kind = KIND_EXECUTE;
+	t->waiter = NULL;
+	t->fn.execute = fn;
+	t->arg = arg;
+	int err = submit_counted(p, t);
+	if (err)
+		free(t);
+	return err;
+}
+
+int weft_pool_spawn(weft_pool *p, weft_task **out, void *(*fn)(void *),
+		    void *arg)
+{
+	if (!p || !out || !fn)
+		return EINVAL;
+	weft_task *t = malloc(sizeof *t);
+	if (!t)
+		return ENOMEM;
+	atomic_init(&t->state, TASK_PENDING);
+	t->kind = KIND_SPAWN;
+	t->waiter = NULL;
+	t->fn.spawn = fn;
+	t->arg = arg;
+	t->result = NULL;
+	int err = submit_counted(p, t);
+	if (err) {
+		free(t);
+		return err;
+	}
+	*out = t;
+	return 0;
+}
+
+int weft_task_join(weft_task *t, void **result)
+{
+	if (!t)
+		return EINVAL;
+	wait_task(tls_worker, t);
+	/* relaxed: wait_task's acquire load already saw the end. */
+	uint32_t s = atomic_load_explicit(&t->state, memory_order_relaxed);
+	int err = (s & TASK_CANCELED) ? ECANCELED : 0;
+	if (result)
+		*result = err ? NULL : t->result;
+	free(t);
+	return err;
+}
+
+/* ------------------------------------------------------------ wait */
+
+/* Outside: nothing pending. Inside a task: every pending item is a task
+ * blocked in weft_pool_wait (in_wait is read first: a conservative pair). */
+static bool wait_done(weft_pool *p, bool inside)
+{
+	/* seq_cst: as pending_estimate. */
+	uint64_t waiting = inside ? atomic_load_explicit(&p->in_wait, memory_order_seq_cst) : 0;
+	return pending_estimate(p) <= waiting;
+}
+
+void weft_pool_wait(weft_pool *p)
+{
+	if (!p)
+		return;
+	worker *w = tls_worker && tls_worker->pool == p ? tls_worker : NULL;
+	if (w) {
+		/* seq_cst: as finish_counted (other in-pool waiters may be done). */
+		atomic_fetch_add_explicit(&p->in_wait, 1, memory_order_seq_cst);
+		if (atomic_load_explicit(&p->waiters, memory_order_seq_cst) > 0)
+			notify_waiters(p);
+	}
+	weft_backoff b = weft_backoff_make_ns(POOL_SPIN_NS, POOL_PAUSE_NS);
+	for (;;) {
+		/* acquire: pairs with the release increment in notify_waiters. */
+		uint32_t seq = atomic_load_explicit(&p->wait_seq, memory_order_acquire);
+		if (wait_done(p, w))
+			break;
+		if (w) {
+			weft_task *o = find_work(w);
+			if (o) {
+				run_task(w, o);
+				continue;
+			}
+		}
+		if (weft_backoff_spin(&b))
+			continue;
+		/* seq_cst: Dekker with finish_counted / notify_work. */
+		if (w)
+			atomic_fetch_add_explicit(&p->inside_waiters, 1, memory_order_seq_cst);
+		atomic_fetch_add_explicit(&p->waiters, 1, memory_order_seq_cst);
+		if (!wait_done(p, w) && !(w && work_visible(p))) {
+			weft_deadline never = weft_deadline_never();
+			weft_futex_wait(&p->wait_seq, seq, &never);
+		}
+		/* relaxed: counts; the loop re-reads the condition. */
+		atomic_fetch_sub_explicit(&p->waiters, 1, memory_order_relaxed);
+		if (w)
+			atomic_fetch_sub_explicit(&p->inside_waiters, 1, memory_order_relaxed);
+	}
+	if (w)
+		/* relaxed: leaving wait only makes others' conditions harder. */
+		atomic_fetch_sub_explicit(&p->in_wait, 1, memory_order_relaxed);
+}
+
+/* ------------------------------------------------------------ parallel_for / reduce */
+
+typedef struct range_ctx {
+	weft_pool *pool;
+	size_t grain;
+	void (*body)(size_t lo, size_t hi, void *arg); /* parallel_for */
+	size_t acc_size;			       /* reduce: */
+	const void *identity;
+	void (*map)(size_t lo, size_t hi, void *acc, void *arg);
+	void (*combine)(void *acc, const void *other, void *arg);
+	void *arg;
+} range_ctx;
+
+typedef struct range_piece {
+	weft_task task;
+	const range_ctx *ctx;
+	size_t lo, hi;
+	void *acc; /* reduce: this piece's accumulator */
+} range_piece;
+
+/* Accumulators up to this size live on the forking frame's stack. */
+#define SMALL_ACC 64
+
+/* The leaves, one after another: pieces of at most grain indices. */
+static void run_sequential(const range_ctx *c, size_t lo, size_t hi, void *acc)
+{
+	while (lo < hi) {
+		size_t n = hi - lo < c->grain ? hi - lo : c->grain;
+		if (c->body)
+			c->body(lo, lo + n, c->arg);
+		else
+			c->map(lo, lo + n, acc, c->arg);
+		lo += n;
+	}
+}
+
+static void run_range(const range_ctx *c, size_t lo, size_t hi, void *acc);
+
+static void piece_main(weft_task *t)
+{
+	range_piece *r = WEFT_CONTAINER_OF(t, range_piece, task);
+	run_range(r->ctx, r->lo, r->hi, r->acc);
+}
+
+/*
+ * Fold [lo, hi) (acc: a fresh identity copy, or NULL for parallel_for):
+ * offer the upper half to thieves, do the lower half, then take the upper
+ * half back or help until its thief is done, and combine.
+ */
+static void run_range(const range_ctx *c, size_t lo, size_t hi, void *acc)
+{
+	worker *w = tls_worker;
+	if (hi - lo <= c->grain || !w) {
+		run_sequential(c, lo, hi, acc);
+		return;
+	}
+	size_t mid = lo + (hi - lo) / 2;
+	alignas(max_align_t) unsigned char small[SMALL_ACC];
+	void *right_acc = NULL;
+	if (c->map) {
+		right_acc = c->acc_size <= SMALL_ACC ? small : malloc(c->acc_size);
+		if (!right_acc) { /* no memory: the same fold, sequentially */
+			run_range(c, lo, mid, acc);
+			run_sequential(c, mid, hi, acc);
+			return;
+		}
+		memcpy(right_acc, c->identity, c->acc_size);
+	}
+	range_piece right = { .ctx = c, .lo = mid, .hi = hi, .acc = right_acc };
+	atomic_init(&right.task.state, TASK_PENDING);
+	right.task.kind = KIND_PIECE;
+	right.task.waiter = NULL;
+	right.task.fn.piece = piece_main;
+	if (push_task(c->pool, &right.task) != 0) {
+		run_range(c, lo, mid, acc);
+		run_sequential(c, mid, hi, acc); /* no memory to fork: in order */
+	} else {
+		run_range(c, lo, mid, acc);
+		wait_task(w, &right.task);
+		if (c->map)
+			c->combine(acc, right_acc, c->arg);
+	}
+	if (right_acc && right_acc != small)
+		free(right_acc);
+}
+
+/* Outside callers get EPIPE once destroy began; a task of the pool (whose
+ * caller destroy is waiting for) may still fork. */
+static int range_allowed(weft_pool *p)
+{
+	if (tls_worker && tls_worker->pool == p)
+		return 0;
+	return load_mode(p) == POOL_RUNNING ? 0 : EPIPE;
+}
+
+/* The whole range as one piece: run here (a worker) or on the pool. */
+static int run_root(const range_ctx *c, size_t begin, size_t end, void *acc)
+{
+	weft_pool *p = c->pool;
+	worker *w = tls_worker;
+	if (w && w->pool == p) {
+		run_range(c, begin, end, acc);
+		return 0;
+	}
+	int err = begin_counted(p);
+	if (err)
+		return err;
+	range_piece root = { .ctx = c, .lo = begin, .hi = end, .acc = acc };
+	atomic_init(&root.task.state, TASK_PENDING);
+	root.task.kind = KIND_PIECE;
+	root.task.waiter = NULL;
+	root.task.fn.piece = piece_main;
+	weft__mpsc_intrusive_link(&p->injector, &root.task.node);
+	notify_work(p);
+	wait_task(NULL, &root.task);
+	finish_counted(p);
+	return 0;
+}
+
+int weft_pool_parallel_for(weft_pool *p, size_t begin, size_t end,
+			   size_t grain,
+			   void (*body)(size_t lo, size_t hi, void *arg),
+			   void *arg)
+{
+	if (!p || !body || grain == 0 || begin > end)
+		return EINVAL;
+	if (begin == end)
+		return range_allowed(p);
+	range_ctx c = { .pool = p, .grain = grain, .body = body, .arg = arg };
+	return run_root(&c, begin, end, NULL);
+}
+
+int weft_pool_parallel_reduce(weft_pool *p, size_t begin, size_t end,
+			      size_t grain, size_t acc_size,
+			      const void *identity,
+			      void (*map)(size_t lo, size_t hi, void *acc,
+					  void *arg),
+			      void (*combine)(void *acc, const void *other,
+					      void *arg),
+			      void *arg, void *result)
+{
+	if (!p || !identity || !map || !combine || !result || acc_size == 0 ||
+	    grain == 0 || begin > end)
+		return EINVAL;
+	int err = range_allowed(p);
+	if (err)
+		return err;
+	memcpy(result, identity, acc_size);
+	if (begin == end)
+		return 0;
+	range_ctx c = { .pool = p, .grain = grain, .acc_size = acc_size,
+			.identity = identity, .map = map, .combine = combine,
+			.arg = arg };
+	return run_root(&c, begin, end, result);
+}
