@@ -141,7 +141,7 @@ static void unpark(worker *w, uint32_t how)
 {
 	/* release: pairs with the acquire load of parked in sleep_parked. */
 	atomic_store_explicit(&w->parked, how, memory_order_release);
-	weft_futex_wake(&w->parked, 1);
+	weft__futex_wake(&w->parked, 1);
 }
 
 /* Put w on the idle list (PARK_LISTED). */
@@ -179,11 +179,11 @@ static uint32_t unlist_if_listed(weft_pool *p, worker *w, bool wake)
  * as searching), false if our join ended. */
 static bool sleep_parked(worker *w)
 {
-	weft_deadline never = weft_deadline_never();
+	weft__deadline never = weft__deadline_never();
 	uint32_t v;
 	/* acquire: pairs with the release store in unpark. */
 	while ((v = atomic_load_explicit(&w->parked, memory_order_acquire)) == PARK_LISTED)
-		weft_futex_wait(&w->parked, PARK_LISTED, &never);
+		weft__futex_wait(&w->parked, PARK_LISTED, &never);
 	return v == PARK_CLAIMED;
 }
 
@@ -221,7 +221,7 @@ static void notify_waiters(weft_pool *p)
 	 * new value sees what we did before (pairs with the acquire load of
 	 * wait_seq in weft_pool_wait). */
 	atomic_fetch_add_explicit(&p->wait_seq, 1, memory_order_release);
-	weft_futex_wake(&p->wait_seq, WEFT_FUTEX_WAKE_ALL);
+	weft__futex_wake(&p->wait_seq, WEFT__FUTEX_WAKE_ALL);
 }
 
 /*
@@ -450,7 +450,7 @@ static void complete(weft_task *t, uint32_t how)
 	if (waiter)
 		unlist_if_listed(waiter->pool, waiter, true);
 	else /* t may be freed by now: see weft/pool.h */
-		weft_futex_wake(&t->state, WEFT_FUTEX_WAKE_ALL);
+		weft__futex_wake(&t->state, WEFT__FUTEX_WAKE_ALL);
 }
 
 static bool discarding(weft_pool *p)
@@ -531,7 +531,7 @@ static void join_park(worker *w, weft_task *t)
  * as an idle worker would when there are none. */
 static void wait_task(worker *w, weft_task *t)
 {
-	weft_backoff b = weft_backoff_make_ns(POOL_SPIN_NS, POOL_PAUSE_NS);
+	weft__backoff b = weft__backoff_make_ns(POOL_SPIN_NS, POOL_PAUSE_NS);
 	for (;;) {
 		/* acquire: pairs with the release CAS in complete. */
 		uint32_t s = atomic_load_explicit(&t->state, memory_order_acquire);
@@ -543,11 +543,11 @@ static void wait_task(worker *w, weft_task *t)
 				if (w->searching)
 					pass_on_wakeup(w);
 				run_task(w, o);
-				b = weft_backoff_make_ns(POOL_SPIN_NS, POOL_PAUSE_NS);
+				b = weft__backoff_make_ns(POOL_SPIN_NS, POOL_PAUSE_NS);
 				continue;
 			}
 		}
-		if (weft_backoff_spin(&b))
+		if (weft__backoff_spin(&b))
 			continue;
 		if (w) {
 			join_park(w, t);
@@ -561,8 +561,8 @@ static void wait_task(worker *w, weft_task *t)
 							   memory_order_relaxed,
 							   memory_order_relaxed))
 			continue;
-		weft_deadline never = weft_deadline_never();
-		weft_futex_wait(&t->state, s | TASK_WAITER, &never);
+		weft__deadline never = weft__deadline_never();
+		weft__futex_wait(&t->state, s | TASK_WAITER, &never);
 	}
 	/* Claimed as a searcher while joining: hand the wake-up on. */
 	if (w && w->searching)
@@ -613,8 +613,8 @@ static bool search(worker *w)
 		atomic_fetch_add_explicit(&p->searching, 1, memory_order_relaxed);
 		w->searching = true;
 	}
-	weft_backoff b = weft_backoff_make_ns(POOL_SPIN_NS, POOL_PAUSE_NS);
-	while (weft_backoff_spin(&b))
+	weft__backoff b = weft__backoff_make_ns(POOL_SPIN_NS, POOL_PAUSE_NS);
+	while (weft__backoff_spin(&b))
 		if (work_visible(p) || should_exit(p))
 			return true;
 	return false;
@@ -900,7 +900,7 @@ void weft_pool_wait(weft_pool *p)
 		if (atomic_load_explicit(&p->waiters, memory_order_seq_cst) > 0)
 			notify_waiters(p);
 	}
-	weft_backoff b = weft_backoff_make_ns(POOL_SPIN_NS, POOL_PAUSE_NS);
+	weft__backoff b = weft__backoff_make_ns(POOL_SPIN_NS, POOL_PAUSE_NS);
 	for (;;) {
 		/* acquire: pairs with the release increment in notify_waiters. */
 		uint32_t seq = atomic_load_explicit(&p->wait_seq, memory_order_acquire);
@@ -913,15 +913,15 @@ void weft_pool_wait(weft_pool *p)
 				continue;
 			}
 		}
-		if (weft_backoff_spin(&b))
+		if (weft__backoff_spin(&b))
 			continue;
 		/* seq_cst: Dekker with finish_counted / notify_work. */
 		if (w)
 			atomic_fetch_add_explicit(&p->inside_waiters, 1, memory_order_seq_cst);
 		atomic_fetch_add_explicit(&p->waiters, 1, memory_order_seq_cst);
 		if (!wait_done(p, w) && !(w && work_visible(p))) {
-			weft_deadline never = weft_deadline_never();
-			weft_futex_wait(&p->wait_seq, seq, &never);
+			weft__deadline never = weft__deadline_never();
+			weft__futex_wait(&p->wait_seq, seq, &never);
 		}
 		/* relaxed: counts; the loop re-reads the condition. */
 		atomic_fetch_sub_explicit(&p->waiters, 1, memory_order_relaxed);

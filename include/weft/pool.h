@@ -15,7 +15,7 @@
  *   push is one exchange, never blocks), drained by one worker at a time
  *   (a consumer token); that worker moves a batch into its own deque,
  *   where the others can steal it.
- * - idle workers search (a bounded spin, weft_backoff_make_ns, only while
+ * - idle workers search (a bounded spin, weft__backoff_make_ns, only while
  *   at most half the usable CPUs are searching and never on one CPU), then
  *   park: each on its own futex word, listed on the pool's idle list. A
  *   submitter wakes one parked worker only when nobody is searching; the
@@ -96,17 +96,17 @@ typedef struct weft_pool_opts {
  * WEFT_POOL_MAX_THREADS, an empty cpu set or one outside this thread's
  * affinity), ENOMEM, EAGAIN (no resources for the threads).
  */
-int weft_pool_create(weft_pool **p, const weft_pool_opts *opts);
+WEFT_API int weft_pool_create(weft_pool **p, const weft_pool_opts *opts);
 
 /* The number of workers. */
-unsigned weft_pool_threads(const weft_pool *p);
+WEFT_API unsigned weft_pool_threads(const weft_pool *p);
 
 /* Run fn(arg) on the pool, fire and forget. -> 0, EINVAL, EPIPE, ENOMEM. */
-int weft_pool_execute(weft_pool *p, void (*fn)(void *), void *arg);
+WEFT_API int weft_pool_execute(weft_pool *p, void (*fn)(void *), void *arg);
 
 /* Run fn(arg) on the pool; weft_task_join gets its result.
  * -> 0, EINVAL, EPIPE, ENOMEM (*t untouched on error). */
-int weft_pool_spawn(weft_pool *p, weft_task **t, void *(*fn)(void *),
+WEFT_API int weft_pool_spawn(weft_pool *p, weft_task **t, void *(*fn)(void *),
 		    void *arg);
 
 /*
@@ -114,17 +114,17 @@ int weft_pool_spawn(weft_pool *p, weft_task **t, void *(*fn)(void *),
  * worker it runs other tasks meanwhile. -> 0, EINVAL (NULL t), ECANCELED
  * (destroy(DISCARD) dropped t before it ran; t is freed too).
  */
-int weft_task_join(weft_task *t, void **result);
+WEFT_API int weft_task_join(weft_task *t, void **result);
 
 /* Return when all work submitted before the call is done (see above). */
-void weft_pool_wait(weft_pool *p);
+WEFT_API void weft_pool_wait(weft_pool *p);
 
 /*
  * body(lo, hi, arg) over [begin, end) in pieces of at most grain indices,
  * never empty, split in halves recursively; returns when all have run.
  * -> 0, EINVAL (NULL p or body, grain 0, begin > end), EPIPE, ENOMEM.
  */
-int weft_pool_parallel_for(weft_pool *p, size_t begin, size_t end,
+WEFT_API int weft_pool_parallel_for(weft_pool *p, size_t begin, size_t end,
 			   size_t grain,
 			   void (*body)(size_t lo, size_t hi, void *arg),
 			   void *arg);
@@ -138,7 +138,7 @@ int weft_pool_parallel_for(weft_pool *p, size_t begin, size_t end,
  * identity, map, combine or result, acc_size 0, grain 0, begin > end),
  * EPIPE, ENOMEM.
  */
-int weft_pool_parallel_reduce(weft_pool *p, size_t begin, size_t end,
+WEFT_API int weft_pool_parallel_reduce(weft_pool *p, size_t begin, size_t end,
 			      size_t grain, size_t acc_size,
 			      const void *identity,
 			      void (*map)(size_t lo, size_t hi, void *acc,
@@ -152,7 +152,7 @@ int weft_pool_parallel_reduce(weft_pool *p, size_t begin, size_t end,
  * free it; returns after every running task ended. Not from inside one of
  * its own tasks (that would wait for itself: a WEFT_DEBUG abort). NULL: no-op.
  */
-void weft_pool_destroy(weft_pool *p, int mode);
+WEFT_API void weft_pool_destroy(weft_pool *p, int mode);
 
 #ifdef __cplusplus
 }

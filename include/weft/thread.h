@@ -70,7 +70,7 @@ typedef struct weft_thread_opts {
  * option), EAGAIN (no resources for a thread), ENOMEM. On error *t is left
  * unchanged and no thread runs.
  */
-int weft_thread_spawn(weft_thread **t, const weft_thread_opts *o,
+WEFT_API int weft_thread_spawn(weft_thread **t, const weft_thread_opts *o,
 		      int (*fn)(void *arg, void **result), void *arg);
 
 /*
@@ -80,17 +80,17 @@ int weft_thread_spawn(weft_thread **t, const weft_thread_opts *o,
  * -> 0 (t consumed), EINVAL (t NULL), EDEADLK (t is the calling thread;
  * not consumed).
  */
-int weft_thread_join(weft_thread *t, int *status, void **result);
+WEFT_API int weft_thread_join(weft_thread *t, int *status, void **result);
 
 /* Let t run on unjoined; its record is freed when it ends. -> 0, EINVAL. */
-int weft_thread_detach(weft_thread *t);
+WEFT_API int weft_thread_detach(weft_thread *t);
 
 /* End the calling weft thread as panicked (see above). */
-_Noreturn void weft_panic(const char *fmt, ...)
+WEFT_API _Noreturn void weft_panic(const char *fmt, ...)
 	__attribute__((format(printf, 1, 2)));
 
 /* The calling thread's full name, or NULL (no name, or not a weft thread). */
-const char *weft_thread_name(void);
+WEFT_API const char *weft_thread_name(void);
 
 #ifdef __cplusplus
 }
