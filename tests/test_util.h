@@ -94,7 +94,8 @@ static inline bool weft_test_rwlock_idle(weft_rwlock *l)
 
 /*
  * Turn l's read bias on; false if it did not come on within
- * WEFT_TEST_SLACK_NS. Nested read locks find a reader inside (the outer
+ * WEFT_TEST_SLACK_NS (times weft_test_time_scale: under qemu a revocation,
+ * and so the inhibit it leaves, is 10-30 times longer). Nested read locks find a reader inside (the outer
  * one), which is what biases a lock; the check comes once in 64 such
  * reads and waits out an inhibit an earlier revocation may have left.
  */
@@ -102,7 +103,7 @@ static inline bool weft_test_rwlock_bias(weft_rwlock *l)
 {
 	uint64_t t0 = weft_test_now_ns();
 	while (!(atomic_load(&l->state) & WEFT__RWLOCK_BIAS)) {
-		if (weft_test_now_ns() - t0 > WEFT_TEST_SLACK_NS)
+		if (weft_test_now_ns() - t0 > WEFT_TEST_SLACK_NS * weft_test_time_scale())
 			return false;
 		weft_rwlock_read_lock(l);
 		weft_rwlock_read_lock(l);

@@ -339,15 +339,14 @@ static int cmp_u64(const void *a, const void *b)
  * The waiter's 21 timed acquisitions among busy threads of the other kind.
  * The bound is on the median wait, with a loose cap on the worst: without
  * the policy in weft/rwlock.h (new readers stay out while a writer waits; a
- * writer's unlock opens a READ_PHASE for waiting readers) the waiter needs a
+ * writer's unlock grants the lock to the readers asleep) the waiter needs a
  * moment when no busy thread holds or wants the lock, which the busy ones,
  * handing it to each other, rarely leave, so most rounds are slow, not
  * one. Under outside load a single round can lose its CPU for several
  * scheduler ticks (measured: rounds of 4-88 ms among ~0.1 ms ones with 8
  * spinning processes on 2 CPUs), which a bound on the worst round alone
- * reported as starvation. Measured medians: 10-100 us; 16-28 ms with
- * readers that ignore a waiting writer; 4-8 ms with a writer that parked
- * behind parked readers (the park's end waits for a CPU). Under qemu the
+ * reported as starvation. Measured medians (the lock before issue 18):
+ * 10-100 us; 16-28 ms with readers that ignore a waiting writer. Under qemu the
  * median bound is scaled (weft_test_time_scale).
  */
 #define STARVE_ROUNDS 21

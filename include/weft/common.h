@@ -43,7 +43,7 @@ extern "C" {
 #define WEFT_UNLIKELY(x) __builtin_expect(!!(x), 0)
 
 /* Internal: the top `bits` bits of x times 2^64 / phi (Fibonacci hashing),
- * an index into a table of 2^bits entries (park buckets, rwlock tables). */
+ * an index into a table of 2^bits entries (the rwlock's read-bias tables). */
 static inline uint64_t weft__hash_bits(uint64_t x, unsigned bits)
 {
 	return (x * 0x9e3779b97f4a7c15ull) >> (64 - bits);
