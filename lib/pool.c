@@ -129,19 +129,24 @@ static void unlist_idle(weft_pool *p, worker *w)
 	for (uint32_t i = 0; i < n; i++) {
 		if (p->idle[i] == w->index) {
 			p->idle[i] = p->idle[n - 1];
-			break;
+			/* relaxed: a hint for submitters, ordered by their fences. */
+			atomic_store_explicit(&p->nidle, n - 1, memory_order_relaxed);
+			return;
 		}
 	}
-	/* relaxed: a hint for submitters, ordered by their fences. */
-	atomic_store_explicit(&p->nidle, n - 1, memory_order_relaxed);
+	WEFT_DEBUG_CHECK(false, "weft_pool: a listed worker is not on the idle list");
 }
 
-/* Hand a parked worker its wake-up (it was taken off the list). */
-static void unpark(worker *w, uint32_t how)
+/*
+ * Take w off the list (idle_lock held, w on the list) and say why: parked
+ * changes under idle_lock only, so "parked == PARK_LISTED" read under the
+ * lock means "on the list". The FUTEX_WAKE comes after the unlock.
+ */
+static void unlist_as(weft_pool *p, worker *w, uint32_t how)
 {
+	unlist_idle(p, w);
 	/* release: pairs with the acquire load of parked in sleep_parked. */
 	atomic_store_explicit(&w->parked, how, memory_order_release);
-	weft__futex_wake(&w->parked, 1);
 }
 
 /* Put w on the idle list (PARK_LISTED). */
@@ -164,14 +169,11 @@ static uint32_t unlist_if_listed(weft_pool *p, worker *w, bool wake)
 	weft_mutex_lock(&p->idle_lock);
 	/* relaxed: written under idle_lock only (or by the worker itself). */
 	uint32_t was = atomic_load_explicit(&w->parked, memory_order_relaxed);
-	if (was == PARK_LISTED) {
-		unlist_idle(p, w);
-		if (!wake)
-			atomic_store_explicit(&w->parked, PARK_NO, memory_order_relaxed);
-	}
+	if (was == PARK_LISTED)
+		unlist_as(p, w, PARK_NO);
 	weft_mutex_unlock(&p->idle_lock);
 	if (was == PARK_LISTED && wake)
-		unpark(w, PARK_NO);
+		weft__futex_wake(&w->parked, 1);
 	return was;
 }
 
@@ -181,7 +183,7 @@ static bool sleep_parked(worker *w)
 {
 	weft__deadline never = weft__deadline_never();
 	uint32_t v;
-	/* acquire: pairs with the release store in unpark. */
+	/* acquire: pairs with the release store in unlist_as. */
 	while ((v = atomic_load_explicit(&w->parked, memory_order_acquire)) == PARK_LISTED)
 		weft__futex_wait(&w->parked, PARK_LISTED, &never);
 	return v == PARK_CLAIMED;
@@ -200,15 +202,14 @@ static void wake_workers(weft_pool *p, unsigned n)
 		weft_mutex_lock(&p->idle_lock);
 		uint32_t have = atomic_load_explicit(&p->nidle, memory_order_relaxed);
 		while (k < n && k < 16 && have > 0) {
-			woken[k++] = &p->workers[p->idle[--have]];
-			/* relaxed: a hint for submitters, ordered by their fences. */
-			atomic_store_explicit(&p->nidle, have, memory_order_relaxed);
+			woken[k] = &p->workers[p->idle[--have]];
+			unlist_as(p, woken[k++], PARK_CLAIMED);
 		}
 		/* relaxed: a hint limiting wake-ups and spinners. */
 		atomic_fetch_add_explicit(&p->searching, k, memory_order_relaxed);
 		weft_mutex_unlock(&p->idle_lock);
 		for (unsigned i = 0; i < k; i++)
-			unpark(woken[i], PARK_CLAIMED);
+			weft__futex_wake(&woken[i]->parked, 1);
 		if (k < 16)
 			break;
 		n -= k;
