@@ -87,8 +87,7 @@ static int read_sleep(weft_rwlock *l, uint32_t s, const weft__deadline *d)
 					weft__futex_wake(&l->state, WEFT__FUTEX_WAKE_ALL);
 				return ETIMEDOUT;
 			}
-		/* acquire: reads the grant or a later RMW (its release sequence);
-		 * a load, not a fence, so that TSan sees the pairing too. */
+		/* acquire (a load: TSan models no fence): the grant's release. */
 		(void)atomic_load_explicit(&l->state, memory_order_acquire);
 		return 0;
 	}
