@@ -48,20 +48,22 @@ static bool grant_readers(weft_rwlock *l, uint32_t *s, uint32_t drop)
 	return true;
 }
 
-/* Seen free with WWAIT: wake a writer, WWAIT kept so that readers stay out
- * until it is in; if none slept, clear WWAIT and grant the readers. */
+/* Seen free with WWAIT: wake a writer (clearing WWAIT), else grant the
+ * readers; nothing once someone holds it (its release comes here). */
 void weft__rwlock_read_unlock_slow(weft_rwlock *l)
 {
-	/* release: pairs with write_lock_slow's acquire of writer_seq, so a
-	 * writer that sees the bump sees the state that made us wake it. */
-	atomic_fetch_add_explicit(&l->writer_seq, 1, memory_order_release);
-	if (weft__futex_wake(&l->writer_seq, 1) > 0)
-		return; /* it takes the lock (or leaves WWAIT for the holder) */
 	uint32_t s = load_state(l);
-	/* relaxed: clearing a flag publishes nothing. */
-	while (is_free(s) && (s & WWAIT) && !cas(l, &s, s & ~WWAIT, memory_order_relaxed))
-		;
-	s &= ~WWAIT;
+	while (is_free(s) && (s & WWAIT)) {
+		/* relaxed: clearing a flag publishes nothing. */
+		if (!cas(l, &s, s & ~WWAIT, memory_order_relaxed))
+			continue;
+		/* release: pairs with write_lock_slow's acquire of writer_seq,
+		 * so a writer that sees the bump sees our CAS. */
+		atomic_fetch_add_explicit(&l->writer_seq, 1, memory_order_release);
+		if (weft__futex_wake(&l->writer_seq, 1) > 0)
+			return; /* its unlock grants the waiting readers */
+		s = load_state(l);
+	}
 	while (is_free(s) && (s & WAITING) && !grant_readers(l, &s, 0))
 		;
 }
@@ -85,8 +87,7 @@ static int read_sleep(weft_rwlock *l, uint32_t s, const weft__deadline *d)
 					weft__futex_wake(&l->state, WEFT__FUTEX_WAKE_ALL);
 				return ETIMEDOUT;
 			}
-		/* acquire: reads the grant or a later RMW (its release sequence);
-		 * a load, not a fence, so that TSan sees the pairing too. */
+		/* acquire (a load: TSan models no fence): the grant's release. */
 		(void)atomic_load_explicit(&l->state, memory_order_acquire);
 		return 0;
 	}

@@ -14,11 +14,10 @@
  * holds it already): writer, batch of readers, writer... A reader that
  * times out deregisters (WAITING - 1) by a CAS that checks GRANT first
  * (moved: granted, returns 0), so no grant goes to a reader that left and
- * no timer is needed. Whoever frees the lock with WWAIT set wakes a writer,
- * keeping WWAIT (new readers stay out until it is in), or clears WWAIT and
- * grants the readers if no writer slept. A writer that times out takes the
- * lock if free, else leaves WWAIT set for the holder's release: a wake-up
- * it may have had is passed on.
+ * no timer is needed. Whoever frees the lock with WWAIT set clears it and
+ * wakes a writer (which sets it again to wait on), or grants the readers if
+ * no writer slept. A writer that times out takes the lock if free, else
+ * leaves WWAIT set for the holder, passing on a wake-up it may have had.
  * While BIAS is set readers mark their own table entry instead of `state`;
  * a writer that takes WLOCKED with BIAS clears it and waits for them.
  * Orders: read adds and write CASes acquire; unlocks and grants are release
