@@ -91,6 +91,13 @@ struct weft_pool {
 	WEFT_ALIGNED_CACHELINE weft_mpsc_intrusive injector;
 	/* 1 while a worker consumes the injector (its single consumer). */
 	WEFT_ALIGNED_CACHELINE _Atomic uint32_t injector_token;
+	/* Tasks linked into the injector and not yet popped: the emptiness
+	 * test. The queue's tail cannot be one: the consumer re-pushes the
+	 * stub when it reaches the last node, and a producer racing with that
+	 * leaves its node linked before the stub, so tail == stub while a
+	 * task is queued (seen: both workers parked, a joiner waiting forever
+	 * on a task in the injector). */
+	_Atomic uint64_t injected;
 	/* Idle workers: how many are on the idle list (written under
 	 * idle_lock, read as a hint by submitters) and how many search. */
 	WEFT_ALIGNED_CACHELINE _Atomic uint32_t nidle;
@@ -325,11 +332,28 @@ static bool should_exit(weft_pool *p)
 
 static bool injector_maybe_nonempty(weft_pool *p)
 {
-	/* relaxed: a hint; park orders it with its fence. The
-	 * queue is empty when its tail is the stub (or NULL, never used). */
-	weft_mpsc_node *tail =
-		atomic_load_explicit(&p->injector.tail, memory_order_relaxed);
-	return tail && tail != &p->injector.stub;
+	/* relaxed: park and notify_work order it with their seq_cst fences
+	 * (the increment precedes the submitter's fence, this load follows
+	 * park's). Nonzero may mean a push still linking: callers retry. */
+	return atomic_load_explicit(&p->injected, memory_order_relaxed) > 0;
+}
+
+/* Link t into the injector, counted first (see `injected`). */
+static void inject(weft_pool *p, weft_mpsc_node *n)
+{
+	/* relaxed: ordered before notify_work's fence by program order. */
+	atomic_fetch_add_explicit(&p->injected, 1, memory_order_relaxed);
+	weft__mpsc_intrusive_link(&p->injector, n);
+}
+
+/* Pop one node (injector token held), uncounting it. */
+static weft_mpsc_node *eject(weft_pool *p)
+{
+	weft_mpsc_node *n = weft_mpsc_intrusive_pop(&p->injector);
+	if (n)
+		/* relaxed: a count; the task itself is ordered by the queue. */
+		atomic_fetch_sub_explicit(&p->injected, 1, memory_order_relaxed);
+	return n;
 }
 
 static weft_task *task_of(weft_mpsc_node *n)
@@ -347,14 +371,14 @@ static weft_task *take_injector(worker *w)
 	 * consumer (hands over the queue's plain head). */
 	if (atomic_exchange_explicit(&p->injector_token, 1, memory_order_acquire))
 		return NULL; /* another worker is consuming it */
-	weft_mpsc_node *n = weft_mpsc_intrusive_pop(&p->injector);
+	weft_mpsc_node *n = eject(p);
 	weft_task *first = n ? task_of(n) : NULL;
 	unsigned moved = 0;
 	while (first && moved < INJECTOR_BATCH &&
-	       (n = weft_mpsc_intrusive_pop(&p->injector))) {
+	       (n = eject(p))) {
 		if (!weft__deque_push(&w->dq, task_of(n))) {
 			/* no memory to grow: put it back (order lost, not it) */
-			weft__mpsc_intrusive_link(&p->injector, n);
+			inject(p, n);
 			break;
 		}
 		moved++;
@@ -807,7 +831,7 @@ static int push_task(weft_pool *p, weft_task *t)
 		if (!weft__deque_push(&w->dq, t))
 			return ENOMEM;
 	} else {
-		weft__mpsc_intrusive_link(&p->injector, &t->node);
+		inject(p, &t->node);
 	}
 	notify_work(p);
 	return 0;
@@ -1046,7 +1070,7 @@ static int run_root(const range_ctx *c, size_t begin, size_t end, void *acc)
 	root.task.kind = KIND_PIECE;
 	root.task.waiter = NULL;
 	root.task.fn.piece = piece_main;
-	weft__mpsc_intrusive_link(&p->injector, &root.task.node);
+	inject(p, &root.task.node);
 	notify_work(p);
 	wait_task(NULL, &root.task);
 	finish_counted(p);
