@@ -2,6 +2,7 @@
 #define _GNU_SOURCE
 #include "internal/cpus.h"
 
+#include <errno.h>
 #include <limits.h>
 #include <sched.h>
 #include <stdbool.h>
@@ -200,4 +201,17 @@ uint32_t weft__relax_hints(uint64_t ns)
 	}
 	uint64_t hints = ns * per_us / 1000u;
 	return hints == 0 ? 1 : hints > UINT32_MAX ? UINT32_MAX : (uint32_t)hints;
+}
+
+int weft__cpus_check_set(const cpu_set_t *want)
+{
+	cpu_set_t allowed, outside;
+	if (CPU_COUNT(want) == 0)
+		return EINVAL;
+	if (sched_getaffinity(0, sizeof allowed, &allowed) != 0)
+		return errno;
+	/* outside = want & ~allowed: CPU_XOR of want with (want & allowed) */
+	CPU_AND(&outside, want, &allowed);
+	CPU_XOR(&outside, &outside, want);
+	return CPU_COUNT(&outside) == 0 ? 0 : EINVAL;
 }

@@ -702,18 +702,6 @@ static void *worker_main(void *arg)
 
 /* ------------------------------------------------------------ create/destroy */
 
-static int cpus_ok(const cpu_set_t *want)
-{
-	cpu_set_t allowed, outside;
-	if (CPU_COUNT(want) == 0)
-		return EINVAL;
-	if (sched_getaffinity(0, sizeof allowed, &allowed) != 0)
-		return errno;
-	CPU_AND(&outside, want, &allowed);
-	CPU_XOR(&outside, &outside, want);
-	return CPU_COUNT(&outside) == 0 ? 0 : EINVAL;
-}
-
 static void free_pool(weft_pool *p, unsigned deques)
 {
 	for (unsigned i = 0; i < deques; i++)
@@ -766,7 +754,7 @@ int weft_pool_create(weft_pool **out, const weft_pool_opts *o)
 	if (o->threads > WEFT_POOL_MAX_THREADS)
 		return EINVAL;
 	if (o->cpus) {
-		int err = cpus_ok(o->cpus);
+		int err = weft__cpus_check_set(o->cpus);
 		if (err)
 			return err;
 	}

@@ -11,6 +11,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "internal/cpus.h"
+
 /* Who frees the record: the second of "thread ended" and "detached". */
 enum { REC_RUNNING = 0, REC_ENDED = 1, REC_DETACHED = 2 };
 
@@ -132,20 +134,6 @@ static int stack_size_ok(size_t want, size_t *out)
 	return 0;
 }
 
-/* A non-empty set inside the calling thread's affinity mask. */
-static int cpus_ok(const cpu_set_t *want)
-{
-	cpu_set_t allowed, outside;
-	if (CPU_COUNT(want) == 0)
-		return EINVAL;
-	if (sched_getaffinity(0, sizeof allowed, &allowed) != 0)
-		return errno;
-	/* outside = want & ~allowed: CPU_XOR of want with (want & allowed) */
-	CPU_AND(&outside, want, &allowed);
-	CPU_XOR(&outside, &outside, want);
-	return CPU_COUNT(&outside) == 0 ? 0 : EINVAL;
-}
-
 static int apply_opts(pthread_attr_t *a, const weft_thread_opts *o)
 {
 	int err = 0;
@@ -156,7 +144,7 @@ static int apply_opts(pthread_attr_t *a, const weft_thread_opts *o)
 			err = pthread_attr_setstacksize(a, size);
 	}
 	if (!err && o->cpus) {
-		err = cpus_ok(o->cpus);
+		err = weft__cpus_check_set(o->cpus);
 		if (!err)
 			err = pthread_attr_setaffinity_np(a, sizeof(cpu_set_t),
 							  o->cpus);

@@ -30,6 +30,14 @@ uint32_t weft__cpus_usable(void);
 uint32_t weft__cpus_probe(void);
 uint32_t weft__relax_hints(uint64_t ns);
 
+#ifdef _GNU_SOURCE
+#include <sched.h>
+/* 0 if `want` is a non-empty set inside the calling thread's affinity
+ * mask; EINVAL otherwise (errno of sched_getaffinity if it fails). For
+ * weft_thread_opts.cpus and weft_pool_opts.cpus. */
+int weft__cpus_check_set(const cpu_set_t *want);
+#endif
+
 #ifdef __cplusplus
 }
 #endif
