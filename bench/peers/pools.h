@@ -17,8 +17,9 @@
  *   rayon, threadpool   Rust crates through bench/rust/src/pool.rs.
  *
  * Every peer has N = weft__cpus_usable() threads, like weft's default pool.
- * The compute-bound map of the reduce row is bench_work() below, the same
- * in every peer (and in pool.rs, bit for bit).
+ * The compute-bound map of the reduce row is bench_work() below and the
+ * leaves of fib are bench_fib_seq(): one out-of-line copy of each, called
+ * by every peer (pool.rs through FFI).
  */
 #ifndef WEFT_BENCH_PEERS_POOLS_H
 #define WEFT_BENCH_PEERS_POOLS_H
@@ -29,16 +30,19 @@
 extern "C" {
 #endif
 
+/*
+ * The work of the reduce and fib rows: out of line, defined once in
+ * bench/peers/pool_work.c and called by every peer, the Rust ones through
+ * FFI. Inlined into each peer's own translation unit, the same source gave
+ * different machine code per compiler (rustc/LLVM vectorised the reduce
+ * map with SSE2 and unrolled it; GCC kept a scalar loop): the rows then
+ * compared compilers, not pools (docs/tuning.md, pool section).
+ */
 /* ~32 dependent multiply-xorshift rounds: a couple of hundred cycles. */
-static inline uint64_t bench_work(uint64_t x)
-{
-	for (int i = 0; i < 32; i++) {
-		x = x * 6364136223846793005ull + 1442695040888963407ull;
-		x ^= x >> 29;
-	}
-	return x;
-}
+uint64_t bench_work(uint64_t x);
 
+/* The sum of bench_work over [lo, hi): each peer's own loop around the
+ * shared out-of-line bench_work. */
 static inline uint64_t bench_work_range(uint64_t lo, uint64_t hi)
 {
 	uint64_t s = 0;
@@ -47,11 +51,9 @@ static inline uint64_t bench_work_range(uint64_t lo, uint64_t hi)
 	return s;
 }
 
-/* The fork-join row: fib(n) with tasks down to `cutoff`, sequential below. */
-static inline uint64_t bench_fib_seq(unsigned n)
-{
-	return n < 2 ? n : bench_fib_seq(n - 1) + bench_fib_seq(n - 2);
-}
+/* The fork-join row: fib(n) with tasks down to `cutoff`, sequential below
+ * (this function, out of line like bench_work). */
+uint64_t bench_fib_seq(unsigned n);
 
 /* Monotonic clock in ns (the wake-up row). */
 uint64_t bench_now_ns(void);

@@ -1,6 +1,7 @@
 //! Pool peers for bench/bench_pool.c: rayon (a ThreadPool of N threads:
 //! spawn from outside, join, par_iter) and the threadpool crate
 //! (ThreadPool::new(N), execute, join). Declared in bench/peers/rust.h.
+//! The work itself is C (bench/peers/pool_work.c), the same for every peer.
 
 use rayon::prelude::*;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -8,24 +9,21 @@ use std::sync::mpsc::channel;
 use std::sync::{Arc, Condvar, Mutex};
 use std::time::Instant;
 
-/// The map of the reduce row: bit for bit bench_work() of bench/peers/pools.h.
+// The work of the reduce and fib rows: the one out-of-line copy in
+// bench/peers/pool_work.c that every peer calls (see bench/peers/pools.h),
+// linked into weft_bench with this library.
+extern "C" {
+    fn bench_work(x: u64) -> u64;
+    fn bench_fib_seq(n: u32) -> u64;
+}
+
 #[inline]
-fn work(mut x: u64) -> u64 {
-    for _ in 0..32 {
-        x = x
-            .wrapping_mul(6364136223846793005)
-            .wrapping_add(1442695040888963407);
-        x ^= x >> 29;
-    }
-    x
+fn work(x: u64) -> u64 {
+    unsafe { bench_work(x) }
 }
 
 fn fib_seq(n: u32) -> u64 {
-    if n < 2 {
-        n as u64
-    } else {
-        fib_seq(n - 1) + fib_seq(n - 2)
-    }
+    unsafe { bench_fib_seq(n) }
 }
 
 /// Counts tasks down; the last one wakes the waiter (no wait-for-all in
