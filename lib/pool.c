@@ -79,9 +79,12 @@ typedef struct worker {
 	/* PARK_*: the futex word this worker sleeps on, idle or joining. */
 	_Atomic uint32_t parked;
 	bool searching; /* counted in pool.searching; this worker's only */
-	/* Counted items this worker ended (see pending_estimate); written by
-	 * this worker only, on a line no submitter writes. */
+	/* Counted items this worker ended, and began (tasks spawned from its
+	 * tasks), see pending_estimate; written by this worker only, on a
+	 * line no other thread writes: a fork-join's spawns and ends bounce
+	 * no line between workers. */
 	_Atomic uint64_t completed;
+	_Atomic uint64_t submitted;
 	uint64_t rng;	/* victim choice; this worker's only */
 	unsigned index;
 	pthread_t tid;
@@ -104,9 +107,10 @@ struct weft_pool {
 	_Atomic uint32_t searching;
 	weft_mutex idle_lock; /* guards idle[] */
 	unsigned *idle;	      /* indices of parked workers, nidle of them */
-	/* Counted items (weft/pool.h): submitted counts every one begun;
-	 * they end in a worker's `completed` or, when they end outside the
-	 * workers (a refusal, an outside parallel call), in ended_outside.
+	/* Counted items (weft/pool.h): submitted counts every one begun
+	 * outside the workers (a worker's own count the rest); they end in a
+	 * worker's `completed` or, when they end outside the workers (a
+	 * refusal, an outside parallel call), in ended_outside.
 	 * Submitters and workers write different lines: no line bounces
 	 * between them per task. */
 	WEFT_ALIGNED_CACHELINE _Atomic uint64_t submitted;
@@ -233,24 +237,39 @@ static void notify_waiters(weft_pool *p)
 }
 
 /*
- * New work is visible (pushed just before): wake one sleeper unless a
- * searcher will find it. Waiters in weft_pool_wait from inside a task also
- * run queued work: wake them too.
+ * New work is visible, published by a seq_cst read-modify-write just
+ * before (the increment of `injected` in inject): wake one sleeper unless
+ * a searcher will find it. Waiters in weft_pool_wait from inside a task
+ * also run queued work: wake them too.
+ *
+ * seq_cst loads after the seq_cst RMW, against park / pass_on_wakeup /
+ * join_park, which write (list themselves, stop searching), issue a
+ * seq_cst fence and then look at the queues (C11 7.17.3p10-11, Dekker):
+ * if our load of nidle/searching follows their fence in the single total
+ * order S, it sees their write (it was sequenced before the fence); else
+ * our RMW precedes their fence in S and their look after it sees the RMW.
+ * No fence of our own: on x86 the RMW is a locked instruction and these
+ * loads are plain moves (the submitter's fence cost ~18% of an execute).
  */
+static void notify_work_after_rmw(weft_pool *p)
+{
+	if (atomic_load_explicit(&p->searching, memory_order_seq_cst) == 0 &&
+	    atomic_load_explicit(&p->nidle, memory_order_seq_cst) > 0)
+		wake_workers(p, 1);
+	/* seq_cst: as above, against the seq_cst registration in
+	 * weft_pool_wait. Only tasks waiting inside the pool run queued work;
+	 * an outside waiter is woken by the last end. */
+	if (atomic_load_explicit(&p->inside_waiters, memory_order_seq_cst) > 0)
+		notify_waiters(p);
+}
+
+/* The same after a deque push, whose release store of bottom is not an
+ * RMW: a seq_cst fence first, which pairs with the fence in park (Dekker:
+ * we see its idle-list entry, or it sees our push). */
 static void notify_work(weft_pool *p)
 {
-	/* seq_cst: pairs with the fence in park (Dekker): we see
-	 * its idle-list entry, or it sees our push. */
 	atomic_thread_fence(memory_order_seq_cst);
-	/* relaxed: ordered by the fence above. */
-	if (atomic_load_explicit(&p->searching, memory_order_relaxed) == 0 &&
-	    atomic_load_explicit(&p->nidle, memory_order_relaxed) > 0)
-		wake_workers(p, 1);
-	/* relaxed: ordered by the fence above (pairs with the seq_cst
-	 * registration in weft_pool_wait). Only tasks waiting inside the pool
-	 * run queued work; an outside waiter is woken by the last end. */
-	if (atomic_load_explicit(&p->inside_waiters, memory_order_relaxed) > 0)
-		notify_waiters(p);
+	notify_work_after_rmw(p);
 }
 
 /* ------------------------------------------------------------ counting */
@@ -264,10 +283,11 @@ static uint32_t load_mode(weft_pool *p)
 
 /*
  * Counted items not yet ended, never less than the true number at the
- * first load: the end-side counters are read first, then submitted. Every
- * end read here was preceded (happens-before: the item went through a
- * queue, release/acquire) by its own submit, which the later seq_cst load
- * of submitted therefore sees; submits after the first load only add.
+ * first load: every end-side counter is read first, then every submit-side
+ * one. Every end read here was preceded (happens-before: the item went
+ * through a queue, release/acquire) by its own submit, which the later
+ * seq_cst load of that submit counter therefore sees; submits after the
+ * first load only add.
  */
 static uint64_t pending_estimate(weft_pool *p)
 {
@@ -276,7 +296,11 @@ static uint64_t pending_estimate(weft_pool *p)
 	for (unsigned i = 0; i < p->nworkers; i++)
 		ended += atomic_load_explicit(&p->workers[i].completed,
 					      memory_order_seq_cst);
-	return atomic_load_explicit(&p->submitted, memory_order_seq_cst) - ended;
+	uint64_t begun = atomic_load_explicit(&p->submitted, memory_order_seq_cst);
+	for (unsigned i = 0; i < p->nworkers; i++)
+		begun += atomic_load_explicit(&p->workers[i].submitted,
+					      memory_order_seq_cst);
+	return begun - ended;
 }
 
 /* Where the calling thread's ends are counted. */
@@ -284,6 +308,13 @@ static _Atomic uint64_t *end_counter(weft_pool *p)
 {
 	worker *w = tls_worker;
 	return w && w->pool == p ? &w->completed : &p->ended_outside;
+}
+
+/* Where the calling thread's submits are counted. */
+static _Atomic uint64_t *begin_counter(weft_pool *p)
+{
+	worker *w = tls_worker;
+	return w && w->pool == p ? &w->submitted : &p->submitted;
 }
 
 static bool wait_done(weft_pool *p, bool inside);
@@ -316,7 +347,7 @@ static void finish_counted(weft_pool *p)
  */
 static int begin_counted(weft_pool *p)
 {
-	atomic_fetch_add_explicit(&p->submitted, 1, memory_order_seq_cst);
+	atomic_fetch_add_explicit(begin_counter(p), 1, memory_order_seq_cst);
 	if (load_mode(p) == POOL_RUNNING)
 		return 0;
 	finish_counted(p);
@@ -332,28 +363,33 @@ static bool should_exit(weft_pool *p)
 
 static bool injector_maybe_nonempty(weft_pool *p)
 {
-	/* relaxed: park and notify_work order it with their seq_cst fences
-	 * (the increment precedes the submitter's fence, this load follows
-	 * park's). Nonzero may mean a push still linking: callers retry. */
+	/* relaxed: park orders it with its seq_cst fence, against the
+	 * submitter's seq_cst increment (see notify_work_after_rmw). Nonzero
+	 * may mean a push still linking, or popped tasks not yet uncounted:
+	 * callers look again. */
 	return atomic_load_explicit(&p->injected, memory_order_relaxed) > 0;
 }
 
-/* Link t into the injector, counted first (see `injected`). */
+/* Link t into the injector, counted first (see `injected`); then call
+ * notify_work_after_rmw. */
 static void inject(weft_pool *p, weft_mpsc_node *n)
 {
-	/* relaxed: ordered before notify_work's fence by program order. */
-	atomic_fetch_add_explicit(&p->injected, 1, memory_order_relaxed);
+	/* seq_cst: the RMW that notify_work_after_rmw's Dekker argument
+	 * relies on (see there); pairs with the fences in park,
+	 * pass_on_wakeup and join_park before they read it. */
+	atomic_fetch_add_explicit(&p->injected, 1, memory_order_seq_cst);
 	weft__mpsc_intrusive_link(&p->injector, n);
 }
 
-/* Pop one node (injector token held), uncounting it. */
-static weft_mpsc_node *eject(weft_pool *p)
+/* Uncount n tasks popped from the injector (one RMW per batch, not per
+ * task: the line is the submitters' too; until then `injected` overstates,
+ * and a worker that sees it nonzero only looks once more). */
+static void uncount_ejected(weft_pool *p, uint64_t n)
 {
-	weft_mpsc_node *n = weft_mpsc_intrusive_pop(&p->injector);
 	if (n)
-		/* relaxed: a count; the task itself is ordered by the queue. */
-		atomic_fetch_sub_explicit(&p->injected, 1, memory_order_relaxed);
-	return n;
+		/* relaxed: a count; the tasks themselves are ordered by the
+		 * queue. */
+		atomic_fetch_sub_explicit(&p->injected, n, memory_order_relaxed);
 }
 
 static weft_task *task_of(weft_mpsc_node *n)
@@ -371,22 +407,28 @@ static weft_task *take_injector(worker *w)
 	 * consumer (hands over the queue's plain head). */
 	if (atomic_exchange_explicit(&p->injector_token, 1, memory_order_acquire))
 		return NULL; /* another worker is consuming it */
-	weft_mpsc_node *n = eject(p);
+	weft_mpsc_node *n = weft_mpsc_intrusive_pop(&p->injector);
 	weft_task *first = n ? task_of(n) : NULL;
 	unsigned moved = 0;
+	bool reinjected = false;
 	while (first && moved < INJECTOR_BATCH &&
-	       (n = eject(p))) {
+	       (n = weft_mpsc_intrusive_pop(&p->injector))) {
 		if (!weft__deque_push(&w->dq, task_of(n))) {
 			/* no memory to grow: put it back (order lost, not it) */
+			uncount_ejected(p, 1);
 			inject(p, n);
+			reinjected = true;
 			break;
 		}
 		moved++;
 	}
+	uncount_ejected(p, first ? moved + 1 : 0);
 	/* release: pairs with the acquire exchange above. */
 	atomic_store_explicit(&p->injector_token, 0, memory_order_release);
 	if (moved)
 		notify_work(p);
+	else if (reinjected)
+		notify_work_after_rmw(p);
 	return first;
 }
 
@@ -818,10 +860,11 @@ static int push_task(weft_pool *p, weft_task *t)
 	if (w && w->pool == p) {
 		if (!weft__deque_push(&w->dq, t))
 			return ENOMEM;
+		notify_work(p);
 	} else {
 		inject(p, &t->node);
+		notify_work_after_rmw(p);
 	}
-	notify_work(p);
 	return 0;
 }
 
@@ -1059,7 +1102,7 @@ static int run_root(const range_ctx *c, size_t begin, size_t end, void *acc)
 	root.task.waiter = NULL;
 	root.task.fn.piece = piece_main;
 	inject(p, &root.task.node);
-	notify_work(p);
+	notify_work_after_rmw(p);
 	wait_task(NULL, &root.task);
 	finish_counted(p);
 	return 0;
