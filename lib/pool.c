@@ -471,7 +471,9 @@ static weft_task *steal_work(worker *w)
 
 static weft_task *find_work(worker *w)
 {
-	weft_task *t = weft__deque_take(&w->dq);
+	/* The owner's own deque looks empty: it is (bottom is the owner's,
+	 * and a stale top is only smaller): skip take's seq_cst fence. */
+	weft_task *t = weft__deque_maybe_nonempty(&w->dq) ? weft__deque_take(&w->dq) : NULL;
 	if (!t)
 		t = take_injector(w);
 	if (!t)
@@ -527,7 +529,23 @@ static bool discarding(weft_pool *p)
 	return atomic_load_explicit(&p->mode, memory_order_relaxed) == POOL_DISCARD;
 }
 
-static void run_task(worker *w, weft_task *t)
+/*
+ * End t. joined_here: the calling worker is t's joiner (wait_task found t
+ * in the queues and runs it itself, the common case of a fork-join), so
+ * nobody else sleeps on t or reads its state: a plain store ends it, not
+ * complete()'s CAS and wake-up check (join consumes the handle: one joiner).
+ */
+static void end_task(weft_task *t, uint32_t how, bool joined_here)
+{
+	if (joined_here)
+		/* relaxed: only this thread reads t->state from now on (the
+		 * WAITER bit, if an earlier round set it, was ours). */
+		atomic_store_explicit(&t->state, how, memory_order_relaxed);
+	else
+		complete(t, how);
+}
+
+static void run_task(worker *w, weft_task *t, bool joined_here)
 {
 	weft_pool *p = w->pool;
 	switch (t->kind) {
@@ -539,16 +557,16 @@ static void run_task(worker *w, weft_task *t)
 		break;
 	case KIND_SPAWN:
 		if (discarding(p)) {
-			complete(t, TASK_CANCELED);
+			end_task(t, TASK_CANCELED, joined_here);
 		} else {
 			t->result = t->fn.spawn(t->arg);
-			complete(t, TASK_DONE);
+			end_task(t, TASK_DONE, joined_here);
 		}
 		finish_counted(p);
 		break;
 	default: /* KIND_PIECE: always runs, its caller waits for it */
 		t->fn.piece(t);
-		complete(t, TASK_DONE);
+		end_task(t, TASK_DONE, joined_here);
 		break;
 	}
 }
@@ -609,7 +627,7 @@ static void wait_task(worker *w, weft_task *t)
 			if (o) {
 				if (w->searching)
 					pass_on_wakeup(w);
-				run_task(w, o);
+				run_task(w, o, o == t);
 				b = weft__backoff_make_ns(POOL_SPIN_NS, POOL_PAUSE_NS);
 				continue;
 			}
@@ -728,7 +746,7 @@ static void *worker_main(void *arg)
 			 * wakes the next one (the wake-ups chain). */
 			if (w->searching)
 				pass_on_wakeup(w);
-			run_task(w, t);
+			run_task(w, t, false);
 			continue;
 		}
 		if (should_exit(p))
@@ -965,7 +983,7 @@ void weft_pool_wait(weft_pool *p)
 		if (w) {
 			weft_task *o = find_work(w);
 			if (o) {
-				run_task(w, o);
+				run_task(w, o, false);
 				continue;
 			}
 		}
