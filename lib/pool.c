@@ -29,9 +29,12 @@
  * window starts without a FUTEX_WAKE in the submitter and without the
  * sleeper's wake-up latency (tens of microseconds). A joiner or waiter
  * with nothing to run spins as long before it sleeps: a stolen piece of a
- * parallel_for usually ends within that.
+ * parallel_for usually ends within that. Overridable for measurements
+ * (-DPOOL_SPIN_NS=<ns>, docs/tuning.md).
  */
+#ifndef POOL_SPIN_NS
 #define POOL_SPIN_NS 20000
+#endif
 #define POOL_PAUSE_NS 500
 
 /* Tasks a worker moves from the injector to its deque in one visit. */
