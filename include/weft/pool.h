@@ -25,9 +25,11 @@
  *   wakes anyone. A searcher that finds work and leaves more behind wakes
  *   the next one (the wake-ups chain, one at a time). No lost wake-up: a
  *   worker lists itself, issues a seq_cst fence and looks at every queue
- *   once more before it sleeps; a submitter pushes, issues a seq_cst fence
- *   and reads the idle and searching counts (one of the two sees the
- *   other: Dekker through SC fences).
+ *   once more before it sleeps; a submitter pushes and reads the idle and
+ *   searching counts with seq_cst loads, after a seq_cst fence (a worker's
+ *   deque push) or after a seq_cst RMW (an outside push: the injector's
+ *   count; no fence then). One of the two sees the other (Dekker, C11
+ *   7.17.3).
  *
  * Waiting inside the pool never idles a worker: weft_task_join,
  * weft_pool_wait and nested parallel_for / parallel_reduce called from a
