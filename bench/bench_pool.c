@@ -52,7 +52,7 @@
 #define WAKEUP_IDLE_NS 2000000
 #define WAKEUP_BATCH 16
 #define WAKEUP_MAX_SAMPLES 4096
-#define IDLE_NS 200000000
+#define IDLE_NS 1000000000
 
 static unsigned pool_threads(void)
 {
