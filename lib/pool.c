@@ -247,8 +247,8 @@ static void notify_waiters(weft_pool *p)
  *
  * seq_cst loads after the seq_cst RMW, against park / pass_on_wakeup /
  * join_park, which write (list themselves, stop searching), issue a
- * seq_cst fence and then look at the queues (C11 7.17.3p10-11, Dekker):
- * if our load of nidle/searching follows their fence in the single total
+ * seq_cst fence and then look at the queues (Dekker, by the seq_cst fence
+ * rules of C11 7.17.3 / C++ [atomics.order]): if our load of nidle/searching follows their fence in the single total
  * order S, it sees their write (it was sequenced before the fence); else
  * our RMW precedes their fence in S and their look after it sees the RMW.
  * No fence of our own: on x86 the RMW is a locked instruction and these
