@@ -677,9 +677,6 @@ static void finish_task(worker *w, weft_rt_task *t)
 {
 	weft_rt *rt = t->rt;
 	if (!t->blocking) {
-#if WEFT_TSAN
-		__tsan_destroy_fiber(t->tsan_fiber);
-#endif
 		weft__stack_put(&rt->stacks, &w->cache, t->stack);
 		t->stack = NULL;
 		registry_remove(rt, t);
@@ -1187,7 +1184,9 @@ int weft_go_with(weft_rt *rt, weft_rt_task **task, const weft_go_opts *opts,
 	}
 	make_context(t);
 #if WEFT_TSAN
-	t->tsan_fiber = __tsan_create_fiber(0);
+	if (!t->stack->tsan_fiber)
+		t->tsan_fiber = t->stack->tsan_fiber = __tsan_create_fiber(0);
+	t->tsan_fiber = t->stack->tsan_fiber;
 #endif
 	registry_add(rt, t, inside ? w->index : rt->nworkers);
 	if (task)
