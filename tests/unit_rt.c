@@ -232,6 +232,83 @@ static void *overflow(void *arg)
 	return (void *)(uintptr_t)recurse(1u << 20); /* 1 GiB of frames */
 }
 
+static void *park_forever(void *p)
+{
+	uint64_t v;
+	weft_chan_recv(p, &v);
+	return NULL;
+}
+
+/* Out of address space: weft_go must say ENOMEM, never crash. */
+static int child_enomem(void)
+{
+	weft_rt *rt;
+	weft_chan *ch;
+	if (weft_rt_create(&rt, NULL) || weft_chan_create(&ch, 8, 0))
+		return 3;
+	struct rlimit rl = { 512ull << 20, 512ull << 20 };
+	if (setrlimit(RLIMIT_AS, &rl))
+		return 4;
+	/* 512 MiB hold under 8k stacks of 68 KiB: ENOMEM long before 20000
+	 * (qemu-user maps guest memory inside its own reservation, where the
+	 * limit does not bite: 6). */
+	for (unsigned i = 0; i < 20000; i++) {
+		int rc = weft_go(rt, NULL, park_forever, ch);
+		if (rc == ENOMEM)
+			return 0;
+		if (rc)
+			return 5;
+	}
+	return 6;
+}
+
+static int child_overflow(void)
+{
+	weft_rt *rt;
+	if (weft_rt_create(&rt, NULL))
+		return 3;
+	weft_rt_task *t;
+	weft_go(rt, &t, overflow, NULL);
+	weft_rt_join(t, NULL);
+	return 0; /* not reached: the overflow kills us */
+}
+
+/* The scenarios run in a fresh process: this binary re-executed with
+ * WEFT_RT_CHILD set (a fork that then starts threads crashes qemu-user;
+ * an exec does not). */
+__attribute__((constructor)) static void rt_child_entry(void)
+{
+	const char *mode = getenv("WEFT_RT_CHILD");
+	if (!mode)
+		return;
+	_exit(strcmp(mode, "overflow") == 0 ? child_overflow() : child_enomem());
+}
+
+extern char **environ;
+
+static int run_child(const char *mode)
+{
+	size_t n = 0;
+	while (environ[n])
+		n++;
+	char **env = calloc(n + 2, sizeof *env);
+	char var[64];
+	snprintf(var, sizeof var, "WEFT_RT_CHILD=%s", mode);
+	memcpy(env, environ, n * sizeof *env);
+	env[n] = var;
+	pid_t pid = fork();
+	cr_assert_geq(pid, 0);
+	if (pid == 0) {
+		char *argv[] = { "/proc/self/exe", NULL };
+		execve("/proc/self/exe", argv, env);
+		_exit(127);
+	}
+	free(env);
+	int status;
+	cr_assert_eq(waitpid(pid, &status, 0), pid);
+	return status;
+}
+
 /* A task that overflows its stack dies on the guard page (SIGSEGV), in a
  * child process. Skipped under ASan, whose SEGV handler reports and exits
  * on its own terms (documented in weft/rt.h). */
@@ -240,19 +317,7 @@ Test(rt, stack_overflow_hits_the_guard_page)
 #if defined(__SANITIZE_ADDRESS__)
 	cr_skip_test("ASan handles the SIGSEGV itself");
 #else
-	pid_t pid = fork();
-	cr_assert_geq(pid, 0);
-	if (pid == 0) {
-		weft_rt *rt;
-		if (weft_rt_create(&rt, NULL))
-			_exit(3);
-		weft_rt_task *t;
-		weft_go(rt, &t, overflow, NULL);
-		weft_rt_join(t, NULL);
-		_exit(0); /* not reached: the overflow kills us */
-	}
-	int status;
-	cr_assert_eq(waitpid(pid, &status, 0), pid);
+	int status = run_child("overflow");
 	cr_assert(WIFSIGNALED(status) &&
 			  (WTERMSIG(status) == SIGSEGV || WTERMSIG(status) == SIGBUS),
 		  "child did not die by SIGSEGV (status %#x)", status);
@@ -358,13 +423,6 @@ Test(rt, rounding_mode_is_per_task)
 }
 #endif
 
-static void *park_forever(void *p)
-{
-	uint64_t v;
-	weft_chan_recv(p, &v);
-	return NULL;
-}
-
 /* Out of address space: weft_go says ENOMEM, never crashes. In a child
  * with a small RLIMIT_AS; not under the sanitizers (their shadow memory
  * needs terabytes of address space). */
@@ -373,30 +431,7 @@ Test(rt, enomem_when_stacks_run_out)
 #if defined(__SANITIZE_ADDRESS__) || WEFT_TSAN
 	cr_skip_test("sanitizers reserve the address space");
 #else
-	pid_t pid = fork();
-	cr_assert_geq(pid, 0);
-	if (pid == 0) {
-		weft_rt *rt;
-		weft_chan *ch;
-		if (weft_rt_create(&rt, NULL) || weft_chan_create(&ch, 8, 0))
-			_exit(3);
-		struct rlimit rl = { 512ull << 20, 512ull << 20 };
-		if (setrlimit(RLIMIT_AS, &rl))
-			_exit(4);
-		/* 512 MiB hold under 8k stacks of 68 KiB: ENOMEM long
-		 * before 20000 (qemu-user maps guest memory inside its own
-		 * reservation, where the limit does not bite: exit 6). */
-		for (unsigned i = 0; i < 20000; i++) {
-			int rc = weft_go(rt, NULL, park_forever, ch);
-			if (rc == ENOMEM)
-				_exit(0);
-			if (rc)
-				_exit(5);
-		}
-		_exit(6);
-	}
-	int status;
-	cr_assert_eq(waitpid(pid, &status, 0), pid);
+	int status = run_child("enomem");
 	if (WIFEXITED(status) && WEXITSTATUS(status) == 6)
 		cr_skip_test("RLIMIT_AS does not limit this process's mappings (emulator)");
 	cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0,
