@@ -137,6 +137,29 @@ Test(rt, outside_a_task)
 	cr_assert_geq(weft_test_now_ns() - t0, 2 * WEFT_MS);
 }
 
+static uint64_t cpu_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+/* Idle workers sleep on their futex: an idle runtime burns no CPU. */
+Test(rt, idle_runtime_uses_no_cpu)
+{
+	weft_rt *rt = make_rt(0);
+	weft_rt_task *t;
+	cr_assert_eq(weft_go(rt, &t, ret_arg, NULL), 0); /* wake them once */
+	cr_assert_eq(weft_rt_join(t, NULL), 0);
+	uint64_t c0 = cpu_ns();
+	struct timespec ts = { 0, 200 * 1000000L };
+	nanosleep(&ts, NULL);
+	uint64_t used = cpu_ns() - c0;
+	cr_assert_lt(used, 20 * WEFT_MS * weft_test_time_scale(),
+		     "idle runtime used %llu ns of CPU in 200 ms", (unsigned long long)used);
+	weft_rt_destroy(rt);
+}
+
 static void *timed_sleep(void *arg)
 {
 	uint64_t ns = (uint64_t)(uintptr_t)arg;
