@@ -182,9 +182,12 @@ enum lock_poll { POLL_SPIN, POLL_YIELD };
  * percentile when every waiter spun, 0.13-0.59 ms with this rule, pthread
  * 0.08-0.35 ms (tools/newcomer_wait.c, docs/tuning.md).
  */
+#ifndef MUTEX_SPARE_CPUS
+#define MUTEX_SPARE_CPUS 0
+#endif
 static bool room_to_spin(uint32_t s)
 {
-	return s / WEFT_MUTEX_SLEEPER + 2 <= weft__cpus_usable();
+	return s / WEFT_MUTEX_SLEEPER + 2 + MUTEX_SPARE_CPUS <= weft__cpus_usable();
 }
 
 /*

@@ -66,10 +66,12 @@ static inline bool weft__backoff_spin(weft__backoff *b)
  * yield can hand it a slice (milliseconds); stopping each poll loop at its
  * first late yield still lost one slice per wait (cond/broadcast 47-89x,
  * cond/pingpong 150x slower than quiet, docs/tuning.md). So a late yield
- * also bans yielding process-wide for 16 times its lateness: meanwhile weft__yield_was_cheap() returns false
- * without yielding and every poll loop goes to its futex sleep at once, so a
- * CPU hog takes at most about a sixteenth of the time (one slice per ban)
- * instead of a slice per wait. A cheap yield (nobody else runnable, or a
+ * also bans yielding process-wide for 16 times its lateness: meanwhile
+ * weft__yield_was_cheap() returns false without yielding and every poll
+ * loop goes to its futex sleep at once, so a CPU hog takes about a
+ * seventeenth of the time at most (one slice per ban) instead of a slice
+ * per wait, and a short late yield (a nice-19 build running briefly) bans
+ * yields only briefly. A cheap yield (nobody else runnable, or a
  * partner that ran briefly) returns in a microsecond or a few.
  */
 #define WEFT__YIELD_LATE_NS 50000u
