@@ -11,15 +11,17 @@
 _Static_assert(sizeof(weft_cond) == 8, "weft_cond must stay 8 bytes");
 
 /*
- * Before its first futex sleep a waiter polls seq between up to
- * COND_YIELDS sched_yield() calls; a waiter that slept re-locks the mutex
- * by polling it between sched_yield calls (weft__mutex_lock_yielding)
- * when COND_YIELDING_RELOCK is set. Both are kept because they win in
- * wall and in CPU time (docs/tuning.md, "weft_cond: yield polls"); build
- * with -DCOND_YIELDS=0 -DCOND_YIELDING_RELOCK=0 to measure without them.
+ * Before its first futex sleep a waiter polls seq between sched_yield()
+ * calls for at most COND_YIELD_NS, stopping at the first yield that came
+ * back late or while yields are banned (internal/backoff.h); a waiter that
+ * slept re-locks the mutex with weft__mutex_lock_yielding (yield polls, then
+ * a short spin) when COND_YIELDING_RELOCK is set. They are kept because they
+ * win in wall and in CPU time on a quiet machine, and the ban keeps a CPU hog
+ * from taking a slice per wait (docs/tuning.md, "weft_cond: yield polls");
+ * build with -DCOND_YIELD_NS=0 -DCOND_YIELDING_RELOCK=0 to measure without.
  */
-#ifndef COND_YIELDS
-#define COND_YIELDS 32
+#ifndef COND_YIELD_NS
+#define COND_YIELD_NS 50000
 #endif
 #ifndef COND_YIELDING_RELOCK
 #define COND_YIELDING_RELOCK 1
@@ -36,13 +38,15 @@ void weft__cond_signal_slow(weft_cond *c, int n)
 /* Sleep until seq moves from `seq` or the deadline; true if woken. */
 static bool sleep_on(weft_cond *c, uint32_t seq, const weft__deadline *d, int *rc)
 {
-	for (int y = 0; y < COND_YIELDS; y++) {
+	const uint64_t start = COND_YIELD_NS ? weft__monotonic_ns() : 0;
+	while (COND_YIELD_NS) {
 		/* relaxed: only compared; the mutex orders the data. */
 		if (atomic_load_explicit(&c->seq, memory_order_relaxed) != seq ||
 		    weft__deadline_passed(d)) /* no clock read without a deadline */
 			return false;
-		if (!weft__yield_was_cheap())
-			break; /* someone else's slice: sleep instead */
+		if (!weft__yield_was_cheap() ||
+		    weft__monotonic_ns() - start >= COND_YIELD_NS)
+			break; /* someone else's slice, or long enough: sleep */
 	}
 	for (;;) {
 		int w = weft__futex_wait_raw(&c->seq, seq, d);

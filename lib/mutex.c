@@ -25,16 +25,24 @@
 #endif
 
 /*
- * sched_yield polls before sleeping in weft__mutex_lock_yielding (a thread
- * woken in a crowd by weft_cond_broadcast). A futex sleep there costs the
- * sleeper a switch out and in plus the unlocker a FUTEX_WAKE; a yield hands
- * the CPU to whoever is runnable on it (often the preempted holder, or a
- * waiter with work to do) and returns at once when nobody is. Bounded so a
- * long critical section still ends in a sleep. 16, 32 and 64 measured the
- * same on cond/broadcast (docs/tuning.md).
+ * A thread woken in a crowd by weft_cond_broadcast (weft__mutex_lock_yielding)
+ * polls a held mutex between sched_yield calls for at most MUTEX_YIELD_NS
+ * before it sleeps. A futex sleep there costs the sleeper a switch out and
+ * in plus the unlocker a FUTEX_WAKE; a yield hands the CPU to whoever is
+ * runnable on it (often the preempted holder, or a waiter with work to do)
+ * and returns at once when nobody is. Bounded in time, and skipped while
+ * yields are banned (internal/backoff.h: a recent yield came back late).
+ * Then, or when yielding is banned, it spins at most MUTEX_RELOCK_SPIN_NS
+ * (the spinner rule of weft_mutex_lock): the holder is usually the thread
+ * that just signalled, about to unlock, but may have been preempted by the
+ * very waiter it woke, on the same CPU, where the full MUTEX_SPIN_NS would
+ * only delay it (docs/tuning.md).
  */
-#ifndef MUTEX_YIELD_POLLS
-#define MUTEX_YIELD_POLLS 32
+#ifndef MUTEX_YIELD_NS
+#define MUTEX_YIELD_NS 50000
+#endif
+#ifndef MUTEX_RELOCK_SPIN_NS
+#define MUTEX_RELOCK_SPIN_NS 1000
 #endif
 
 static uint32_t load_state(weft_mutex *m)
@@ -92,9 +100,9 @@ static bool claim_spin(weft_mutex *m, uint32_t *s)
  * clearing WOKEN in the same CAS. On timeout, return with WOKEN still ours:
  * the caller hands it back in the CAS that registers it as a sleeper.
  */
-static bool spin_then_take(weft_mutex *m)
+static bool spin_then_take(weft_mutex *m, uint64_t spin_ns)
 {
-	weft__backoff b = weft__backoff_make_ns(MUTEX_SPIN_NS, MUTEX_SPIN_PAUSE_MAX_NS);
+	weft__backoff b = weft__backoff_make_ns(spin_ns, MUTEX_SPIN_PAUSE_MAX_NS);
 	do {
 		uint32_t s = load_state(m);
 		if (take_if_free(m, &s, WEFT_MUTEX_WOKEN))
@@ -145,19 +153,20 @@ static int sleep_while_locked(weft_mutex *m, uint32_t s,
 }
 
 /*
- * Poll with sched_yield a bounded number of times, taking the lock when
- * free; stop at the first yield that came back late (another thread's
- * slice ran: a busy neighbour or oversubscription), and sleep instead.
+ * Poll with sched_yield for at most MUTEX_YIELD_NS, taking the lock when
+ * free; stop at the first yield that came back late or was banned (another
+ * thread's slice ran: a busy neighbour or oversubscription).
  */
 static bool yield_then_take(weft_mutex *m)
 {
-	for (int y = 0; y < MUTEX_YIELD_POLLS; y++) {
+	const uint64_t start = weft__monotonic_ns();
+	do {
 		if (!weft__yield_was_cheap())
 			return false;
 		uint32_t s = load_state(m);
 		if (take_if_free(m, &s, 0))
 			return true;
-	}
+	} while (weft__monotonic_ns() - start < MUTEX_YIELD_NS);
 	return false;
 }
 
@@ -173,9 +182,12 @@ enum lock_poll { POLL_SPIN, POLL_YIELD };
  * percentile when every waiter spun, 0.13-0.59 ms with this rule, pthread
  * 0.08-0.35 ms (tools/newcomer_wait.c, docs/tuning.md).
  */
+#ifndef MUTEX_SPARE_CPUS
+#define MUTEX_SPARE_CPUS 0
+#endif
 static bool room_to_spin(uint32_t s)
 {
-	return s / WEFT_MUTEX_SLEEPER + 2 <= weft__cpus_usable();
+	return s / WEFT_MUTEX_SLEEPER + 2 + MUTEX_SPARE_CPUS <= weft__cpus_usable();
 }
 
 /*
@@ -209,12 +221,15 @@ static int lock_slow(weft_mutex *m, uint64_t timeout_ns, enum lock_poll poll)
 		return 0;
 	if (timeout_ns == 0)
 		return ETIMEDOUT;
-	/* A woken waiter's yield polls give the CPU away: they always run. */
-	if (poll == POLL_YIELD && yield_then_take(m))
-		return 0;
-	const bool spinner = poll == POLL_SPIN && room_to_spin(s) &&
-			     claim_spin(m, &s);
-	if (spinner && spin_then_take(m))
+	/* A woken waiter's yield polls give the CPU away: no spinner rule. */
+	if (poll == POLL_YIELD) {
+		if (yield_then_take(m))
+			return 0;
+		s = load_state(m);
+	}
+	const bool spinner = room_to_spin(s) && claim_spin(m, &s);
+	if (spinner && spin_then_take(m, poll == POLL_YIELD ? MUTEX_RELOCK_SPIN_NS
+							     : MUTEX_SPIN_NS))
 		return 0;
 
 	weft__deadline deadline = timeout_ns == WEFT_TIMEOUT_NEVER

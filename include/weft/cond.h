@@ -6,12 +6,14 @@
  *     waiters  threads inside weft_cond_wait: registered (+1) under the
  *              mutex, deregistered (-1) when they wake
  *
- * wait:      register, read seq, unlock the mutex; poll seq with
- *            sched_yield a few times (the figures that keep this are in
+ * wait:      register, read seq, unlock the mutex; poll seq between
+ *            sched_yield calls for at most 50 us, none while yields are
+ *            banned after a late one (lib/internal/backoff.h; figures in
  *            docs/tuning.md), then futex-wait while seq is unchanged;
  *            deregister; lock the mutex again (after a futex sleep by
- *            polling it between sched_yield calls first). May return
- *            spuriously, as POSIX allows: call it in a predicate loop.
+ *            polling it between sched_yield calls first, then a 1 us
+ *            spin). May return spuriously, as POSIX allows: call it in a
+ *            predicate loop.
  * signal:    load waiters; 0 -> return (a load and a branch). Else bump seq
  *            and wake one sleeper. broadcast: the same, waking all.
  *

@@ -11,6 +11,7 @@
 #define WEFT_INTERNAL_BACKOFF_H
 
 #include <sched.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <time.h>
@@ -56,17 +57,25 @@ static inline bool weft__backoff_spin(weft__backoff *b)
 }
 
 /*
- * A yield that reports whether it was cheap: sched_yield() once, false if it
- * came back later than WEFT__YIELD_LATE_NS. A late return means another
- * thread ran a time slice on this CPU (a CPU-bound neighbour, or more
- * runnable threads than CPUs); a yield-poll loop stops there and sleeps on
- * its futex instead. Without this check, with a busy-loop process on the
- * other CPU, every yield could hand that process a whole slice: cond
- * broadcast ran 84x slower than on the quiet machine (docs/tuning.md).
- * A cheap yield (nobody else runnable, or a partner that ran briefly)
- * returns in a few microseconds.
+ * Yield polls that stop where yielding stops being cheap.
+ *
+ * weft__yield_was_cheap() does one sched_yield() and reports whether it
+ * came back within WEFT__YIELD_LATE_NS. A late return means another thread
+ * ran a time slice on this CPU: a CPU-bound neighbour on a shared host, or
+ * more runnable threads than CPUs. With a busy loop on the other CPU every
+ * yield can hand it a slice (milliseconds); stopping each poll loop at its
+ * first late yield still lost one slice per wait (cond/broadcast 47-89x,
+ * cond/pingpong 150x slower than quiet, docs/tuning.md). So a late yield
+ * also bans yielding process-wide for 16 times its lateness: meanwhile
+ * weft__yield_was_cheap() returns false without yielding and every poll
+ * loop goes to its futex sleep at once, so a CPU hog takes about a
+ * seventeenth of the time at most (one slice per ban) instead of a slice
+ * per wait, and a short late yield (a nice-19 build running briefly) bans
+ * yields only briefly. A cheap yield (nobody else runnable, or a
+ * partner that ran briefly) returns in a microsecond or a few.
  */
-#define WEFT__YIELD_LATE_NS 50000
+#define WEFT__YIELD_LATE_NS 50000u
+#define WEFT__YIELD_BAN_FACTOR 16u
 
 static inline uint64_t weft__monotonic_ns(void)
 {
@@ -75,11 +84,30 @@ static inline uint64_t weft__monotonic_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
+/* Monotonic time before which nobody yields (lib/yield.c). */
+extern _Atomic uint64_t weft__yield_banned_until;
+
+/* True while a late yield is recent (see above); `now` from weft__monotonic_ns. */
+static inline bool weft__yield_banned(uint64_t now)
+{
+	/* relaxed: a hint about the machine; no data is published with it. */
+	return now < atomic_load_explicit(&weft__yield_banned_until, memory_order_relaxed);
+}
+
 static inline bool weft__yield_was_cheap(void)
 {
 	const uint64_t start = weft__monotonic_ns();
+	if (weft__yield_banned(start))
+		return false;
 	sched_yield();
-	return weft__monotonic_ns() - start < WEFT__YIELD_LATE_NS;
+	const uint64_t end = weft__monotonic_ns(), late = end - start;
+	if (late < WEFT__YIELD_LATE_NS)
+		return true;
+	/* relaxed: as in weft__yield_banned; racing writers store about the
+	 * same time, and any of them bans long enough. */
+	atomic_store_explicit(&weft__yield_banned_until,
+			      end + WEFT__YIELD_BAN_FACTOR * late, memory_order_relaxed);
+	return false;
 }
 
 #endif /* WEFT_INTERNAL_BACKOFF_H */
