@@ -20,5 +20,6 @@
 #include "weft/guard.h" /* needs __attribute__((cleanup)) */
 #endif
 #include "weft/thread.h"
+#include "weft/rt.h"
 
 #endif /* WEFT_WEFT_H */
