@@ -34,7 +34,6 @@ import (
 	"os/exec"
 	"regexp"
 	"runtime"
-	"strings"
 	"sync"
 	"syscall"
 	"time"
@@ -336,5 +335,3 @@ func flatten(rs [][]map[string]interface{}) []map[string]interface{} {
 	}
 	return out
 }
-
-var _ = strings.TrimSpace
