@@ -6,7 +6,7 @@
 #include "internal/backoff.h"
 #include "internal/cpus.h"
 
-enum { WAKE_RUNNING = 0, WAKE_UNPARKED = 1, WAKE_SLEEPING = 2 };
+enum { WAKE_RUNNING = 0, WAKE_UNPARKED = WEFT__WAKE_UNPARKED, WAKE_SLEEPING = 2 };
 
 /*
  * Spin before sleeping, in ns. A hand-off between two running threads
@@ -44,6 +44,8 @@ static bool spin_until_unparked(weft__waiter *w)
 
 int weft__waiter_park(weft__waiter *w, const weft__deadline *deadline)
 {
+	if (w->task)
+		return weft__rt_waiter_park(w, deadline);
 	if (w->spin && weft__cpus_usable() > 1) {
 		w->spun = spin_until_unparked(w);
 		if (w->spun)
@@ -82,6 +84,11 @@ int weft__waiter_park(weft__waiter *w, const weft__deadline *deadline)
 
 void weft__waiter_unpark(weft__waiter *w)
 {
+	/* Plain read: written by init before the waiter was published. */
+	if (w->task) {
+		weft__rt_waiter_unpark(w);
+		return;
+	}
 	/* release: publishes the claimer's writes into the waiter's buffers to
 	 * the acquire loads in park. */
 	uint32_t old = atomic_exchange_explicit(&w->wake, WAKE_UNPARKED,

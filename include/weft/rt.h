@@ -24,6 +24,8 @@ typedef struct weft_rt_task weft_rt_task;
 #define WEFT_RT_STACK_MIN ((size_t)16 * 1024)
 /* Largest accepted stack_size (above: EINVAL). */
 #define WEFT_RT_STACK_MAX ((size_t)256 * 1024 * 1024)
+/* Largest accepted opts.threads (above: EINVAL). */
+#define WEFT_RT_THREADS_MAX 1024u
 
 typedef struct weft_rt_opts {
 	unsigned threads;      /* workers; 0 = weft__cpus_usable() */

@@ -21,8 +21,15 @@
  * ABORTED failed) must park again without a deadline until unparked: the
  * claimer may still be copying into its buffer or touching the waiter.
  *
- * Issue 15 (tasks) parks tasks instead of threads through these two
- * functions: park/unpark are the only places that know what a waiter is.
+ * Tasks (weft/rt.h): a waiter initialised on a task records it in `task`
+ * (NULL on a plain thread); park then parks the task (its worker runs
+ * other tasks) and unpark makes the task runnable again, through
+ * lib/internal/rt.h. These two functions are the only places that know
+ * which kind of waiter it is, so one channel serves threads and tasks at
+ * once. The waiter lives on the task's stack: a parked task's stack is
+ * never freed or reused before the task returns from park, and a claimed
+ * waiter's task cannot return before its unpark (see the protocol above),
+ * so whoever can reach the waiter can reach a live stack.
  */
 #ifndef WEFT_INTERNAL_WAITER_H
 #define WEFT_INTERNAL_WAITER_H
@@ -32,10 +39,13 @@
 #include <stdint.h>
 
 #include "internal/futex.h"
+#include "internal/rt.h"
 
 #define WEFT__SEL_WAITING ((uintptr_t)0)
 #define WEFT__SEL_ABORTED ((uintptr_t)1)
 #define WEFT__SEL_DISCONNECTED ((uintptr_t)2)
+/* The value of `wake` once unparked (lib/waiter.c's WAKE_UNPARKED). */
+#define WEFT__WAKE_UNPARKED 1u
 #define WEFT__SEL_OP(i) ((uintptr_t)(i) + 3)
 #define WEFT__SEL_OP_INDEX(sel) ((size_t)((sel) - 3))
 
@@ -50,6 +60,9 @@ typedef struct weft__waiter {
 	/* Owner-only, set by park: -1 did not spin, 0 spun in vain, 1 the
 	 * wait ended during the spin. */
 	int8_t spun;
+	/* The task that waits, or NULL for a thread: set by init, before the
+	 * waiter is published (read by unpark). */
+	struct weft_rt_task *task;
 } weft__waiter;
 
 static inline void weft__waiter_init(weft__waiter *w)
@@ -60,6 +73,7 @@ static inline void weft__waiter_init(weft__waiter *w)
 	atomic_store_explicit(&w->wake, 0, memory_order_relaxed);
 	w->spin = true;
 	w->spun = -1;
+	w->task = weft__rt_self();
 }
 
 /*
