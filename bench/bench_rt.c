@@ -37,7 +37,9 @@
  *                        in the child), weft_peak_rss_mib (the child's
  *                        ru_maxrss: its whole peak, binary included) and
  *                        weft_base_rss_mib (its RSS before the runtime
- *                        was created). No thread row: 100k threads do not
+ *                        was created), weft_most_asleep (the most tasks
+ *                        asleep at once: the peak RSS holds 100k live
+ *                        tasks only where it is 100k). No thread row: 100k threads do not
  *                        fit (default 8 MiB stacks, kernel thread limits).
  *   rt/switch/*          two tasks on a one-worker runtime each yield n
  *                        times; one item = one yield = one switch.
@@ -49,6 +51,7 @@
  */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <stdatomic.h>
 #include <fcntl.h>
 #include <pthread.h>
 #include <spawn.h>
@@ -365,11 +368,29 @@ typedef struct sleepers_arg {
 	weft_rt *rt;
 	uint64_t tasks, sleep_ns;
 	int64_t done_ns; /* < 0: -errno of a failed spawn */
+	_Atomic uint64_t asleep, most_asleep;
 } sleepers_arg;
+
+/* Counts the tasks asleep at once: the peak RSS means 100k live stacks
+ * only if all 100k were asleep together (a slow spawner lets the first
+ * ones finish before the last ones start). Relaxed: a statistic, read
+ * after every sleeper was joined (the joins order it). */
+static void note_asleep(sleepers_arg *a)
+{
+	uint64_t n = atomic_fetch_add_explicit(&a->asleep, 1, memory_order_relaxed) + 1;
+	uint64_t m = atomic_load_explicit(&a->most_asleep, memory_order_relaxed);
+	while (n > m && !atomic_compare_exchange_weak_explicit(&a->most_asleep, &m, n,
+							       memory_order_relaxed,
+							       memory_order_relaxed))
+		;
+}
 
 static void *sleeper(void *p)
 {
-	check(weft_sleep_ns(*(const uint64_t *)p) == 0, "weft_sleep_ns");
+	sleepers_arg *a = p;
+	note_asleep(a);
+	check(weft_sleep_ns(a->sleep_ns) == 0, "weft_sleep_ns");
+	atomic_fetch_sub_explicit(&a->asleep, 1, memory_order_relaxed);
 	return NULL;
 }
 
@@ -380,7 +401,7 @@ static void *sleepers_outer(void *p)
 	check(h != NULL, "malloc");
 	uint64_t t0 = now_ns(), n = 0;
 	int err = 0;
-	while (n < a->tasks && (err = weft_go(a->rt, &h[n], sleeper, &a->sleep_ns)) == 0)
+	while (n < a->tasks && (err = weft_go(a->rt, &h[n], sleeper, a)) == 0)
 		n++;
 	for (uint64_t i = 0; i < n; i++)
 		join(h[i]);
@@ -389,12 +410,14 @@ static void *sleepers_outer(void *p)
 	return NULL;
 }
 
-static int64_t weft_sleepers(unsigned workers, uint64_t tasks, uint64_t sleep_ns)
+static int64_t weft_sleepers(unsigned workers, uint64_t tasks, uint64_t sleep_ns,
+			     uint64_t *most_asleep)
 {
 	weft_rt *rt = rt_make(workers);
-	sleepers_arg a = { rt, tasks, sleep_ns, 0 };
+	sleepers_arg a = { .rt = rt, .tasks = tasks, .sleep_ns = sleep_ns };
 	in_task(rt, sleepers_outer, &a);
 	rt_teardown(rt);
+	*most_asleep = atomic_load_explicit(&a.most_asleep, memory_order_relaxed);
 	return a.done_ns;
 }
 
@@ -410,7 +433,8 @@ static uint64_t rss_kib(void)
 	return resident * (uint64_t)sysconf(_SC_PAGESIZE) / 1024;
 }
 
-/* The child: runs one sleepers body, prints "done_ns peak_kib base_kib"
+/* The child: runs one sleepers body, prints "done_ns peak_kib base_kib
+ * most_asleep"
  * and exits before main() (a constructor: the benchmark never starts). */
 __attribute__((constructor)) static void sleepers_child(void)
 {
@@ -424,25 +448,27 @@ __attribute__((constructor)) static void sleepers_child(void)
 		_exit(2);
 	const uint64_t base = rss_kib();
 	int64_t done = -EINVAL;
+	uint64_t most = 0;
 	if (strcmp(impl, "weft") == 0)
-		done = weft_sleepers(workers, tasks, sleep_ns);
+		done = weft_sleepers(workers, tasks, sleep_ns, &most);
 #if WEFT_BENCH_HAVE_RUST
 	if (strcmp(impl, "tokio") == 0) {
 		weft_rs_rt *rt = weft_rs_rt_new(workers);
-		done = (int64_t)weft_rs_rt_sleepers(rt, tasks, sleep_ns);
+		done = (int64_t)weft_rs_rt_sleepers(rt, tasks, sleep_ns, &most);
 		weft_rs_rt_free(rt);
 	}
 #endif
 	struct rusage ru;
 	getrusage(RUSAGE_SELF, &ru);
-	printf("%lld %ld %llu\n", (long long)done, ru.ru_maxrss, (unsigned long long)base);
+	printf("%lld %ld %llu %llu\n", (long long)done, ru.ru_maxrss, (unsigned long long)base,
+	       (unsigned long long)most);
 	fflush(stdout);
 	_exit(done < 0);
 }
 
 typedef struct child_result {
 	int64_t done_ns;
-	uint64_t peak_kib, base_kib;
+	uint64_t peak_kib, base_kib, most_asleep;
 } child_result;
 
 /* This binary again, with CHILD_ENV set, its stdout a pipe. */
@@ -483,15 +509,15 @@ static int run_child(const char *spec, child_result *r)
 		while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
 			;
 	long long done;
-	unsigned long long peak, base;
-	if (err || sscanf(buf, "%lld %llu %llu", &done, &peak, &base) != 3)
+	unsigned long long peak, base, most;
+	if (err || sscanf(buf, "%lld %llu %llu %llu", &done, &peak, &base, &most) != 4)
 		return -1;
-	*r = (child_result){ done, peak, base };
+	*r = (child_result){ done, peak, base, most };
 	return WIFEXITED(status) && WEXITSTATUS(status) == 0 ? 0 : -1;
 }
 
 typedef struct sleepers_stats {
-	double done_ms, peak_mib, base_mib;
+	double done_ms, peak_mib, base_mib, most_asleep;
 	unsigned runs, failed;
 } sleepers_stats;
 
@@ -512,6 +538,7 @@ static void sleepers_run(weft_bench_ctx *ctx, uint64_t iters, const char *impl)
 		st->done_ms += (double)r.done_ns / 1e6;
 		st->peak_mib = r.peak_kib / 1024.0 > st->peak_mib ? r.peak_kib / 1024.0 : st->peak_mib;
 		st->base_mib = r.base_kib / 1024.0;
+		st->most_asleep = r.most_asleep > st->most_asleep ? r.most_asleep : st->most_asleep;
 	}
 }
 
@@ -526,6 +553,7 @@ static void sleepers_done(weft_bench_ctx *ctx)
 	weft_bench_counter(ctx, "weft_done_ms", st->runs ? st->done_ms / st->runs : -1);
 	weft_bench_counter(ctx, "weft_peak_rss_mib", st->peak_mib);
 	weft_bench_counter(ctx, "weft_base_rss_mib", st->base_mib);
+	weft_bench_counter(ctx, "weft_most_asleep", st->most_asleep);
 	weft_bench_counter(ctx, "weft_failed_runs", st->failed);
 	free(st);
 	ctx->local = NULL;

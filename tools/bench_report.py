@@ -337,7 +337,7 @@ def print_table(data):
 
 # Per-run counters of bench/bench_rt.c's sleepers rows (and bench/go's).
 RUN_COUNTERS = (("weft_done_ms", "done ms"), ("weft_peak_rss_mib", "peak RSS MiB"),
-                ("weft_base_rss_mib", "base RSS MiB"))
+                ("weft_base_rss_mib", "base RSS MiB"), ("weft_most_asleep", "most asleep at once"))
 
 
 def print_run_counters(data):

@@ -35,6 +35,7 @@ import (
 	"regexp"
 	"runtime"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 )
@@ -104,7 +105,7 @@ func switches(n int64) (float64, map[string]float64) {
 	return 2 * float64(n), nil
 }
 
-// The sleepers row's child: prints "done_ns peak_kib base_kib".
+// The sleepers row's child: prints "done_ns peak_kib base_kib most_asleep".
 func sleepersChild(spec string) {
 	var workers, tasks int
 	var ns int64
@@ -113,12 +114,17 @@ func sleepersChild(spec string) {
 	}
 	runtime.GOMAXPROCS(workers)
 	base := rssKiB()
+	var asleep, most int64 // the most goroutines asleep at once, as bench_rt.c counts
 	t0 := time.Now()
 	var wg sync.WaitGroup
 	wg.Add(tasks)
 	for i := 0; i < tasks; i++ {
 		go func() {
+			n := atomic.AddInt64(&asleep, 1)
+			for m := atomic.LoadInt64(&most); n > m && !atomic.CompareAndSwapInt64(&most, m, n); m = atomic.LoadInt64(&most) {
+			}
 			time.Sleep(time.Duration(ns))
+			atomic.AddInt64(&asleep, -1)
 			wg.Done()
 		}()
 	}
@@ -126,7 +132,7 @@ func sleepersChild(spec string) {
 	done := time.Since(t0)
 	var ru syscall.Rusage
 	syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
-	fmt.Printf("%d %d %d\n", done.Nanoseconds(), ru.Maxrss, base)
+	fmt.Printf("%d %d %d %d\n", done.Nanoseconds(), ru.Maxrss, base, atomic.LoadInt64(&most))
 }
 
 func rssKiB() int64 {
@@ -141,15 +147,15 @@ func rssKiB() int64 {
 
 func sleepersRow(workers int) func(n int64) (float64, map[string]float64) {
 	return func(n int64) (float64, map[string]float64) {
-		var doneMs, peak, base float64
+		var doneMs, peak, base, most float64
 		var runs, failed float64
 		for i := int64(0); i < n; i++ {
 			cmd := exec.Command(os.Args[0])
 			cmd.Env = append(os.Environ(), fmt.Sprintf("%s=%d %d %d", childEnv, workers, sleepers, sleepNs.Nanoseconds()))
 			out, err := cmd.Output()
-			var d, p, b int64
+			var d, p, b, m int64
 			if err == nil {
-				_, err = fmt.Sscan(string(out), &d, &p, &b)
+				_, err = fmt.Sscan(string(out), &d, &p, &b, &m)
 			}
 			if err != nil {
 				fmt.Fprintf(os.Stderr, "weft_bench_go: sleepers child: %v\n", err)
@@ -162,9 +168,12 @@ func sleepersRow(workers int) func(n int64) (float64, map[string]float64) {
 				peak = float64(p) / 1024
 			}
 			base = float64(b) / 1024
+			if float64(m) > most {
+				most = float64(m)
+			}
 		}
 		c := map[string]float64{"weft_peak_rss_mib": peak, "weft_base_rss_mib": base,
-			"weft_failed_runs": failed, "weft_done_ms": -1}
+			"weft_most_asleep": most, "weft_failed_runs": failed, "weft_done_ms": -1}
 		if runs > 0 {
 			c["weft_done_ms"] = doneMs / runs
 		}

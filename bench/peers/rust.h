@@ -57,7 +57,9 @@ void weft_rs_rt_free(weft_rs_rt *rt);
 void weft_rs_rt_spawn_join(const weft_rs_rt *rt, uint64_t n);  /* spawn + await, n times */
 void weft_rs_rt_pingpong(const weft_rs_rt *rt, uint64_t n);    /* n round trips, mpsc(1) */
 void weft_rs_rt_switch(const weft_rs_rt *rt, uint64_t n);      /* 2 tasks x n yield_now */
-uint64_t weft_rs_rt_sleepers(const weft_rs_rt *rt, uint64_t tasks, uint64_t sleep_ns); /* ns */
+/* ns to all done; *most_asleep: the most tasks asleep at once */
+uint64_t weft_rs_rt_sleepers(const weft_rs_rt *rt, uint64_t tasks, uint64_t sleep_ns,
+			     uint64_t *most_asleep);
 
 #ifdef __cplusplus
 }

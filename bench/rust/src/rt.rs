@@ -6,6 +6,8 @@
 //! spawned on the runtime (so spawns and awaits happen on a worker, as weft
 //! spawns and joins from a task). Declared in bench/peers/rust.h.
 
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio::runtime::{Builder, Runtime};
 use tokio::sync::mpsc;
@@ -103,20 +105,35 @@ pub unsafe extern "C" fn weft_rs_rt_switch(rt: *const Runtime, n: u64) {
 
 /// `tasks` concurrent tasks each awaiting tokio::time::sleep(sleep_ns),
 /// spawned from one task which then awaits every JoinHandle. Returns the
-/// ns from the first spawn until the last task was joined.
+/// ns from the first spawn until the last task was joined, and in
+/// *most_asleep the most tasks asleep at once (as bench_rt.c counts them).
 /// # Safety
-/// As weft_rs_rt_spawn_join.
+/// As weft_rs_rt_spawn_join; most_asleep points to a u64.
 #[no_mangle]
-pub unsafe extern "C" fn weft_rs_rt_sleepers(rt: *const Runtime, tasks: u64, sleep_ns: u64) -> u64 {
-    on_worker(&*rt, async move {
+pub unsafe extern "C" fn weft_rs_rt_sleepers(
+    rt: *const Runtime,
+    tasks: u64,
+    sleep_ns: u64,
+    most_asleep: *mut u64,
+) -> u64 {
+    let (done, most) = on_worker(&*rt, async move {
+        let count = Arc::new((AtomicU64::new(0), AtomicU64::new(0)));
         let t0 = Instant::now();
         let mut handles = Vec::with_capacity(tasks as usize);
         for _ in 0..tasks {
-            handles.push(tokio::spawn(tokio::time::sleep(Duration::from_nanos(sleep_ns))));
+            let c = count.clone();
+            handles.push(tokio::spawn(async move {
+                let n = c.0.fetch_add(1, Ordering::Relaxed) + 1;
+                c.1.fetch_max(n, Ordering::Relaxed);
+                tokio::time::sleep(Duration::from_nanos(sleep_ns)).await;
+                c.0.fetch_sub(1, Ordering::Relaxed);
+            }));
         }
         for h in handles {
             h.await.unwrap();
         }
-        t0.elapsed().as_nanos() as u64
-    })
+        (t0.elapsed().as_nanos() as u64, count.1.load(Ordering::Relaxed))
+    });
+    *most_asleep = most;
+    done
 }
