@@ -320,15 +320,23 @@ def evaluate_counter_bar(bar, med, res):
     it names, the median of bar["counter"] is at most bar["counter_max"]."""
     weft = bar.get("weft", "weft")
     groups = _bar_groups(bar, {k[0] for k in med})
-    cells = []
+    only = bar.get("only_if")  # {"counter": name, "min": value}: else not judged
+    cells, unmet = [], []
     for g in groups:
         threads = bar.get("threads") or sorted(t for (gg, i, t) in med if gg == g and i == weft)
         for t in threads:
             row = med.get((g, weft, t))
-            cells.append((g, t, row["counters"].get(bar["counter"]) if row else None))
+            value = row["counters"].get(bar["counter"]) if row else None
+            if value is not None and only:
+                guard = row["counters"].get(only["counter"])
+                if guard is None or guard < only["min"]:
+                    unmet.append(f"{g} {t}t: {only['counter'].removeprefix('weft_')} "
+                                 f"{guard if guard is not None else 'absent'} < {only['min']:g}")
+                    value = None
+            cells.append((g, t, value))
     present = [c for c in cells if c[2] is not None]
     if not present:
-        res["note"] = "rows or counter not in this run"
+        res["note"] = "; ".join(unmet) if unmet else "rows or counter not in this run"
         return res
     worst = max(present, key=lambda c: c[2])
     res["value"] = worst[2]

@@ -192,6 +192,19 @@ class Bars(unittest.TestCase):
                                        counter_max=120), med, 1.5)
         self.assertEqual(r["status"], "not measured")  # the 2-thread row is absent
 
+    def test_counter_bar_only_if(self):
+        run = run_of({("rt/s", "weft", 1): ([1, 1, 1], None)})
+        run["rows"][0]["counters"] = {"weft_peak_rss_mib": [50, 60, 70],
+                                      "weft_most_asleep": [90000, 100000, 100000]}
+        only = {"counter": "weft_most_asleep", "min": 100000}
+        b = bar(rows=["rt/s"], counter="weft_peak_rss_mib", counter_max=100, only_if=only)
+        r = dashboard.evaluate_bar(b, dashboard.medians(run), 1.5)
+        self.assertEqual((r["status"], r["value"]), ("met", 60))
+        run["rows"][0]["counters"]["weft_most_asleep"] = [13000, 14000, 100000]
+        r = dashboard.evaluate_bar(b, dashboard.medians(run), 1.5)
+        self.assertEqual(r["status"], "not measured")  # not all asleep at once: no verdict
+        self.assertIn("most_asleep 14000 < 100000", r["note"])
+
     def test_counters_are_loaded(self):
         with tempfile.TemporaryDirectory() as d:
             path = os.path.join(d, "r.json")
