@@ -303,6 +303,7 @@ static weft_rt_task *eject(weft_rt *rt)
 		rt->inj_head = t->next;
 		if (!rt->inj_head)
 			rt->inj_tail = NULL;
+		/* relaxed: a hint, as the increment in inject. */
 		atomic_fetch_sub_explicit(&rt->inj_count, 1, memory_order_relaxed);
 	}
 	weft_mutex_unlock(&rt->inj_lock);
@@ -677,9 +678,6 @@ static void finish_task(worker *w, weft_rt_task *t)
 {
 	weft_rt *rt = t->rt;
 	if (!t->blocking) {
-#if WEFT_TSAN
-		__tsan_destroy_fiber(t->tsan_fiber);
-#endif
 		weft__stack_put(&rt->stacks, &w->cache, t->stack);
 		t->stack = NULL;
 		registry_remove(rt, t);
@@ -843,6 +841,7 @@ static bool spin_for_work(worker *w)
 		if (rt->max_spinning == 0 ||
 		    atomic_load_explicit(&rt->spinning, memory_order_relaxed) >= rt->max_spinning)
 			return false;
+		/* relaxed: a hint (see wake_one); approximate caps are fine. */
 		atomic_fetch_add_explicit(&rt->spinning, 1, memory_order_relaxed);
 		w->spinning = true;
 	}
@@ -862,6 +861,7 @@ static void unsleep(worker *w)
 	if (atomic_compare_exchange_strong_explicit(&w->sleep_word, &one, 0,
 						    memory_order_relaxed,
 						    memory_order_relaxed))
+		/* relaxed: a count, ordered by the fences of sleep/notify. */
 		atomic_fetch_sub_explicit(&w->rt->nsleeping, 1, memory_order_relaxed);
 	else
 		w->spinning = true;
@@ -1009,6 +1009,7 @@ static void blocking_stop(weft_rt *rt)
 	blocking_pool *bp = &rt->blk;
 	weft_mutex_lock(&bp->lock);
 	bp->stop = true;
+	/* relaxed: under the lock, as in blocking_submit. */
 	atomic_fetch_add_explicit(&bp->seq, 1, memory_order_relaxed);
 	weft_mutex_unlock(&bp->lock);
 	weft__futex_wake(&bp->seq, WEFT__FUTEX_WAKE_ALL);
@@ -1048,6 +1049,7 @@ static void stop_workers(weft_rt *rt, unsigned n)
 		if (atomic_compare_exchange_strong_explicit(&x->sleep_word, &one, 0,
 							    memory_order_relaxed,
 							    memory_order_relaxed)) {
+			/* relaxed: counts, as in wake_one. */
 			atomic_fetch_sub_explicit(&rt->nsleeping, 1, memory_order_relaxed);
 			atomic_fetch_add_explicit(&rt->spinning, 1, memory_order_relaxed);
 			weft__futex_wake(&x->sleep_word, 1);
@@ -1187,7 +1189,9 @@ int weft_go_with(weft_rt *rt, weft_rt_task **task, const weft_go_opts *opts,
 	}
 	make_context(t);
 #if WEFT_TSAN
-	t->tsan_fiber = __tsan_create_fiber(0);
+	if (!t->stack->tsan_fiber)
+		t->tsan_fiber = t->stack->tsan_fiber = __tsan_create_fiber(0);
+	t->tsan_fiber = t->stack->tsan_fiber;
 #endif
 	registry_add(rt, t, inside ? w->index : rt->nworkers);
 	if (task)

@@ -14,6 +14,14 @@
 #define MADV_GUARD_INSTALL 102 /* Linux 6.13 */
 #endif
 
+#include "weft/common.h"
+#if WEFT_TSAN
+#include <sanitizer/tsan_interface.h>
+#define DESTROY_FIBER(s) ((s)->tsan_fiber ? __tsan_destroy_fiber((s)->tsan_fiber) : (void)0)
+#else
+#define DESTROY_FIBER(s) ((void)(s))
+#endif
+
 #if defined(__SANITIZE_ADDRESS__)
 #include <sanitizer/asan_interface.h>
 #define UNPOISON(p, n) __asan_unpoison_memory_region((p), (n))
@@ -105,6 +113,7 @@ static weft__stack *describe(char *lo, size_t size, bool in_slab)
 	s->lo = lo;
 	s->size = size;
 	s->in_slab = in_slab;
+	s->tsan_fiber = NULL;
 	return s;
 }
 
@@ -210,6 +219,7 @@ weft__stack *weft__stack_get(weft__stack_pool *p, weft__stack_cache *c, size_t s
 void weft__stack_put(weft__stack_pool *p, weft__stack_cache *c, weft__stack *s)
 {
 	if (!s->in_slab) {
+		DESTROY_FIBER(s);
 		size_t ps = page_size();
 		munmap(s->lo - ps, s->size + ps);
 		return;
@@ -254,8 +264,16 @@ void weft__stack_cache_drain(weft__stack_pool *p, weft__stack_cache *c)
 void weft__stack_pool_destroy(weft__stack_pool *p)
 {
 	weft__stack_slab *sl = p->slabs;
+	size_t ps = page_size(), slot = p->size + ps;
 	while (sl) {
 		weft__stack_slab *next = sl->next;
+		for (unsigned i = 0; i < STACKS_PER_SLAB; i++) {
+			char *lo = (char *)sl->base + (size_t)i * slot + ps;
+			weft__stack *s = (weft__stack *)((uintptr_t)(lo + p->size - sizeof(weft__stack)) &
+							 ~(uintptr_t)15);
+			DESTROY_FIBER(s);
+		}
+		(void)slot;
 		munmap(sl->base, sl->len);
 		free(sl);
 		sl = next;

@@ -27,6 +27,14 @@
 #include "weft/chan.h"
 #include "weft/rt.h"
 
+/* Under TSan every switch goes through its fiber machinery and every
+ * access through its shadow: the task-heavy cases run a tenth as many. */
+static uint64_t rt_ops(const weft_stress_case *c)
+{
+	uint64_t n = weft_stress_ops(c);
+	return WEFT_TSAN ? n / 10 + 1 : n;
+}
+
 static weft_rt *new_rt(unsigned threads, weft_stress_result *r)
 {
 	weft_rt *rt = NULL;
@@ -95,7 +103,7 @@ static void *sj_root(void *p)
 
 static void rt_spawn_join(const weft_stress_case *c, weft_stress_result *r)
 {
-	sj_test t = { .parents = weft_stress_ops(c) / c->threads + 1 };
+	sj_test t = { .parents = rt_ops(c) / c->threads + 1 };
 	t.rt = new_rt(0, r);
 	if (!t.rt)
 		return;
@@ -538,7 +546,7 @@ static void *dp_join(void *p)
 
 static void rt_destroy_parked(const weft_stress_case *c, weft_stress_result *r)
 {
-	for (uint64_t round = 0; round < weft_stress_ops(c); round++) {
+	for (uint64_t round = 0; round < rt_ops(c); round++) {
 		dp_test t = { 0 };
 		t.rt = new_rt(c->threads, r);
 		if (!t.rt)

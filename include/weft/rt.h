@@ -1,7 +1,129 @@
 /*
- * weft/rt.h - a runtime of lightweight tasks (stackful coroutines) on N
- * worker threads: sleeping, joining and channel waits park the task, not
- * its worker. (Full design notes: see the comment block below the API.)
+ * weft/rt.h - a runtime of lightweight tasks on N worker threads, where
+ * sleeping, joining and channel waits park the task, not its worker.
+ *
+ * Tasks are stackful coroutines: each runs a plain C function on a stack
+ * of its own and can wait in the middle of any function. The context
+ * switch is a few instructions of assembly per architecture
+ * (lib/rt_switch_x86_64.S, lib/rt_switch_aarch64.S): it saves what the ABI
+ * says a callee must preserve (x86-64: rbx rbp r12-r15, MXCSR and the x87
+ * control word, so the rounding mode belongs to the task; AArch64:
+ * x19-x29, lr, sp, d8-d15; FPCR stays per thread, as the ABI treats it).
+ *
+ * Stacks: mmap'd, WEFT_RT_STACK_DEFAULT (64 KiB) of virtual space above a
+ * guard page; only touched pages cost memory (a task that barely uses its
+ * stack costs one or two pages). Settable per runtime (opts.stack_size) and
+ * per task (weft_go_with). Default-size stacks are carved 32 at a time from
+ * one mapping, their guard pages installed with madvise(MADV_GUARD_INSTALL)
+ * (Linux >= 6.13), which does not split the mapping: 100k tasks stay far
+ * below vm.max_map_count. Where the kernel (or qemu-user) does not really
+ * guard, mprotect(PROT_NONE) is used, costing two mappings per stack (the
+ * limit is then about 30k live tasks; weft_go returns ENOMEM beyond).
+ * Freed stacks are cached per worker and reused. A stack overflow hits the
+ * guard page and kills the process with SIGSEGV (under ASan, ASan's own
+ * handler reports it). Code on a task must not put large arrays on its
+ * stack: give such a task a bigger stack.
+ *
+ * Scheduling: each worker has a Chase-Lev deque (lib/internal/deque.h, the
+ * pool's): a task woken or spawned by a task goes to the bottom of the
+ * worker's deque and runs next (LIFO, cache-warm, as Go's runnext); idle
+ * workers steal the oldest (FIFO) from a random victim. Spawns and wake-ups
+ * from plain threads, and weft_yield, go through a FIFO injector. Every
+ * 61st pick a worker looks at the injector and its own oldest task first,
+ * so a ping-pong pair cannot starve the rest. An idle worker polls for
+ * 10 us (only with more than one usable CPU, at most half of them polling)
+ * then sleeps on a futex until new work or its earliest timer; an idle
+ * runtime makes no system calls. Wake-ups follow weft_pool's protocol (a
+ * pusher wakes one sleeper only when no worker is polling; a poller that
+ * finds work passes the wake-up on): no lost wake-up by a seq_cst fence
+ * pair (notify_work / worker_sleep, Dekker).
+ *
+ * Timers: each worker has a binary heap (O(log n)) of the deadlines of the
+ * tasks parked on it; the worker fires due timers at each scheduling step
+ * and sleeps no later than its earliest deadline. A task's timer stays on
+ * the worker it parked on, even if the task is resumed elsewhere (the
+ * entry is removed under that heap's lock). A worker busy in a long task
+ * without a park fires its timers late: tasks are cooperative.
+ *
+ * Task states (weft_rt_task.state), and the parking-lot race:
+ *
+ *     RUNNING            on a worker, or queued to run
+ *     RUNNING|NOTIFIED   a wake-up came while it ran or was switching out
+ *     PARKED             switched out completely, waiting
+ *     DEAD               ended
+ *
+ * A task parks by switching to its worker's own context; only there, with
+ * the task's registers saved and its stack no longer in use, does the
+ * worker CAS RUNNING -> PARKED (release). A waker CASes PARKED -> RUNNING
+ * (acq_rel) and queues the task, or RUNNING -> RUNNING|NOTIFIED and does
+ * nothing else: the worker's CAS then fails and the worker itself requeues
+ * the task. So a task is never resumed on one worker while still switching
+ * out on another, and its saved context and stores reach the resuming
+ * worker through release (park CAS) / acquire (wake CAS) then the queue's
+ * own release/acquire. A park may return spuriously (a stale notification,
+ * a timer firing as another wake-up came): every waiting loop re-checks
+ * its condition.
+ *
+ * Channels: weft_chan_* called from a task park the task. The waiter of
+ * lib/internal/waiter.h records the task (NULL for a thread); its park and
+ * unpark are the only code that knows, so one channel serves tasks and
+ * threads at once. Lifetime: the waiter lives on the task's stack; a task
+ * cannot leave a park its waiter was claimed in before the claimer's
+ * unpark, and the unparker holds a reference to the task struct (refs)
+ * until it has made it runnable.
+ *
+ * Join: weft_rt_join from a task parks it; from a plain thread it sleeps
+ * on a futex. Join waits for the end even while the runtime is being
+ * destroyed (the joined task is canceled too). The handle is consumed;
+ * handles stay joinable after weft_rt_destroy (the task struct is freed by
+ * the last of its runner, its joiner and in-flight wakers).
+ *
+ * What blocks a worker (and stalls every task queued on it, not the
+ * others, which idle workers steal): a blocking system call (read on a
+ * socket, nanosleep...), weft_mutex / weft_cond / weft_rwlock waits (they
+ * sleep the thread: never hold a weft_mutex across a park, a task that
+ * waits for it on the same worker would deadlock), a spinning CPU-bound
+ * loop without weft_yield. Channel operations wait a few microseconds at
+ * most in weft__wait_progress when a peer is between two steps. Run
+ * blocking calls with weft_rt_spawn_blocking: fn runs on one of up to
+ * opts.blocking_max (default 16) extra threads, and a task joining it
+ * parks.
+ *
+ * Destroy: weft_rt_destroy(rt) refuses new spawns (EPIPE), wakes every
+ * task, and from then on every park of a task returns at once: a pending
+ * or later weft_sleep_ns returns ECANCELED, a channel wait gives up as if
+ * timed out (weft_chan_recv/send return ETIMEDOUT) unless it was already
+ * claimed (then it completes), weft_rt_join still waits for the joined
+ * task, which is canceled as well. Destroy waits for every task (and
+ * blocking call) to end, then stops the workers and frees everything; a
+ * task that ignores ECANCELED and loops forever makes it wait forever.
+ * Not from a task of the runtime itself (EDEADLK).
+ *
+ * Who may call what:
+ *
+ *     call                   task          plain thread      worker*
+ *     weft_rt_create/destroy yes (other rt) yes             -
+ *     weft_go / go_with      yes           yes               -
+ *     weft_rt_spawn_blocking yes           yes               -
+ *     weft_rt_join           parks task    futex sleep       -
+ *     weft_yield             requeues      sched_yield       -
+ *     weft_sleep_ns          parks (timer) nanosleep         -
+ *     weft_rt_current        its rt        NULL              -
+ *     weft_chan_*            parks task    futex sleep       -
+ *     (* user code never runs on a worker outside a task; a
+ *      spawn_blocking function runs on a plain thread.)
+ *
+ * Errors: EINVAL (NULL rt/fn/handle pointer where required, stack size
+ * outside [WEFT_RT_STACK_MIN, WEFT_RT_STACK_MAX], threads above
+ * WEFT_RT_THREADS_MAX); ENOMEM (no memory, stack or mapping; never a
+ * crash); EPIPE (spawn once destroy began); EDEADLK (join of the calling
+ * task's own handle, destroy from one of the runtime's tasks); EAGAIN
+ * (spawn_blocking could not start any thread); ECANCELED (sleep in a task
+ * of a runtime being destroyed).
+ *
+ * Sanitizers: every switch is announced to ASan
+ * (__sanitizer_start/finish_switch_fiber) and TSan (__tsan_switch_to_fiber;
+ * a TSan fiber is kept with each stack) in those builds only.
  */
 #ifndef WEFT_RT_H
 #define WEFT_RT_H

@@ -31,6 +31,10 @@ typedef struct weft__stack {
 	char *lo;		  /* lowest usable byte (just above the guard) */
 	size_t size;		  /* usable bytes, descriptor included */
 	bool in_slab;		  /* carved from a slab: recycled, never unmapped */
+	/* TSan builds: the fiber of the tasks on this stack, created once
+	 * and kept with the stack (creating a TSan fiber maps its shadow
+	 * stack and traces: per task, that made spawns milliseconds slow). */
+	void *tsan_fiber;
 } weft__stack;
 
 typedef struct weft__stack_slab weft__stack_slab;
