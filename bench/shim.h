@@ -60,7 +60,10 @@ typedef struct weft_bench {
 	unsigned flags; /* WEFT_BENCH_* below */
 	/* 1: weft_cpu_ns is the whole process's CPU time over the timed
 	 * region (CLOCK_PROCESS_CPUTIME_ID), for bodies whose work runs on
-	 * threads the shim does not know (thread pools); single-thread runs. */
+	 * threads the shim does not know (thread pools); single-thread runs.
+	 * 2: that plus the CPU of the child processes the body started and
+	 * reaped within the timed region (RUSAGE_CHILDREN), for rows that run
+	 * their work in a fresh process (bench/bench_rt.c's sleepers). */
 	int cpu_process;
 } weft_bench;
 

@@ -9,7 +9,9 @@ the machine context (CPU model, cores, kernel, compiler and flags, allocator,
 git commit) added to its "context", showing progress while it runs, then
 prints the table, writes the dashboard over every result of DIR
 (tools/dashboard.py; build/dashboard/index.html), prints its path and the
-bars of tools/bars.json met or missed by this run. Naming contract (bench/shim.h): "<primitive>/<case>/<impl>";
+bars of tools/bars.json met or missed by this run. With --go-binary it then
+runs the Go peer (bench/go) as a process of its own and merges its rows
+(impl "go") into the same result. Naming contract (bench/shim.h): "<primitive>/<case>/<impl>";
 impl "weft" or "weft_*" is a weft row, every other impl a baseline.
 """
 import argparse
@@ -140,6 +142,7 @@ def run(args):
         sys.exit(f"benchmark binary failed with status {p.returncode}")
     with open(out) as f:
         data = json.load(f)
+    merge_go_rows(data, args, reps, min_time)
     data["context"].update(ctx)
     data["context"]["weft_repetitions"] = str(reps)
     data["context"]["weft_min_time_s"] = str(min_time)
@@ -150,6 +153,62 @@ def run(args):
     print(f"\nwrote {os.path.relpath(out, ROOT)}\n")
     print_table(data)
     print_dashboard(args.results, out)
+
+
+def merge_go_rows(data, args, reps, min_time):
+    """Run the Go peer (bench/go, issue 15) as a process of its own after
+    the main binary, with the same filter, repetitions, minimum time and
+    condition, and append its rows (impl "go") to data's benchmarks; its Go
+    version goes to the context as weft_go. Any failure leaves the run as
+    it is, with weft_go saying why the Go rows are missing."""
+    if not args.go_binary:
+        if args.go_missing:
+            data["context"]["weft_go"] = f"missing: {args.go_missing}"
+            print(f"Go rows missing: {args.go_missing}")
+        return
+    try:
+        names = subprocess.run([args.go_binary, "-list", "-filter", args.filter],
+                               capture_output=True, text=True, check=True,
+                               timeout=60).stdout.split()
+    except (OSError, subprocess.SubprocessError) as e:
+        data["context"]["weft_go"] = f"missing: {args.go_binary} -list failed ({e})"
+        print(f"Go rows missing: {e}")
+        return
+    if not names:
+        return  # the filter selects no Go row
+    workers = data["context"].get("weft_cpus_usable") or str(os.cpu_count())
+    out = os.path.join(os.path.dirname(args.go_binary), "weft_bench_go.json")
+    cmd = [args.go_binary, "-workers", workers, "-repetitions", str(reps),
+           "-min_time", str(min_time), "-filter", args.filter, "-out", out]
+    cmd, cleanup, _ = conditions.wrap(cmd, args.condition)
+    print(f"running the Go peer: {len(names)} rows x {reps} repetitions", flush=True)
+    try:
+        try:
+            done = subprocess.run(cmd, stderr=subprocess.PIPE, text=True,
+                                  timeout=GO_TIMEOUT_S)
+        finally:
+            cleanup()
+        for line in done.stderr.splitlines():
+            print(f"  go: {line}", flush=True)
+        if done.returncode != 0:
+            raise RuntimeError(f"exit status {done.returncode}")
+        with open(out) as f:
+            go = json.load(f)
+    except (OSError, ValueError, RuntimeError, subprocess.SubprocessError) as e:
+        data["context"]["weft_go"] = f"missing: the Go peer failed ({e})"
+        print(f"Go rows missing: the Go peer failed ({e})")
+        return
+    base = 1 + max((b.get("family_index", 0) for b in data["benchmarks"]), default=-1)
+    for b in go["benchmarks"]:
+        b["family_index"] = base + b.get("family_index", 0)
+    data["benchmarks"] += go["benchmarks"]
+    data["context"]["weft_go"] = go["context"].get("weft_go", "unknown")
+    data["context"]["weft_go_note"] = ("Go rows run in a separate process after the "
+                                       "main binary (not interleaved with its rows)")
+
+
+# The Go peer's whole run: a sleepers repetition is ~1 s, the rest ~0.1 s.
+GO_TIMEOUT_S = 600
 
 
 def print_dashboard(results_dir, out):
@@ -273,6 +332,34 @@ def print_table(data):
             if not wefts:
                 print(f"  {t:>7}  (no weft row)")
     print_latency(data)
+    print_run_counters(data)
+
+
+# Per-run counters of bench/bench_rt.c's sleepers rows (and bench/go's).
+RUN_COUNTERS = (("weft_done_ms", "done ms"), ("weft_peak_rss_mib", "peak RSS MiB"),
+                ("weft_base_rss_mib", "base RSS MiB"), ("weft_most_asleep", "most asleep at once"))
+
+
+def print_run_counters(data):
+    """Rows with time-to-done and peak-memory counters: their medians over
+    the repetitions (tools/bars.json judges them with "counter" bars)."""
+    reps = {}
+    for b in data["benchmarks"]:
+        if b.get("run_type") != "aggregate" and RUN_COUNTERS[0][0] in b:
+            reps.setdefault(b["run_name"], []).append(b)
+    if not reps:
+        return
+    print("\nper-run counters (medians of repetitions):")
+    for name in sorted(reps):
+        group, impl, _ = parse_name(name)
+        cells = "  ".join(f"{label} {statistics.median(b.get(k, 0) for b in reps[name]):.4g}"
+                          for k, label in RUN_COUNTERS)
+        failed = sum(b.get("weft_failed_runs", 0) for b in reps[name])
+        note = f"  ({failed:.0f} failed runs)" if failed else ""
+        print(f"  {group:<22} {impl:<16} {cells}{note}")
+    go = data["context"].get("weft_go")
+    if go:
+        print(f"Go peer: {go}")
 
 
 LAT_COUNTERS = ("weft_lat_p50_ns", "weft_lat_p99_ns", "weft_lat_p999_ns")
@@ -311,6 +398,8 @@ def main():
     r.add_argument("--filter", default=".")
     r.add_argument("--condition", default="quiet", choices=conditions.CONDITIONS,
                    help="machine condition to run under (tools/conditions.py)")
+    r.add_argument("--go-binary", help="the Go peer (bench/go) to run after the main binary")
+    r.add_argument("--go-missing", help="why there is no Go peer (recorded in the result)")
     c = sub.add_parser("conditions", help="compare result files of one "
                        "commit run under different conditions")
     c.add_argument("files", nargs="+")

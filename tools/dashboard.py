@@ -44,7 +44,10 @@ CONTEXT_KEYS = ("weft_machine", "weft_cpu_model", "weft_cores", "weft_cpus_usabl
                 "weft_allocator", "weft_rustc", "weft_git_commit", "date", "host_name",
                 "num_cpus", "mhz_per_cpu", "load_avg", "weft_repetitions",
                 "weft_min_time_s", "weft_interleaved", "weft_relax_hints_per_us",
-                "weft_note")
+                "weft_note", "weft_go", "weft_go_note")
+# Per-run counters kept beside items/s (bench/bench_rt.c's sleepers rows:
+# time to all done and peak memory), judged by bars with "counter".
+KEPT_COUNTERS = ("weft_done_ms", "weft_peak_rss_mib", "weft_base_rss_mib", "weft_most_asleep")
 
 
 # ------------------------------------------------------------------ results
@@ -111,6 +114,9 @@ def make_row(run_name, bs):
     row = {"g": group, "i": impl, "t": threads,
            "rate": [sig(b["items_per_second"]) for b in bs],
            "cpu": [sig(c) for c in cpus] if all(c is not None for c in cpus) else None}
+    kept = {k: [sig(b[k]) for b in bs] for k in KEPT_COUNTERS if all(k in b for b in bs)}
+    if kept:
+        row["counters"] = kept
     if all(key in b for b in bs for _, key in LAT_KEYS):
         row["lat"] = {name: [sig(b[key]) for b in bs] for name, key in LAT_KEYS}
         row["lat"]["laps"] = [b.get("weft_lat_laps", 0) for b in bs]
@@ -149,7 +155,8 @@ def medians(run):
     for r in run["rows"]:
         out[(r["g"], r["i"], r["t"])] = {
             "rate": statistics.median(r["rate"]),
-            "cpu": statistics.median(r["cpu"]) if r["cpu"] else None}
+            "cpu": statistics.median(r["cpu"]) if r["cpu"] else None,
+            "counters": {k: statistics.median(v) for k, v in r.get("counters", {}).items()}}
     return out
 
 
@@ -308,6 +315,41 @@ def _cell_value(bar, c):
     return wall, wall >= bar["wall_min"]
 
 
+def evaluate_counter_bar(bar, med, res):
+    """A bar on a counter of weft's own rows (no baseline): at every row
+    it names, the median of bar["counter"] is at most bar["counter_max"]."""
+    weft = bar.get("weft", "weft")
+    groups = _bar_groups(bar, {k[0] for k in med})
+    only = bar.get("only_if")  # {"counter": name, "min": value}: else not judged
+    cells, unmet = [], []
+    for g in groups:
+        threads = bar.get("threads") or sorted(t for (gg, i, t) in med if gg == g and i == weft)
+        for t in threads:
+            row = med.get((g, weft, t))
+            value = row["counters"].get(bar["counter"]) if row else None
+            if value is not None and only:
+                guard = row["counters"].get(only["counter"])
+                if guard is None or guard < only["min"]:
+                    unmet.append(f"{g} {t}t: {only['counter'].removeprefix('weft_')} "
+                                 f"{guard if guard is not None else 'absent'} < {only['min']:g}")
+                    value = None
+            cells.append((g, t, value))
+    present = [c for c in cells if c[2] is not None]
+    if not present:
+        res["note"] = "; ".join(unmet) if unmet else "rows or counter not in this run"
+        return res
+    worst = max(present, key=lambda c: c[2])
+    res["value"] = worst[2]
+    res["where"] = f"{worst[0]} {worst[1]}t {weft}"
+    if any(v > bar["counter_max"] for _, _, v in present):
+        res["status"] = "missed"
+    elif len(present) < len(cells):
+        res["note"] = f"{len(present)} of {len(cells)} rows in this run"
+    else:
+        res["status"] = "met"
+    return res
+
+
 def evaluate_bar(bar, med, cpu_limit):
     """One bar against one run's medians: {"status": met / missed / not
     measured, "value": the worst cell's ratio, "where": that cell, "cpu":
@@ -318,6 +360,8 @@ def evaluate_bar(bar, med, cpu_limit):
     if bar.get("manual"):
         res["note"] = "needs " + bar["manual"]
         return res
+    if "counter" in bar:
+        return evaluate_counter_bar(bar, med, res)
     cells = _bar_cells(bar, med)
     present = [c for c in cells if c["weft"] and c["base"]]
     if not present:
@@ -353,6 +397,8 @@ def evaluate_bars(run, bars_doc):
 def fmt_value(bar, v):
     if v is None:
         return "-"
+    if "counter" in bar:
+        return f"{v:.4g} {bar['counter'].removeprefix('weft_')}"
     return f"{v:.2f}x the time" if "time_max" in bar else f"{v:.2f}x"
 
 

@@ -49,6 +49,18 @@ void weft_rs_pool_threadpool_empty_tasks(weft_rs_threadpool *p, uint64_t n);
 uint64_t weft_rs_pool_threadpool_reduce(weft_rs_threadpool *p, uint64_t n, uint64_t grain);
 uint64_t weft_rs_pool_threadpool_wakeup(weft_rs_threadpool *p);
 
+/* src/rt.rs: tokio 1.24 (multi-thread Runtime, time driver); each call
+ * runs its work in one task spawned on the runtime, the caller waits. */
+typedef struct weft_rs_rt weft_rs_rt;
+weft_rs_rt *weft_rs_rt_new(uint32_t threads);
+void weft_rs_rt_free(weft_rs_rt *rt);
+void weft_rs_rt_spawn_join(const weft_rs_rt *rt, uint64_t n);  /* spawn + await, n times */
+void weft_rs_rt_pingpong(const weft_rs_rt *rt, uint64_t n);    /* n round trips, mpsc(1) */
+void weft_rs_rt_switch(const weft_rs_rt *rt, uint64_t n);      /* 2 tasks x n yield_now */
+/* ns to all done; *most_asleep: the most tasks asleep at once */
+uint64_t weft_rs_rt_sleepers(const weft_rs_rt *rt, uint64_t tasks, uint64_t sleep_ns,
+			     uint64_t *most_asleep);
+
 #ifdef __cplusplus
 }
 #endif

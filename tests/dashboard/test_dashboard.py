@@ -170,8 +170,54 @@ class Bars(unittest.TestCase):
         for b in doc["bars"]:
             if b.get("manual"):
                 continue
+            if "counter" in b:
+                self.assertIn(b["counter"], dashboard.KEPT_COUNTERS, b["id"])
+                self.assertTrue(b["rows"] and "counter_max" in b and "vs" not in b, b["id"])
+                continue
             self.assertTrue(("wall_min" in b) != ("time_max" in b), b["id"])
             self.assertTrue(b["rows"] and b["vs"], b["id"])
+
+    def test_counter_bar(self):
+        run = run_of({("rt/s", "weft", 1): ([1, 1, 1], None), ("rt/s", "tokio", 1): ([1], None)})
+        run["rows"][0]["counters"] = {"weft_done_ms": [110, 130, 115]}  # median 115
+        run["rows"][1]["counters"] = {"weft_done_ms": [500]}  # a peer's: not judged
+        med = dashboard.medians(run)
+        r = dashboard.evaluate_bar(bar(rows=["rt/s"], counter="weft_done_ms", counter_max=120), med, 1.5)
+        self.assertEqual((r["status"], r["value"], r["cpu"]), ("met", 115, "-"))
+        r = dashboard.evaluate_bar(bar(rows=["rt/s"], counter="weft_done_ms", counter_max=100), med, 1.5)
+        self.assertEqual(r["status"], "missed")
+        r = dashboard.evaluate_bar(bar(rows=["rt/s"], counter="weft_peak_rss_mib", counter_max=1), med, 1.5)
+        self.assertEqual(r["status"], "not measured")  # no such counter in the run
+        r = dashboard.evaluate_bar(bar(rows=["rt/s"], threads=[1, 2], counter="weft_done_ms",
+                                       counter_max=120), med, 1.5)
+        self.assertEqual(r["status"], "not measured")  # the 2-thread row is absent
+
+    def test_counter_bar_only_if(self):
+        run = run_of({("rt/s", "weft", 1): ([1, 1, 1], None)})
+        run["rows"][0]["counters"] = {"weft_peak_rss_mib": [50, 60, 70],
+                                      "weft_most_asleep": [90000, 100000, 100000]}
+        only = {"counter": "weft_most_asleep", "min": 100000}
+        b = bar(rows=["rt/s"], counter="weft_peak_rss_mib", counter_max=100, only_if=only)
+        r = dashboard.evaluate_bar(b, dashboard.medians(run), 1.5)
+        self.assertEqual((r["status"], r["value"]), ("met", 60))
+        run["rows"][0]["counters"]["weft_most_asleep"] = [13000, 14000, 100000]
+        r = dashboard.evaluate_bar(b, dashboard.medians(run), 1.5)
+        self.assertEqual(r["status"], "not measured")  # not all asleep at once: no verdict
+        self.assertIn("most_asleep 14000 < 100000", r["note"])
+
+    def test_counters_are_loaded(self):
+        with tempfile.TemporaryDirectory() as d:
+            path = os.path.join(d, "r.json")
+            rep = {"run_name": "rt/s/weft/real_time/threads:1", "run_type": "iteration",
+                   "items_per_second": 5.0, "weft_cpu_ns": 10.0, "weft_items": 1.0,
+                   "weft_done_ms": 101.5, "weft_peak_rss_mib": 64.0}
+            with open(path, "w") as f:
+                json.dump({"context": {}, "benchmarks": [rep, dict(rep, weft_done_ms=103.5)]}, f)
+            run = dashboard.load_run(path)
+        self.assertEqual(run["rows"][0]["counters"],
+                         {"weft_done_ms": [101.5, 103.5], "weft_peak_rss_mib": [64.0, 64.0]})
+        med = dashboard.medians(run)[("rt/s", "weft", 1)]
+        self.assertEqual(med["counters"]["weft_done_ms"], 102.5)
 
 
 class Results(unittest.TestCase):

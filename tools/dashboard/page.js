@@ -459,6 +459,7 @@ function statusPill(s) {
 
 function fmtBarValue(bar, v) {
   if (v == null) return "-";
+  if (bar.counter) return `${v.toPrecision(4)} ${bar.counter.replace(/^weft_/, "")}`;
   return bar.time_max != null ? `${v.toFixed(2)}x the time` : `${v.toFixed(2)}x`;
 }
 

@@ -11,3 +11,4 @@ pub extern "C" fn weft_rs_rustc_version() -> *const std::os::raw::c_char {
 
 mod arc;
 mod chan;
+mod rt;
