@@ -26,6 +26,7 @@ import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import conditions  # noqa: E402
+from dashboard import cpu_per_item, is_weft, parse_name  # noqa: E402
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -222,26 +223,6 @@ def print_dashboard(results_dir, out):
     print("\n".join(dashboard.summary_lines(this, dashboard.load_bars())))
 
 
-def parse_name(run_name):
-    """'mutex/counter/weft/real_time/threads:2' -> ('mutex/counter', 'weft', 2)."""
-    parts = run_name.split("/")
-    threads = 1
-    for p in parts:
-        if p.startswith("threads:"):
-            threads = int(p.split(":")[1])
-    core = [p for p in parts if p != "real_time" and ":" not in p]
-    return "/".join(core[:-1]), core[-1], threads
-
-
-def cpu_per_item(b):
-    """CPU ns per item of one repetition: every thread's CPU time over the
-    timed region (the shim's weft_cpu_ns, summed over threads) divided by
-    the items they processed; None for results older than the CPU column."""
-    if b.get("weft_cpu_ns") is None or not b.get("weft_items"):
-        return None
-    return b["weft_cpu_ns"] / b["weft_items"]
-
-
 def collect(data):
     """{(group, threads): {impl: {"rate": items/s, "cpu": CPU ns/item}}},
     each the median over the repetitions of that row."""
@@ -273,10 +254,6 @@ def fmt_rate(v):
         if v >= scale:
             return f"{v / scale:.3g}{unit}"
     return f"{v:.3g}"
-
-
-def is_weft(impl):
-    return impl == "weft" or impl.startswith("weft_")
 
 
 def fmt_cpu(v):
