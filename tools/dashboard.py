@@ -47,7 +47,8 @@ CONTEXT_KEYS = ("weft_machine", "weft_cpu_model", "weft_cores", "weft_cpus_usabl
                 "weft_note", "weft_go", "weft_go_note")
 # Per-run counters kept beside items/s (bench/bench_rt.c's sleepers rows:
 # time to all done and peak memory), judged by bars with "counter".
-KEPT_COUNTERS = ("weft_done_ms", "weft_peak_rss_mib", "weft_base_rss_mib", "weft_most_asleep")
+KEPT_COUNTERS = ("weft_done_ms", "weft_peak_rss_mib", "weft_base_rss_mib", "weft_most_asleep",
+                 "idle_cpu_us_per_s")
 
 
 # ------------------------------------------------------------------ results
