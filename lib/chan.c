@@ -30,6 +30,23 @@
 #endif
 #define CHAN_SPIN_PAUSE_MAX_NS 200
 
+/*
+ * Yield polls before registering (docs/tuning.md): at most this many, and
+ * only while they pay: after each sched_yield the operation is retried,
+ * and the polls stop at the first yield that ran nobody (it came back
+ * within CHAN_YIELD_RAN_NS: the thread we wait for is not queued on our
+ * CPU, so a yield is only a costly spin) or that came back late (another
+ * thread ran a whole slice, WEFT__YIELD_LATE_NS: a busy neighbour or a
+ * crowd; sleep rather than queue again). With more threads than CPUs the
+ * counterpart is usually runnable on our CPU: handing it the CPU costs
+ * one system call, against two (futex wait and wake) and a wake-up latency
+ * for sleeping.
+ */
+#ifndef CHAN_YIELD_POLLS
+#define CHAN_YIELD_POLLS 4
+#endif
+#define CHAN_YIELD_RAN_NS 3000
+
 enum flavour { FLAVOUR_LIST, FLAVOUR_ARRAY, FLAVOUR_ZERO };
 
 /* Slots: an 8-byte state/stamp word, then the element (8-aligned). */
@@ -255,7 +272,12 @@ static void waker_disconnect(waker *wk)
 #define LIST_MARK 1u
 #define LIST_LAP 64
 #define LIST_BLOCK_CAP (LIST_LAP - 1)
-#define LIST_WRITE 1u /* a slot's state: the element is in */
+/* A slot's state is the position (index >> LIST_SHIFT) of the element it
+ * last held, plus one: the element at position p is in when the state is
+ * p + 1. Positions only grow, so a recycled block needs no reset (a stale
+ * state is smaller); a fresh one is zeroed. */
+/* Read blocks kept for reuse instead of freed (docs/tuning.md). */
+#define LIST_SPARES 4
 /* The header has a cache line of its own: receivers count in it, while
  * senders write the slots. */
 #define LIST_BLOCK_HDR WEFT_CACHELINE
@@ -291,9 +313,9 @@ struct weft_chan {
 	_Atomic(chan_block *) tail_block;
 	WEFT_ALIGNED_CACHELINE waker senders;
 	WEFT_ALIGNED_CACHELINE waker receivers;
-	/* list: one read block kept for reuse (its own line: exchanged by
+	/* list: read blocks kept for reuse (their own line: exchanged by
 	 * both sides once per block, away from the read-mostly fields). */
-	WEFT_ALIGNED_CACHELINE _Atomic(chan_block *) spare;
+	WEFT_ALIGNED_CACHELINE _Atomic(chan_block *) spare[LIST_SPARES];
 	/* Read-mostly from here on. */
 	WEFT_ALIGNED_CACHELINE enum flavour flavour;
 	size_t elem_size, stride, cap;
@@ -323,7 +345,7 @@ static size_t round8(size_t n) { return (n + 7) & ~(size_t)7; }
 /* A generic position in a flavour: the slot claimed, and what to store. */
 typedef struct chan_token {
 	unsigned char *slot;
-	size_t stamp;	  /* array: the stamp that publishes the slot */
+	size_t stamp;	  /* the stamp (array) / state (list) that publishes the slot */
 	chan_block *block; /* list */
 	size_t offset;	  /* list */
 } chan_token;
@@ -482,9 +504,9 @@ static unsigned char *block_slot(weft_chan *ch, chan_block *b, size_t off)
 	return (unsigned char *)b + LIST_BLOCK_HDR + off * ch->stride;
 }
 
-static _Atomic uint32_t *state_of(unsigned char *slot)
+static _Atomic size_t *state_of(unsigned char *slot)
 {
-	return (_Atomic uint32_t *)slot;
+	return (_Atomic size_t *)slot;
 }
 
 static size_t block_bytes(weft_chan *ch)
@@ -493,33 +515,45 @@ static size_t block_bytes(weft_chan *ch)
 	return (n + WEFT_CACHELINE - 1) & ~(size_t)(WEFT_CACHELINE - 1);
 }
 
-/* A block with every slot empty: the spare if there is one, else malloc. */
+/* A block ready for positions beyond any used so far: a spare if there is
+ * one, else a zeroed new one. */
 static chan_block *block_new(weft_chan *ch)
 {
-	/* acquire: pairs with the release exchange in block_recycle, so the
-	 * last reader's accesses to the block happen before our reset. */
-	chan_block *b = atomic_exchange_explicit(&ch->spare, NULL, memory_order_acquire);
+	chan_block *b = NULL;
+	for (int i = 0; i < LIST_SPARES && !b; i++)
+		/* relaxed load: a hint; acquire exchange: pairs with the
+		 * release exchange in block_recycle, so the last reader's
+		 * accesses to the block happen before our reuse. */
+		if (atomic_load_explicit(&ch->spare[i], memory_order_relaxed))
+			b = atomic_exchange_explicit(&ch->spare[i], NULL,
+						     memory_order_acquire);
 	if (!b) {
-		b = aligned_alloc(WEFT_CACHELINE, block_bytes(ch));
+		size_t n = block_bytes(ch);
+		b = aligned_alloc(WEFT_CACHELINE, n);
 		if (!b)
 			return NULL;
+		memset(b, 0, n);
 	}
 	/* relaxed: the block is private until published by the release
-	 * store of tail_block / b->next in list_start_send. */
+	 * store of tail_block / b->next in list_start_send. Slot states
+	 * stay: every one is below the positions the block will hold. */
 	atomic_store_explicit(&b->next, NULL, memory_order_relaxed);
 	atomic_store_explicit(&b->reads, 0, memory_order_relaxed);
-	for (size_t i = 0; i < LIST_BLOCK_CAP; i++)
-		atomic_store_explicit(state_of(block_slot(ch, b, i)), 0,
-				      memory_order_relaxed);
 	return b;
 }
 
 static void block_recycle(weft_chan *ch, chan_block *b)
 {
-	/* acq_rel: release publishes our last reads of b to block_new's
-	 * acquire; acquire takes over the block we displace before freeing. */
-	chan_block *old = atomic_exchange_explicit(&ch->spare, b, memory_order_acq_rel);
-	free(old);
+	for (int i = 0; i < LIST_SPARES; i++) {
+		chan_block *expected = NULL;
+		/* release: publishes our last accesses to b to block_new's
+		 * acquire exchange. */
+		if (atomic_compare_exchange_strong_explicit(
+			    &ch->spare[i], &expected, b, memory_order_release,
+			    memory_order_relaxed))
+			return;
+	}
+	free(b);
 }
 
 static chan_block *block_wait_next(chan_block *b)
@@ -585,6 +619,7 @@ static int list_start_send(weft_chan *ch, chan_token *t)
 			if (next)
 				block_recycle(ch, next);
 			*t = (chan_token){ .slot = block_slot(ch, b, off),
+					   .stamp = (tail >> LIST_SHIFT) + 1,
 					   .block = b, .offset = off };
 			return 0;
 		}
@@ -598,7 +633,7 @@ static void list_write(weft_chan *ch, chan_token *t, const void *elem)
 	/* release: publishes the element to the acquire load in list_read.
 	 * A plain store: nobody else writes a slot's state while it is in
 	 * use (receivers count reads in the block header). */
-	atomic_store_explicit(state_of(t->slot), LIST_WRITE, memory_order_release);
+	atomic_store_explicit(state_of(t->slot), t->stamp, memory_order_release);
 }
 
 /* Claim a slot at the head: 0, EAGAIN (empty), EPIPE (disconnected, drained). */
@@ -659,6 +694,7 @@ static int list_start_recv(weft_chan *ch, chan_token *t)
 				atomic_store_explicit(&ch->head, next_index, memory_order_release);
 			}
 			*t = (chan_token){ .slot = block_slot(ch, b, off),
+					   .stamp = (head >> LIST_SHIFT) + 1,
 					   .block = b, .offset = off };
 			return 0;
 		}
@@ -668,10 +704,10 @@ static int list_start_recv(weft_chan *ch, chan_token *t)
 
 static void list_read(weft_chan *ch, chan_token *t, void *out)
 {
-	_Atomic uint32_t *st = state_of(t->slot);
+	_Atomic size_t *st = state_of(t->slot);
 	unsigned round = 0;
-	/* acquire: pairs with the release store of WRITE in list_write. */
-	while (!(atomic_load_explicit(st, memory_order_acquire) & LIST_WRITE))
+	/* acquire: pairs with the release store of the state in list_write. */
+	while (atomic_load_explicit(st, memory_order_acquire) != t->stamp)
 		weft__wait_progress(&round);
 	copy_in(ch, out, t->slot + SLOT_HDR);
 	/* acq_rel: the count's RMWs form one release sequence; the release
@@ -805,6 +841,23 @@ static bool park_registered(weft__waiter *w, bool ready, const weft__deadline *d
 	return false;
 }
 
+/* Yield polls (CHAN_YIELD_POLLS): EAGAIN when they did not pay. */
+static int yield_polls(weft_chan *ch, int kind, void *buf, const weft__deadline *dl)
+{
+	for (int y = 0; y < CHAN_YIELD_POLLS; y++) {
+		uint64_t start = weft__monotonic_ns();
+		sched_yield();
+		uint64_t took = weft__monotonic_ns() - start;
+		int rc = try_queued(ch, kind, buf);
+		if (rc != EAGAIN)
+			return rc;
+		if (took < CHAN_YIELD_RAN_NS || took > WEFT__YIELD_LATE_NS ||
+		    weft__deadline_passed(dl))
+			break;
+	}
+	return EAGAIN;
+}
+
 /* Blocking / timed operation on the array or list flavour. */
 static int wait_queued(weft_chan *ch, int kind, void *buf, const weft__deadline *dl)
 {
@@ -825,6 +878,9 @@ static int wait_queued(weft_chan *ch, int kind, void *buf, const weft__deadline 
 				return rc;
 		}
 	}
+	rc = yield_polls(ch, kind, buf, dl);
+	if (rc != EAGAIN)
+		return rc;
 	for (;;) {
 		weft__waiter w;
 		weft__waiter_init(&w);
@@ -1016,7 +1072,8 @@ static void chan_free(weft_chan *ch)
 			}
 		}
 		free(b);
-		free(atomic_load_explicit(&ch->spare, memory_order_relaxed));
+		for (int i = 0; i < LIST_SPARES; i++)
+			free(atomic_load_explicit(&ch->spare[i], memory_order_relaxed));
 	}
 	free(ch);
 }
