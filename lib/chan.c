@@ -841,18 +841,24 @@ static bool park_registered(weft__waiter *w, bool ready, const weft__deadline *d
 	return false;
 }
 
+/* Yield the CPU once: may another yield pay (it ran somebody, briefly)? */
+static bool yield_poll(void)
+{
+	uint64_t start = weft__monotonic_ns();
+	sched_yield();
+	uint64_t took = weft__monotonic_ns() - start;
+	return took >= CHAN_YIELD_RAN_NS && took <= WEFT__YIELD_LATE_NS;
+}
+
 /* Yield polls (CHAN_YIELD_POLLS): EAGAIN when they did not pay. */
 static int yield_polls(weft_chan *ch, int kind, void *buf, const weft__deadline *dl)
 {
 	for (int y = 0; y < CHAN_YIELD_POLLS; y++) {
-		uint64_t start = weft__monotonic_ns();
-		sched_yield();
-		uint64_t took = weft__monotonic_ns() - start;
+		bool again = yield_poll();
 		int rc = try_queued(ch, kind, buf);
 		if (rc != EAGAIN)
 			return rc;
-		if (took < CHAN_YIELD_RAN_NS || took > WEFT__YIELD_LATE_NS ||
-		    weft__deadline_passed(dl))
+		if (!again || weft__deadline_passed(dl))
 			break;
 	}
 	return EAGAIN;
@@ -1376,12 +1382,17 @@ int weft_chan_select(weft_chan_op *ops, size_t n, uint64_t timeout_ns)
 		return -EINVAL;
 	weft__deadline dl = timeout_ns == WEFT_TIMEOUT_NEVER ? weft__deadline_never()
 							   : weft__deadline_after(timeout_ns);
+	int polls = CHAN_YIELD_POLLS; /* as in wait_queued, before the first wait */
 	for (;;) {
 		int done = select_try(ops, n, select_random() % n);
 		if (done >= 0)
 			return done;
 		if (timeout_ns == 0 || weft__deadline_passed(&dl))
 			return -ETIMEDOUT;
+		if (polls > 0) {
+			polls = yield_poll() ? polls - 1 : -1;
+			continue; /* one more try, whatever the yield said */
+		}
 		done = select_wait(ops, n, &dl);
 		if (done >= 0)
 			return done;
