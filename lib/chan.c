@@ -30,23 +30,6 @@
 #endif
 #define CHAN_SPIN_PAUSE_MAX_NS 200
 
-/*
- * Yield polls before registering (docs/tuning.md): at most this many, and
- * only while they pay: after each sched_yield the operation is retried,
- * and the polls stop at the first yield that ran nobody (it came back
- * within CHAN_YIELD_RAN_NS: the thread we wait for is not queued on our
- * CPU, so a yield is only a costly spin) or that came back late (another
- * thread ran a whole slice, WEFT__YIELD_LATE_NS: a busy neighbour or a
- * crowd; sleep rather than queue again). With more threads than CPUs the
- * counterpart is usually runnable on our CPU: handing it the CPU costs
- * one system call, against two (futex wait and wake) and a wake-up latency
- * for sleeping.
- */
-#ifndef CHAN_YIELD_POLLS
-#define CHAN_YIELD_POLLS 4
-#endif
-#define CHAN_YIELD_RAN_NS 3000
-
 enum flavour { FLAVOUR_LIST, FLAVOUR_ARRAY, FLAVOUR_ZERO };
 
 /* Slots: an 8-byte state/stamp word, then the element (8-aligned). */
@@ -841,29 +824,6 @@ static bool park_registered(weft__waiter *w, bool ready, const weft__deadline *d
 	return false;
 }
 
-/* Yield the CPU once: may another yield pay (it ran somebody, briefly)? */
-static bool yield_poll(void)
-{
-	uint64_t start = weft__monotonic_ns();
-	sched_yield();
-	uint64_t took = weft__monotonic_ns() - start;
-	return took >= CHAN_YIELD_RAN_NS && took <= WEFT__YIELD_LATE_NS;
-}
-
-/* Yield polls (CHAN_YIELD_POLLS): EAGAIN when they did not pay. */
-static int yield_polls(weft_chan *ch, int kind, void *buf, const weft__deadline *dl)
-{
-	for (int y = 0; y < CHAN_YIELD_POLLS; y++) {
-		bool again = yield_poll();
-		int rc = try_queued(ch, kind, buf);
-		if (rc != EAGAIN)
-			return rc;
-		if (!again || weft__deadline_passed(dl))
-			break;
-	}
-	return EAGAIN;
-}
-
 /* Blocking / timed operation on the array or list flavour. */
 static int wait_queued(weft_chan *ch, int kind, void *buf, const weft__deadline *dl)
 {
@@ -884,9 +844,6 @@ static int wait_queued(weft_chan *ch, int kind, void *buf, const weft__deadline 
 				return rc;
 		}
 	}
-	rc = yield_polls(ch, kind, buf, dl);
-	if (rc != EAGAIN)
-		return rc;
 	for (;;) {
 		weft__waiter w;
 		weft__waiter_init(&w);
@@ -1382,17 +1339,12 @@ int weft_chan_select(weft_chan_op *ops, size_t n, uint64_t timeout_ns)
 		return -EINVAL;
 	weft__deadline dl = timeout_ns == WEFT_TIMEOUT_NEVER ? weft__deadline_never()
 							   : weft__deadline_after(timeout_ns);
-	int polls = CHAN_YIELD_POLLS; /* as in wait_queued, before the first wait */
 	for (;;) {
 		int done = select_try(ops, n, select_random() % n);
 		if (done >= 0)
 			return done;
 		if (timeout_ns == 0 || weft__deadline_passed(&dl))
 			return -ETIMEDOUT;
-		if (polls > 0) {
-			polls = yield_poll() ? polls - 1 : -1;
-			continue; /* one more try, whatever the yield said */
-		}
 		done = select_wait(ops, n, &dl);
 		if (done >= 0)
 			return done;

@@ -23,26 +23,22 @@
  *
  * Waiting. An operation that cannot complete retries for about a
  * microsecond (only when more than one CPU is usable and no waiter of its
- * side sleeps), then yields the CPU at most 4 times, retrying after each
- * and stopping at the first yield that ran nobody (back within 3 us: the
- * thread it waits for is not queued on its CPU) or came back late (> 50
- * us: a whole slice went elsewhere); then it registers a waiter (a stack
- * object: a `selected` word and a futex word; lib/internal/waiter.h) in
- * the channel's sender or receiver list, spins up to 5 us more (only the
- * first waiter of its side, and only while spins on that list have
- * recently paid off), and sleeps on its futex word. The other side, after
- * each completed operation, loads the list's flags word (no lock when
- * nobody waits or a woken waiter is still on its way) and otherwise claims
- * one waiter with one CAS on its `selected` word and wakes it; while that
- * waiter has not yet retried, later notifies leave the list alone and the
- * woken waiter wakes the next one if the channel is still ready (chained
- * wake-ups: one wake-up per element at most, never zero). The same CAS is
- * what makes select complete exactly one operation: a waiter registered
- * on several channels is claimed by at most one of them. No unbounded
- * sched_yield loops: crossbeam-channel's collapse when pinned to one CPU
- * (its issues 821 and 1031) comes from waiters that keep yielding when
- * the yield hands the CPU to nobody; weft's stop at the first such yield
- * and sleep.
+ * side sleeps), then registers a waiter (a stack object: a `selected`
+ * word and a futex word; lib/internal/waiter.h) in the channel's sender or
+ * receiver list, spins up to 5 us more (only the first waiter of its side,
+ * and only while spins on that list have recently paid off), and sleeps on
+ * its futex word. The other side, after each completed operation, loads
+ * the list's flags word (no lock when nobody waits or a woken waiter is
+ * still on its way) and otherwise claims one waiter with one CAS on its
+ * `selected` word and wakes it; while that waiter has not yet retried,
+ * later notifies leave the list alone and the woken waiter wakes the next
+ * one if the channel is still ready (chained wake-ups: one wake-up per
+ * element at most, never zero). The same CAS is what makes select complete
+ * exactly one operation: a waiter registered on several channels is
+ * claimed by at most one of them. No sched_yield: on one CPU waiters sleep
+ * at once (crossbeam-channel's collapse when pinned to one CPU, its issues
+ * 821 and 1031, comes from yielding waiters; yield polls were measured
+ * again and rejected, docs/tuning.md).
  *
  * Disconnection (Rust's rules, plus Go's close): the channel counts sender
  * and receiver references. When the last sender is dropped, or on
