@@ -47,28 +47,43 @@ typedef struct chan_entry {
 } chan_entry;
 
 /*
- * A list of waiters (crossbeam's SyncWaker). `empty` mirrors head == NULL
- * and is written under the lock; notify reads it without the lock, so an
- * operation with nobody waiting costs one load. The rendezvous flavour
- * keeps its two lists under its own lock and ignores theirs.
+ * A list of waiters (crossbeam's SyncWaker) and its `flags` word:
  *
- * `woken` counts waiters claimed by notify that have not yet retried their
- * operation (0 or 1). While one is on its way, notify wakes nobody else;
- * the woken waiter, once it has retried, wakes the next one itself if the
- * channel is still ready for its side (waker_woken_done). Why: with more
- * senders than a bounded channel has room for, waking a sender for every
- * freed slot made the receiver pay a futex wake per element, and each
- * woken sender found one free slot, sent one element and slept again
- * (4 senders x 1 receiver: ~500 ns of CPU per element, docs/tuning.md).
- * Chained, the wake-up cost moves to the woken thread, and a sender that
- * wakes late finds many free slots. No wake-up is lost: a notify skipped
- * for a pending waiter happens before that waiter's own check (both under
- * the lock).
+ *   WK_WAITERS  the list is not empty (mirrors head != NULL);
+ *   WK_WOKEN    a waiter claimed by notify has not yet retried its
+ *               operation (at most one at a time).
+ *
+ * Both bits change only by atomic RMWs; WAITERS under the lock, WOKEN set
+ * under the lock and cleared without it. notify reads the word without the
+ * lock: an operation costs one load when nobody waits, and also while a
+ * woken waiter is on its way (the 4x4 and 8x8 rows: with some receiver
+ * asleep and one woken, every send used to take the receivers' lock just
+ * to find `woken` set; docs/tuning.md). The rendezvous flavour keeps its
+ * two lists under its own lock and ignores WOKEN.
+ *
+ * Chained wake-ups (WOKEN): while one woken waiter is on its way, notify
+ * wakes nobody else; the woken waiter, once it has retried, clears WOKEN
+ * and wakes the next one itself if the channel is still ready for its side
+ * (waker_woken_done). Why: with more senders than a bounded channel has
+ * room for, waking a sender for every freed slot made the receiver pay a
+ * futex wake per element, and each woken sender found one free slot, sent
+ * one element and slept again (4 senders x 1 receiver: ~500 ns of CPU per
+ * element, docs/tuning.md). Chained, the wake-up cost moves to the woken
+ * thread, and a sender that wakes late finds many free slots.
+ *
+ * No wake-up is lost: a notifier that skips because WOKEN is set did its
+ * seq_cst index RMW before its seq_cst load of `flags`, and that load read
+ * a value older (in modification order) than the woken waiter's seq_cst
+ * fetch_and clearing WOKEN, so in the single total order S: index RMW <
+ * load < clear < the woken waiter's seq_cst ready check, which therefore
+ * sees the notifier's element (or a later state).
  */
+#define WK_WAITERS 1u
+#define WK_WOKEN 2u
+
 typedef struct waker {
 	weft_mutex lock;
-	_Atomic bool empty;
-	unsigned woken;
+	_Atomic uint32_t flags;
 	chan_entry *head, *tail;
 	/* Spin learning (relaxed: heuristics). credit > 0: recent park spins
 	 * ended in a wake-up, so spinning pays; at 0 only every
@@ -122,10 +137,10 @@ static void list_push(waker *wk, chan_entry *e)
 	wk->tail = e;
 	e->linked = true;
 	/* seq_cst: the waiter half of the Dekker pattern (weft/chan.h): this
-	 * store precedes, in the single total order, the waiter's seq_cst
+	 * RMW precedes, in the single total order, the waiter's seq_cst
 	 * re-check of the channel (ready_*), against the notifier's seq_cst
-	 * index RMW then seq_cst load of `empty` in notify. */
-	atomic_store_explicit(&wk->empty, false, memory_order_seq_cst);
+	 * index RMW then seq_cst load of `flags` in notify. */
+	atomic_fetch_or_explicit(&wk->flags, WK_WAITERS, memory_order_seq_cst);
 }
 
 static void list_unlink(waker *wk, chan_entry *e)
@@ -140,9 +155,10 @@ static void list_unlink(waker *wk, chan_entry *e)
 		wk->tail = e->prev;
 	e->linked = false;
 	if (!wk->head)
-		/* relaxed: a stale `false` only costs a notifier the lock;
-		 * `true` is never read early: the lock orders it. */
-		atomic_store_explicit(&wk->empty, true, memory_order_relaxed);
+		/* relaxed: a stale WAITERS only costs a notifier the lock;
+		 * its absence is never read early: the lock orders the
+		 * unlink after the push that set it. */
+		atomic_fetch_and_explicit(&wk->flags, ~WK_WAITERS, memory_order_relaxed);
 }
 
 /* Claim the first entry not owned by `self` whose waiter is still waiting. */
@@ -200,16 +216,23 @@ static void waker_unregister(waker *wk, chan_entry *e)
 static inline void waker_notify(waker *wk)
 {
 	/* seq_cst: the notifier half of the Dekker pattern; pairs with the
-	 * seq_cst store in list_push (see there). */
-	if (atomic_load_explicit(&wk->empty, memory_order_seq_cst))
-		return;
+	 * seq_cst RMW in list_push (see there) and with the clearing of
+	 * WOKEN in waker_woken_done (see struct waker). */
+	if (atomic_load_explicit(&wk->flags, memory_order_seq_cst) != WK_WAITERS)
+		return; /* nobody waits, or the woken one passes it on */
 	weft_mutex_lock(&wk->lock);
 	weft__waiter *w = NULL;
-	if (wk->woken == 0) { /* else the woken one passes it on */
+	/* relaxed: re-read under the lock, which orders every change of
+	 * WAITERS and every setting of WOKEN; a concurrent clear of WOKEN
+	 * only makes us skip a wake-up its clearer will do itself. */
+	if (atomic_load_explicit(&wk->flags, memory_order_relaxed) == WK_WAITERS) {
 		chan_entry *e = list_claim(wk, NULL);
 		if (e) {
 			w = e->w;
-			wk->woken++;
+			/* relaxed: read by notifiers as above; the woken
+			 * waiter's clear is ordered after by our unpark
+			 * (release) and its park (acquire). */
+			atomic_fetch_or_explicit(&wk->flags, WK_WOKEN, memory_order_relaxed);
 		}
 	}
 	weft_mutex_unlock(&wk->lock);
@@ -232,13 +255,29 @@ static void waker_disconnect(waker *wk)
 #define LIST_MARK 1u
 #define LIST_LAP 64
 #define LIST_BLOCK_CAP (LIST_LAP - 1)
-#define LIST_WRITE 1u
-#define LIST_READ 2u
-#define LIST_DESTROY 4u
-#define LIST_BLOCK_HDR 8
+/* A slot's state is the position (index >> LIST_SHIFT) of the element it
+ * last held, plus one: the element at position p is in when the state is
+ * p + 1. Positions only grow, so a recycled block needs no reset (a stale
+ * state is smaller); a fresh one is zeroed. */
+/* Read blocks kept for reuse instead of freed (docs/tuning.md). */
+#define LIST_SPARES 4
+/* The header has a cache line of its own: receivers count in it, while
+ * senders write the slots. */
+#define LIST_BLOCK_HDR WEFT_CACHELINE
 
+/*
+ * A block's slots are read by receivers in any order; the receiver whose
+ * read brings `reads` to LIST_BLOCK_CAP is the last to touch the block and
+ * recycles it. (crossbeam marks each slot READ with an RMW on the slot's
+ * state, sharing the line with the senders writing the neighbouring slots,
+ * and the sender marks WRITE with another RMW there, because a destroying
+ * receiver may set DESTROY on the same word. With the count in the
+ * receivers' own line the sender's WRITE is a plain release store and no
+ * RMW touches a line the other side writes; docs/tuning.md.)
+ */
 typedef struct chan_block {
 	_Atomic(struct chan_block *) next;
+	_Atomic uint32_t reads;
 	/* LIST_BLOCK_CAP slots follow at LIST_BLOCK_HDR */
 } chan_block;
 
@@ -247,18 +286,24 @@ struct weft_chan {
 	 * the head block has a successor) and block. */
 	WEFT_ALIGNED_CACHELINE _Atomic size_t head;
 	_Atomic(chan_block *) head_block;
+	/* list: a tail index some receiver read (a lower bound of the tail:
+	 * positions below it are claimed by senders), so that a receiver
+	 * behind the tail does not read the senders' line per element. */
+	_Atomic size_t tail_seen;
 	/* Senders' end. array: the tail stamp; list: tail index and block.
 	 * The mark bit (array: mark_bit, list: bit 0) = disconnected. */
 	WEFT_ALIGNED_CACHELINE _Atomic size_t tail;
 	_Atomic(chan_block *) tail_block;
 	WEFT_ALIGNED_CACHELINE waker senders;
 	WEFT_ALIGNED_CACHELINE waker receivers;
+	/* list: read blocks kept for reuse (their own line: exchanged by
+	 * both sides once per block, away from the read-mostly fields). */
+	WEFT_ALIGNED_CACHELINE _Atomic(chan_block *) spare[LIST_SPARES];
 	/* Read-mostly from here on. */
 	WEFT_ALIGNED_CACHELINE enum flavour flavour;
 	size_t elem_size, stride, cap;
 	size_t one_lap, mark_bit; /* array */
 	unsigned char *slots;	  /* array */
-	_Atomic(chan_block *) spare; /* list: one read block kept for reuse */
 	weft_mutex zlock;	  /* rendezvous: guards both lists and zdisc */
 	bool zdisc;
 	void (*drop_fn)(void *elem);
@@ -266,10 +311,16 @@ struct weft_chan {
 	_Atomic bool destroy; /* the second side to reach zero frees */
 };
 
-static void copy_in(weft_chan *ch, void *dst, const void *src)
+/* The common sizes as fixed-size copies (a move, not a call to memcpy). */
+static inline void copy_in(const weft_chan *ch, void *dst, const void *src)
 {
-	if (ch->elem_size)
-		memcpy(dst, src, ch->elem_size);
+	switch (ch->elem_size) {
+	case 0: return;
+	case 4: memcpy(dst, src, 4); return;
+	case 8: memcpy(dst, src, 8); return;
+	case 16: memcpy(dst, src, 16); return;
+	default: memcpy(dst, src, ch->elem_size);
+	}
 }
 
 static size_t round8(size_t n) { return (n + 7) & ~(size_t)7; }
@@ -277,7 +328,7 @@ static size_t round8(size_t n) { return (n + 7) & ~(size_t)7; }
 /* A generic position in a flavour: the slot claimed, and what to store. */
 typedef struct chan_token {
 	unsigned char *slot;
-	size_t stamp;	  /* array: the stamp that publishes the slot */
+	size_t stamp;	  /* the stamp (array) / state (list) that publishes the slot */
 	chan_block *block; /* list */
 	size_t offset;	  /* list */
 } chan_token;
@@ -436,59 +487,56 @@ static unsigned char *block_slot(weft_chan *ch, chan_block *b, size_t off)
 	return (unsigned char *)b + LIST_BLOCK_HDR + off * ch->stride;
 }
 
-static _Atomic uint32_t *state_of(unsigned char *slot)
+static _Atomic size_t *state_of(unsigned char *slot)
 {
-	return (_Atomic uint32_t *)slot;
+	return (_Atomic size_t *)slot;
 }
 
 static size_t block_bytes(weft_chan *ch)
 {
-	return LIST_BLOCK_HDR + LIST_BLOCK_CAP * ch->stride;
+	size_t n = LIST_BLOCK_HDR + LIST_BLOCK_CAP * ch->stride;
+	return (n + WEFT_CACHELINE - 1) & ~(size_t)(WEFT_CACHELINE - 1);
 }
 
-/* A block with every slot empty: the spare if there is one, else malloc. */
+/* A block ready for positions beyond any used so far: a spare if there is
+ * one, else a zeroed new one. */
 static chan_block *block_new(weft_chan *ch)
 {
-	/* acquire: pairs with the release exchange in block_recycle, so the
-	 * last reader's accesses to the block happen before our reset. */
-	chan_block *b = atomic_exchange_explicit(&ch->spare, NULL, memory_order_acquire);
+	chan_block *b = NULL;
+	for (int i = 0; i < LIST_SPARES && !b; i++)
+		/* relaxed load: a hint; acquire exchange: pairs with the
+		 * release exchange in block_recycle, so the last reader's
+		 * accesses to the block happen before our reuse. */
+		if (atomic_load_explicit(&ch->spare[i], memory_order_relaxed))
+			b = atomic_exchange_explicit(&ch->spare[i], NULL,
+						     memory_order_acquire);
 	if (!b) {
-		b = malloc(block_bytes(ch));
+		size_t n = block_bytes(ch);
+		b = aligned_alloc(WEFT_CACHELINE, n);
 		if (!b)
 			return NULL;
+		memset(b, 0, n);
 	}
 	/* relaxed: the block is private until published by the release
-	 * store of tail_block / b->next in list_start_send. */
+	 * store of tail_block / b->next in list_start_send. Slot states
+	 * stay: every one is below the positions the block will hold. */
 	atomic_store_explicit(&b->next, NULL, memory_order_relaxed);
-	for (size_t i = 0; i < LIST_BLOCK_CAP; i++)
-		atomic_store_explicit(state_of(block_slot(ch, b, i)), 0,
-				      memory_order_relaxed);
+	atomic_store_explicit(&b->reads, 0, memory_order_relaxed);
 	return b;
 }
 
 static void block_recycle(weft_chan *ch, chan_block *b)
 {
-	/* acq_rel: release publishes our last reads of b to block_new's
-	 * acquire; acquire takes over the block we displace before freeing. */
-	chan_block *old = atomic_exchange_explicit(&ch->spare, b, memory_order_acq_rel);
-	free(old);
-}
-
-/* Every slot from `start` on has been read, or its reader will finish this
- * (crossbeam's Block::destroy). */
-static void block_destroy(weft_chan *ch, chan_block *b, size_t start)
-{
-	for (size_t i = start; i + 1 < LIST_BLOCK_CAP; i++) {
-		_Atomic uint32_t *st = state_of(block_slot(ch, b, i));
-		/* acquire / acq_rel: pairs with the reader's acq_rel fetch_or
-		 * of READ in list_read: its copy-out happens before the free.
-		 * If the reader is not done, DESTROY hands it the job. */
-		if (!(atomic_load_explicit(st, memory_order_acquire) & LIST_READ) &&
-		    !(atomic_fetch_or_explicit(st, LIST_DESTROY, memory_order_acq_rel) &
-		      LIST_READ))
+	for (int i = 0; i < LIST_SPARES; i++) {
+		chan_block *expected = NULL;
+		/* release: publishes our last accesses to b to block_new's
+		 * acquire exchange. */
+		if (atomic_compare_exchange_strong_explicit(
+			    &ch->spare[i], &expected, b, memory_order_release,
+			    memory_order_relaxed))
 			return;
 	}
-	block_recycle(ch, b);
+	free(b);
 }
 
 static chan_block *block_wait_next(chan_block *b)
@@ -554,6 +602,7 @@ static int list_start_send(weft_chan *ch, chan_token *t)
 			if (next)
 				block_recycle(ch, next);
 			*t = (chan_token){ .slot = block_slot(ch, b, off),
+					   .stamp = (tail >> LIST_SHIFT) + 1,
 					   .block = b, .offset = off };
 			return 0;
 		}
@@ -564,9 +613,10 @@ static int list_start_send(weft_chan *ch, chan_token *t)
 static void list_write(weft_chan *ch, chan_token *t, const void *elem)
 {
 	copy_in(ch, t->slot + SLOT_HDR, elem);
-	/* release: publishes the element to the acquire load in
-	 * list_wait_write. */
-	atomic_fetch_or_explicit(state_of(t->slot), LIST_WRITE, memory_order_release);
+	/* release: publishes the element to the acquire load in list_read.
+	 * A plain store: nobody else writes a slot's state while it is in
+	 * use (receivers count reads in the block header). */
+	atomic_store_explicit(state_of(t->slot), t->stamp, memory_order_release);
 }
 
 /* Claim a slot at the head: 0, EAGAIN (empty), EPIPE (disconnected, drained). */
@@ -588,11 +638,21 @@ static int list_start_recv(weft_chan *ch, chan_token *t)
 		}
 		size_t new_head = head + (1u << LIST_SHIFT);
 		if (!(new_head & LIST_MARK)) {
-			atomic_thread_fence(memory_order_seq_cst);
-			/* relaxed: ordered by the fence (crossbeam's check). */
-			size_t tail = atomic_load_explicit(&ch->tail, memory_order_relaxed);
-			if (head >> LIST_SHIFT == tail >> LIST_SHIFT)
-				return (tail & LIST_MARK) ? EPIPE : EAGAIN;
+			/* relaxed: a tail value once read; positions below it
+			 * were claimed by senders (the slot's state, read with
+			 * acquire, says when the element is in). */
+			size_t tail = atomic_load_explicit(&ch->tail_seen, memory_order_relaxed);
+			if (head >> LIST_SHIFT >= tail >> LIST_SHIFT) {
+				atomic_thread_fence(memory_order_seq_cst);
+				/* relaxed: ordered by the fence (crossbeam's
+				 * check). */
+				tail = atomic_load_explicit(&ch->tail, memory_order_relaxed);
+				if (head >> LIST_SHIFT == tail >> LIST_SHIFT)
+					return (tail & LIST_MARK) ? EPIPE : EAGAIN;
+				/* relaxed: a hint; racing stores may lower it,
+				 * which costs a tail load, never a wrong claim. */
+				atomic_store_explicit(&ch->tail_seen, tail, memory_order_relaxed);
+			}
 			/* Head and tail in different blocks: the head block
 			 * has a successor; remember it (no more tail loads). */
 			if ((head >> LIST_SHIFT) / LIST_LAP !=
@@ -617,6 +677,7 @@ static int list_start_recv(weft_chan *ch, chan_token *t)
 				atomic_store_explicit(&ch->head, next_index, memory_order_release);
 			}
 			*t = (chan_token){ .slot = block_slot(ch, b, off),
+					   .stamp = (head >> LIST_SHIFT) + 1,
 					   .block = b, .offset = off };
 			return 0;
 		}
@@ -626,19 +687,19 @@ static int list_start_recv(weft_chan *ch, chan_token *t)
 
 static void list_read(weft_chan *ch, chan_token *t, void *out)
 {
-	_Atomic uint32_t *st = state_of(t->slot);
+	_Atomic size_t *st = state_of(t->slot);
 	unsigned round = 0;
-	/* acquire: pairs with the release fetch_or of WRITE in list_write. */
-	while (!(atomic_load_explicit(st, memory_order_acquire) & LIST_WRITE))
+	/* acquire: pairs with the release store of the state in list_write. */
+	while (atomic_load_explicit(st, memory_order_acquire) != t->stamp)
 		weft__wait_progress(&round);
 	copy_in(ch, out, t->slot + SLOT_HDR);
-	if (t->offset + 1 == LIST_BLOCK_CAP)
-		block_destroy(ch, t->block, 0);
-	/* acq_rel: release orders our copy-out before a destroyer's free;
-	 * acquire pairs with its fetch_or of DESTROY. */
-	else if (atomic_fetch_or_explicit(st, LIST_READ, memory_order_acq_rel) &
-		 LIST_DESTROY)
-		block_destroy(ch, t->block, t->offset + 1);
+	/* acq_rel: the count's RMWs form one release sequence; the release
+	 * half orders our copy-out (and, for slot BLOCK_CAP - 1, our read of
+	 * b->next) before the last reader's recycling, whose acquire half
+	 * takes every other reader's accesses. */
+	if (atomic_fetch_add_explicit(&t->block->reads, 1, memory_order_acq_rel) + 1 ==
+	    LIST_BLOCK_CAP)
+		block_recycle(ch, t->block);
 }
 
 static bool list_recv_ready(weft_chan *ch)
@@ -718,9 +779,9 @@ static bool queued_ready(weft_chan *ch, int kind);
 static void waker_woken_done(weft_chan *ch, int kind)
 {
 	waker *wk = kind == WEFT_CHAN_SEND ? &ch->senders : &ch->receivers;
-	weft_mutex_lock(&wk->lock);
-	wk->woken--;
-	weft_mutex_unlock(&wk->lock);
+	/* seq_cst: orders the clear before our seq_cst ready check, against
+	 * a notifier that skipped because WOKEN was set (see struct waker). */
+	atomic_fetch_and_explicit(&wk->flags, ~WK_WOKEN, memory_order_seq_cst);
 	if (queued_ready(ch, kind))
 		waker_notify(wk);
 }
@@ -775,7 +836,7 @@ static int wait_queued(weft_chan *ch, int kind, void *buf, const weft__deadline 
 	 * spinner only keeps a CPU from the thread it waits for.
 	 * relaxed: a heuristic; registration below re-checks properly. */
 	if (weft__cpus_usable() > 1 &&
-	    atomic_load_explicit(&wk->empty, memory_order_relaxed)) {
+	    !(atomic_load_explicit(&wk->flags, memory_order_relaxed) & WK_WAITERS)) {
 		weft__backoff b = weft__backoff_make_ns(CHAN_SPIN_NS, CHAN_SPIN_PAUSE_MAX_NS);
 		while (weft__backoff_spin(&b)) {
 			rc = try_queued(ch, kind, buf);
@@ -792,7 +853,7 @@ static int wait_queued(weft_chan *ch, int kind, void *buf, const weft__deadline 
 		bool timed_out = park_registered(&w, queued_ready(ch, kind), dl);
 		spin_learn(wk, &w);
 		/* Claimed by notify: the notifier unlinked us and counted us
-		 * in wk->woken. */
+		 * WK_WOKEN. */
 		bool notified = weft__waiter_selected(&w) == WEFT__SEL_OP(0);
 		if (!notified)
 			waker_unregister(wk, &e);
@@ -903,8 +964,8 @@ int weft_chan_create(weft_chan **out, size_t elem_size, size_t capacity)
 	ch->elem_size = elem_size;
 	ch->stride = SLOT_HDR + round8(elem_size);
 	ch->cap = capacity;
-	atomic_init(&ch->senders.empty, true);
-	atomic_init(&ch->receivers.empty, true);
+	atomic_init(&ch->senders.flags, 0);
+	atomic_init(&ch->receivers.flags, 0);
 	atomic_init(&ch->sender_refs, 1);
 	atomic_init(&ch->receiver_refs, 1);
 	if (capacity == 0) {
@@ -974,7 +1035,8 @@ static void chan_free(weft_chan *ch)
 			}
 		}
 		free(b);
-		free(atomic_load_explicit(&ch->spare, memory_order_relaxed));
+		for (int i = 0; i < LIST_SPARES; i++)
+			free(atomic_load_explicit(&ch->spare[i], memory_order_relaxed));
 	}
 	free(ch);
 }

@@ -4,11 +4,13 @@
  *
  * Flavours, chosen by the capacity given to weft_chan_create:
  *
- *   WEFT_CHAN_UNBOUNDED  a linked list of blocks of WEFT__CHAN_BLOCK_CAP slots
- *                        (crossbeam's "list" flavour); one CAS on the tail
- *                        index per send, one on the head per receive; a block
- *                        whose slots were all read is kept as a spare and
- *                        reused for the next block, so a steady stream
+ *   WEFT_CHAN_UNBOUNDED  a linked list of blocks of 63 slots (crossbeam's
+ *                        "list" flavour); one CAS on the tail index per
+ *                        send and a plain store of the slot's state; one CAS
+ *                        on the head per receive and one increment of the
+ *                        block's read count (in a header line of its own);
+ *                        a block whose slots were all read is kept as one of
+ *                        four spares and reused, so a steady stream
  *                        allocates nothing.
  *   n >= 1               a ring of n slots with per-slot stamps (Vyukov;
  *                        crossbeam's "array" flavour): one CAS per operation,
@@ -21,20 +23,22 @@
  *
  * Waiting. An operation that cannot complete retries for about a
  * microsecond (only when more than one CPU is usable and no waiter of its
- * side sleeps), then registers a waiter (a stack object: a `selected` word
- * and a futex word; lib/internal/waiter.h) in the channel's sender or
+ * side sleeps), then registers a waiter (a stack object: a `selected`
+ * word and a futex word; lib/internal/waiter.h) in the channel's sender or
  * receiver list, spins up to 5 us more (only the first waiter of its side,
  * and only while spins on that list have recently paid off), and sleeps on
- * its futex word. The other side, after each completed operation, checks
- * the list's `empty` flag (one load: no lock when nobody waits) and
- * otherwise claims one waiter with one CAS on its `selected` word and wakes
- * it; while that waiter has not yet retried, later notifies leave the list
- * alone and the woken waiter wakes the next one if the channel is still
- * ready (chained wake-ups: one wake-up per element at most, never zero). The same CAS is what
- * makes select complete exactly one operation: a waiter registered on
- * several channels is claimed by at most one of them. No sched_yield loops:
- * on one CPU waiters sleep at once (crossbeam-channel's collapse when pinned
- * to one CPU, its issues 821 and 1031, comes from yielding waiters).
+ * its futex word. The other side, after each completed operation, loads
+ * the list's flags word (no lock when nobody waits or a woken waiter is
+ * still on its way) and otherwise claims one waiter with one CAS on its
+ * `selected` word and wakes it; while that waiter has not yet retried,
+ * later notifies leave the list alone and the woken waiter wakes the next
+ * one if the channel is still ready (chained wake-ups: one wake-up per
+ * element at most, never zero). The same CAS is what makes select complete
+ * exactly one operation: a waiter registered on several channels is
+ * claimed by at most one of them. No sched_yield: on one CPU waiters sleep
+ * at once (crossbeam-channel's collapse when pinned to one CPU, its issues
+ * 821 and 1031, comes from yielding waiters; yield polls were measured
+ * again and rejected, docs/tuning.md).
  *
  * Disconnection (Rust's rules, plus Go's close): the channel counts sender
  * and receiver references. When the last sender is dropped, or on
@@ -57,8 +61,8 @@
  * an element is published by the release store of its slot's stamp/state
  * and taken by the acquire load of it; the wake-up protocol is a Dekker
  * pattern of seq_cst operations: a sender's seq_cst CAS on the tail before
- * its seq_cst load of the receivers' `empty` flag, against a receiver's
- * seq_cst store of `empty = false` before its seq_cst load of the tail (and
+ * its seq_cst load of the receivers' flags word, against a receiver's
+ * seq_cst RMW setting WAITERS before its seq_cst load of the tail (and
  * the mirror for senders waiting on a full ring), so either the waiter sees
  * the element or the sender sees the waiter.
  */
