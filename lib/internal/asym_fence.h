@@ -1,0 +1,43 @@
+/*
+ * lib/internal/asym_fence.h - asymmetric fences (Linux membarrier), as
+ * liburcu's "memb" flavour and folly's asymmetric barriers use them.
+ *
+ * A Dekker pair (each side stores, then loads the other's variable) needs a
+ * StoreLoad fence on both sides: a locked RMW or mfence on x86-64, dmb on
+ * ARM64, about 6 ns each on the development guest. When one side runs
+ * often and the other rarely, the frequent side may use a compiler-only
+ * fence (weft__fence_light) if the rare side calls weft__fence_heavy, a
+ * membarrier(MEMBARRIER_CMD_PRIVATE_EXPEDITED): it makes every running
+ * thread of the process execute a full memory barrier, and a thread that
+ * is not running has passed one in its context switch. So at the heavy
+ * fence every other thread is at some point of its program order where all
+ * its earlier accesses are visible and none of its later ones performed:
+ * it acts as a seq_cst fence inserted in each other thread (the C11 model
+ * cannot express this; the argument is the kernel's guarantee).
+ *
+ * Usable only if weft__fence_asym() returned true; otherwise both sides
+ * must use seq_cst. The answer is decided once per process and never
+ * changes, so both sides of a pair always agree. Cost of the heavy fence:
+ * 1.3 us alone, 3.2 us with a second thread running, on the 2-vCPU guest
+ * (docs/tuning.md).
+ */
+#ifndef WEFT_INTERNAL_ASYM_FENCE_H
+#define WEFT_INTERNAL_ASYM_FENCE_H
+
+#include <stdatomic.h>
+#include <stdbool.h>
+
+/* membarrier registered for this process (decided, registering, at the
+ * first call; then a load). */
+bool weft__fence_asym(void);
+
+/* The frequent side's fence: orders the compiler only. */
+static inline void weft__fence_light(void)
+{
+	atomic_signal_fence(memory_order_seq_cst);
+}
+
+/* The rare side's fence; only after weft__fence_asym() returned true. */
+void weft__fence_heavy(void);
+
+#endif
