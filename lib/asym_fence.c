@@ -5,30 +5,24 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
-/* 0: not decided yet; 1: registered; -1: unavailable (old kernel,
- * seccomp, an emulator without it). */
-static _Atomic int asym;
+_Atomic int weft__asym_state;
 
 static long membarrier(int cmd)
 {
 	return syscall(SYS_membarrier, cmd, 0, 0);
 }
 
-bool weft__fence_asym(void)
+bool weft__fence_asym_decide(void)
 {
-	/* acquire: pairs with the release CAS below, so a thread that reads 1
-	 * runs after a registration that completed. */
-	int v = atomic_load_explicit(&asym, memory_order_acquire);
-	if (__builtin_expect(v != 0, 1))
-		return v > 0;
 	long q = membarrier(MEMBARRIER_CMD_QUERY);
 	int got = q > 0 && (q & MEMBARRIER_CMD_PRIVATE_EXPEDITED) &&
 			  membarrier(MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED) == 0
 		  ? 1 : -1;
 	/* release/acquire: publishes the registration with the answer; the
-	 * first answer stays (a loser reads it from v). */
-	if (atomic_compare_exchange_strong_explicit(&asym, &v, got, memory_order_acq_rel,
-						    memory_order_acquire))
+	 * first answer stays (a loser reads it into v). */
+	int v = 0;
+	if (atomic_compare_exchange_strong_explicit(&weft__asym_state, &v, got,
+						    memory_order_acq_rel, memory_order_acquire))
 		v = got;
 	return v > 0;
 }

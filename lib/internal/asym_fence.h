@@ -27,9 +27,20 @@
 #include <stdatomic.h>
 #include <stdbool.h>
 
+/* 0: not decided yet; 1: membarrier registered; -1: unavailable (old
+ * kernel, seccomp, an emulator without it). Set once, by lib/asym_fence.c. */
+extern _Atomic int weft__asym_state;
+bool weft__fence_asym_decide(void);
+
 /* membarrier registered for this process (decided, registering, at the
  * first call; then a load). */
-bool weft__fence_asym(void);
+static inline bool weft__fence_asym(void)
+{
+	/* acquire: pairs with the release CAS in weft__fence_asym_decide, so
+	 * a thread that reads 1 runs after a registration that completed. */
+	int v = atomic_load_explicit(&weft__asym_state, memory_order_acquire);
+	return __builtin_expect(v != 0, 1) ? v > 0 : weft__fence_asym_decide();
+}
 
 /* The frequent side's fence: orders the compiler only. */
 static inline void weft__fence_light(void)
