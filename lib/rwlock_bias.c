@@ -1,9 +1,7 @@
 /* lib/rwlock_bias.c - weft_rwlock's visible readers (BRAVO, Dice & Kogan);
  * the only code that computes thread identity and entry indexes. Bias on:
- * a counted read checks every CHECK_EVERY such reads (a lone reader only
- * with asymmetric fences, with which its unlock is a plain store); off for
- * INHIBIT_FACTOR times a revocation's length, at least INHIBIT_MIN_NS, per
- * lock hash (docs/tuning.md). */
+ * every CHECK_EVERY counted reads (lone ones only with asymmetric fences);
+ * off for INHIBIT_FACTOR times a revocation, >= INHIBIT_MIN_NS (tuning.md). */
 #include <errno.h>
 #include <time.h>
 #include "internal/asym_fence.h"
@@ -61,20 +59,10 @@ static void leave(weft_rwlock *l, entry *e)
 {
 	/* relaxed: others read owner only to see it is not theirs. */
 	atomic_store_explicit(&e->owner, 0, memory_order_relaxed);
-	/* A Dekker pair with revoke (clear BIAS holding WLOCKED, then load
-	 * entries): it sees the entry free, or we see WLOCKED and wake it.
-	 * With asymmetric fences, revoke's heavy fence stands for ours: a
-	 * release store (to wait_free's load) and a relaxed load. */
-	uint32_t s;
-	if (weft__fence_asym()) {
-		atomic_store_explicit(&e->lock, 0, memory_order_release);
-		weft__fence_light();
-		s = atomic_load_explicit(&l->state, memory_order_relaxed);
-	} else { /* seq_cst: both halves of the pair; release as above */
-		atomic_store_explicit(&e->lock, 0, memory_order_seq_cst);
-		s = atomic_load_explicit(&l->state, memory_order_seq_cst);
-	}
-	if (s & WEFT__RWLOCK_WLOCKED) {
+	/* A Dekker pair with revoke (clear BIAS holding WLOCKED, heavy fence,
+	 * load entries): it sees the entry free, or we see WLOCKED and wake
+	 * it. The store is also a release, to wait_free's load. */
+	if (weft__dekker_store_load(&e->lock, 0, &l->state) & WEFT__RWLOCK_WLOCKED) {
 		/* release: pairs with wait_free's acquire of writer_seq. */
 		atomic_fetch_add_explicit(&l->writer_seq, 1, memory_order_release);
 		weft__futex_wake(&l->writer_seq, WEFT__FUTEX_WAKE_ALL);
@@ -140,7 +128,7 @@ int weft__rwlock_bias_revoke(weft_rwlock *l, const weft__deadline *d)
 	/* seq_cst: the writer's half of the Dekker pairs (above). */
 	atomic_fetch_and_explicit(&l->state, ~BIAS, memory_order_seq_cst);
 	if (weft__fence_asym())
-		weft__fence_heavy(); /* leave()'s half of the pair */
+		weft__fence_heavy(); /* for leave()'s weft__dekker_store_load */
 	int rc = 0;
 	for (size_t i = 0; rc == 0 && i < (1u << BITS); i++)
 		rc = wait_free(l, &table[i], d);

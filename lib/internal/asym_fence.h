@@ -26,6 +26,7 @@
 
 #include <stdatomic.h>
 #include <stdbool.h>
+#include <stdint.h>
 
 /* 0: not decided yet; 1: membarrier registered; -1: unavailable (old
  * kernel, seccomp, an emulator without it). Set once, by lib/asym_fence.c. */
@@ -50,5 +51,24 @@ static inline void weft__fence_light(void)
 
 /* The rare side's fence; only after weft__fence_asym() returned true. */
 void weft__fence_heavy(void);
+
+/*
+ * The frequent side of a Dekker pair: store v to *a, then load *b. With
+ * asymmetric fences (the rare side calls weft__fence_heavy between its
+ * store and its load) the store is a release and the load relaxed, with
+ * a compiler fence between; without, both are seq_cst. Either way the
+ * store is at least a release.
+ */
+static inline uint32_t weft__dekker_store_load(_Atomic uintptr_t *a, uintptr_t v,
+					       _Atomic uint32_t *b)
+{
+	if (weft__fence_asym()) {
+		atomic_store_explicit(a, v, memory_order_release);
+		weft__fence_light();
+		return atomic_load_explicit(b, memory_order_relaxed);
+	}
+	atomic_store_explicit(a, v, memory_order_seq_cst);
+	return atomic_load_explicit(b, memory_order_seq_cst);
+}
 
 #endif
