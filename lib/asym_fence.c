@@ -30,6 +30,12 @@ bool weft__fence_asym_decide(void)
 void weft__fence_heavy(void)
 {
 	/* Registered (weft__fence_asym() was true), so it cannot fail: the
-	 * only errors are an unknown command and a missing registration. */
-	(void)membarrier(MEMBARRIER_CMD_PRIVATE_EXPEDITED);
+	 * only errors are an unknown command and a missing registration, and
+	 * a fork()ed child inherits the registration (checked on 6.18; exec
+	 * resets it and weft__asym_state alike). Should it fail anyway,
+	 * register again and repeat. */
+	if (membarrier(MEMBARRIER_CMD_PRIVATE_EXPEDITED) != 0) {
+		(void)membarrier(MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED);
+		(void)membarrier(MEMBARRIER_CMD_PRIVATE_EXPEDITED);
+	}
 }
