@@ -1,10 +1,10 @@
 /* lib/rwlock_bias.c - weft_rwlock's visible readers (BRAVO, Dice & Kogan);
  * the only code that computes thread identity and entry indexes. Bias on:
- * a counted reader that found others inside checks every CHECK_EVERY such
- * reads; off for INHIBIT_FACTOR times a revocation's length, at least
- * INHIBIT_MIN_NS, per lock hash (docs/tuning.md). */
+ * every CHECK_EVERY counted reads (lone ones only with asymmetric fences);
+ * off for INHIBIT_FACTOR times a revocation, >= INHIBIT_MIN_NS (tuning.md). */
 #include <errno.h>
 #include <time.h>
+#include "internal/asym_fence.h"
 #include "internal/backoff.h"
 #include "internal/rwlock_bias.h"
 
@@ -39,16 +39,16 @@ static uint64_t now_ns(void)
 	return (uint64_t)t.tv_sec * 1000000000ull + (uint64_t)t.tv_nsec;
 }
 
-void weft__rwlock_read_shared(weft_rwlock *l)
+void weft__rwlock_read_counted(weft_rwlock *l, uint32_t s)
 {
-	if (countdown++ % CHECK_EVERY)
+	if (countdown++ % CHECK_EVERY || (!(s & WEFT__RWLOCK_READERS) && !weft__fence_asym()))
 		return;
 	/* relaxed: a time and a guess. The CAS too: BIAS publishes nothing,
 	 * and as an RMW it continues the release sequence of `state`. */
 	_Atomic uint64_t *until = &inhibit_until[weft__hash_bits((uintptr_t)l, BITS)];
 	if (now_ns() < atomic_load_explicit(until, memory_order_relaxed))
 		return;
-	uint32_t s = atomic_load_explicit(&l->state, memory_order_relaxed);
+	s = atomic_load_explicit(&l->state, memory_order_relaxed);
 	while (!(s & (WEFT__RWLOCK_WLOCKED | WEFT__RWLOCK_WWAIT | BIAS | WEFT__RWLOCK_WAITING)) &&
 	       !atomic_compare_exchange_weak_explicit(&l->state, &s, s | BIAS,
 						      memory_order_relaxed, memory_order_relaxed))
@@ -59,11 +59,10 @@ static void leave(weft_rwlock *l, entry *e)
 {
 	/* relaxed: others read owner only to see it is not theirs. */
 	atomic_store_explicit(&e->owner, 0, memory_order_relaxed);
-	/* seq_cst: a release to wait_free's load, and with our load of state
-	 * a Dekker pair with revoke (clear BIAS holding WLOCKED, then load
-	 * entries): it sees the entry free, or we see WLOCKED and wake it. */
-	atomic_store_explicit(&e->lock, 0, memory_order_seq_cst);
-	if (atomic_load_explicit(&l->state, memory_order_seq_cst) & WEFT__RWLOCK_WLOCKED) {
+	/* A Dekker pair with revoke (clear BIAS holding WLOCKED, heavy fence,
+	 * load entries): it sees the entry free, or we see WLOCKED and wake
+	 * it. The store is also a release, to wait_free's load. */
+	if (weft__dekker_store_load(&e->lock, 0, &l->state) & WEFT__RWLOCK_WLOCKED) {
 		/* release: pairs with wait_free's acquire of writer_seq. */
 		atomic_fetch_add_explicit(&l->writer_seq, 1, memory_order_release);
 		weft__futex_wake(&l->writer_seq, WEFT__FUTEX_WAKE_ALL);
@@ -128,6 +127,8 @@ int weft__rwlock_bias_revoke(weft_rwlock *l, const weft__deadline *d)
 	uint64_t start = now_ns();
 	/* seq_cst: the writer's half of the Dekker pairs (above). */
 	atomic_fetch_and_explicit(&l->state, ~BIAS, memory_order_seq_cst);
+	if (weft__fence_asym())
+		weft__fence_heavy(); /* for leave()'s weft__dekker_store_load */
 	int rc = 0;
 	for (size_t i = 0; rc == 0 && i < (1u << BITS); i++)
 		rc = wait_free(l, &table[i], d);

@@ -54,10 +54,10 @@ typedef struct weft_rwlock {
 #define WEFT__RWLOCK_WLOCKED (1u << 30)
 #define WEFT__RWLOCK_WWAIT (1u << 31)
 
-/* lib/: biased paths (true: done), a note that others read, slow paths. */
+/* lib/: biased paths (true: done), a counted read's bias check, slow paths. */
 WEFT_API bool weft__rwlock_read_biased(weft_rwlock *l);
 WEFT_API bool weft__rwlock_read_unlock_biased(weft_rwlock *l);
-WEFT_API void weft__rwlock_read_shared(weft_rwlock *l);
+WEFT_API void weft__rwlock_read_counted(weft_rwlock *l, uint32_t s);
 WEFT_API int weft__rwlock_read_lock_slow(weft_rwlock *l, uint64_t timeout_ns);
 WEFT_API void weft__rwlock_read_unlock_slow(weft_rwlock *l);
 WEFT_API int weft__rwlock_write_lock_slow(weft_rwlock *l, uint64_t timeout_ns);
@@ -80,8 +80,7 @@ static inline int weft_rwlock_read_lock_timeout(weft_rwlock *l, uint64_t timeout
 	/* acquire: pairs with the release of the last write unlock. */
 	s = atomic_fetch_add_explicit(&l->state, 1, memory_order_acquire);
 	if (WEFT_LIKELY(weft__rwlock_read_open(s))) {
-		if (WEFT_UNLIKELY(s & WEFT__RWLOCK_READERS))
-			weft__rwlock_read_shared(l); /* may bias the lock */
+		weft__rwlock_read_counted(l, s); /* may bias the lock */
 		return 0;
 	}
 	return weft__rwlock_read_lock_slow(l, timeout_ns); /* undoes the add */

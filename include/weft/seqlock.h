@@ -169,6 +169,26 @@ static inline void weft__seq_store_aligned(unsigned char *p,
 }
 
 /*
+ * Internal: one chunk of an unaligned read, m <= 64 bytes from p into buf:
+ * bytes up to an 8-byte boundary, then words and tail bytes. Out of line:
+ * inlined, its loops took the registers of a caller's read loop, which
+ * then kept its loop counter on the stack (docs/tuning.md); an aligned
+ * read never calls it.
+ */
+#if defined(__GNUC__) || defined(__clang__)
+__attribute__((noinline, unused))
+#endif
+static void weft__seq_load_chunk(unsigned char *buf, const unsigned char *p, size_t m)
+{
+	size_t h = ((8 - ((uintptr_t)p & 7)) & 7);
+	h = h < m ? h : m;
+	for (size_t k = 0; k < h; k++)
+		buf[k] = atomic_load_explicit((const _Atomic unsigned char *)(p + k),
+					      WEFT__SEQ_LOAD);
+	weft__seq_load_aligned(buf + h, p + h, m - h);
+}
+
+/*
  * Copy n bytes of protected data at src into the caller's dst through
  * atomic loads (R2). Between read_begin and read_retry; the copy may be
  * torn until read_retry says false, so do not act on it before that.
@@ -179,23 +199,15 @@ static inline void weft_seqlock_read(const weft_seqlock *s, void *dst,
 	(void)s;
 	unsigned char *d = (unsigned char *)dst;
 	const unsigned char *p = (const unsigned char *)src;
-	size_t head = (8 - ((uintptr_t)p & 7)) & 7;
-	if (WEFT_UNLIKELY(head)) {
-		/* Bytes up to an 8-byte boundary, then words, in chunks of 64
-		 * through a local buffer: dst is then written only by
-		 * fixed-size copies, so the compiler can keep a small dst (a
-		 * struct on the caller's stack) in registers on the aligned
-		 * path below (docs/tuning.md). */
+	if (WEFT_UNLIKELY((uintptr_t)p & 7)) {
+		/* In chunks of 64 through a local buffer: dst is then written
+		 * only by fixed-size copies, so the compiler can keep a small
+		 * dst (a struct on the caller's stack) in registers on the
+		 * aligned path below (docs/tuning.md). */
 		for (size_t off = 0; off < n; off += 64) {
 			unsigned char buf[64];
 			size_t m = n - off < 64 ? n - off : 64;
-			size_t h = ((8 - ((uintptr_t)(p + off) & 7)) & 7);
-			h = h < m ? h : m;
-			for (size_t k = 0; k < h; k++)
-				buf[k] = atomic_load_explicit(
-					(const _Atomic unsigned char *)(p + off + k),
-					WEFT__SEQ_LOAD);
-			weft__seq_load_aligned(buf + h, p + off + h, m - h);
+			weft__seq_load_chunk(buf, p + off, m);
 			memcpy(d + off, buf, m);
 		}
 		return;
