@@ -1082,22 +1082,22 @@ static void *worker_main(void *arg)
 	for (;;) {
 		fire_timers(w);
 		weft_rt_task *t = find_task(w);
-		if (t) {
-			if (w->spinning) {
-				/* A submitter that saw us spinning woke nobody:
-				 * if work is left, pass the wake-up on. */
-				stop_spinning(w);
-				atomic_thread_fence(memory_order_seq_cst);
-				if (work_visible(rt))
-					notify_work(rt);
-			}
-			run_task(w, t);
-			continue;
+		if (!t) {
+			if (load_mode(rt) == RT_STOP)
+				break;
+			if (!(t = worker_idle(w))) /* or a stale runnext task */
+				continue;
 		}
-		if (load_mode(rt) == RT_STOP)
-			break;
-		if ((t = worker_idle(w)))
-			run_task(w, t);
+		if (w->spinning) {
+			/* A submitter that saw us spinning woke nobody: if
+			 * work is left, pass the wake-up on. seq_cst: as the
+			 * fence in notify_work, against worker_sleep's. */
+			stop_spinning(w);
+			atomic_thread_fence(memory_order_seq_cst);
+			if (work_visible(rt))
+				notify_work(rt);
+		}
+		run_task(w, t);
 	}
 	stop_spinning(w);
 	return NULL;

@@ -22,6 +22,7 @@
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "stress.h"
 #include "weft/chan.h"
@@ -429,6 +430,13 @@ typedef struct mig_arg {
 	unsigned id;
 } mig_arg;
 
+static uint64_t mig_now_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
 static void *mig_task(void *p)
 {
 	mig_arg *a = p;
@@ -445,6 +453,17 @@ static void *mig_task(void *p)
 			atomic_fetch_add(&a->t->moved, 1);
 			me = pthread_self();
 		}
+	}
+	/* On a loaded machine (the suite runs at nice 19) the other workers
+	 * may get no CPU while these tasks run: keep yielding, for 10 s at
+	 * most, until some task ran elsewhere. */
+	uint64_t t0 = mig_now_ns();
+	while (atomic_load(&a->t->stolen) == 0 && atomic_load(&a->t->moved) == 0 &&
+	       mig_now_ns() - t0 < 10000000000ull) {
+		weft_yield();
+		if (!pthread_equal(pthread_self(), me))
+			atomic_fetch_add(&a->t->moved, 1);
+		me = pthread_self();
 	}
 	return NULL;
 }
