@@ -56,7 +56,7 @@
  * can wait behind a long-running task, and the only cost of the slot: one
  * futex timeout per WATCH_NS on an otherwise idle worker while the runtime
  * is busy. */
-#define WATCH_NS 100000
+#define WATCH_NS 1000000
 #define DEQUE_LOG2_SLOTS 8
 #define BLOCKING_MAX_DEFAULT 16
 

@@ -38,7 +38,7 @@
  * The runnext slot is not stolen while fresh: only its owner puts a task
  * there (release exchange), and takes it (exchange); another worker takes
  * it (acquire CAS) only when, after one whole watch sleep (WATCH_NS,
- * 100 us), the slot still holds the same task and the owner has neither
+ * 1 ms), the slot still holds the same task and the owner has neither
  * started nor ended a task run since (worker.runs, odd while a task runs):
  * the owner is stuck in a long task or descheduled. An idle worker polls
  * for 10 us (only with more than one usable CPU, at most half of them
