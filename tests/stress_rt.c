@@ -437,10 +437,19 @@ static uint64_t mig_now_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
+/* The calling thread, read anew at every call: glibc declares
+ * pthread_self const, so the compiler may reuse one call's value across
+ * weft_yield, where the task may move to another worker thread. */
+__attribute__((noinline)) static pthread_t this_thread(void)
+{
+	__asm__ volatile("" ::: "memory");
+	return pthread_self();
+}
+
 static void *mig_task(void *p)
 {
 	mig_arg *a = p;
-	pthread_t me = pthread_self();
+	pthread_t me = this_thread();
 	atomic_fetch_add(&a->t->runs[a->id], 1);
 	if (!pthread_equal(me, a->t->spawner))
 		atomic_fetch_add(&a->t->stolen, 1);
@@ -449,9 +458,9 @@ static void *mig_task(void *p)
 		for (unsigned j = 0; j < 2000; j++)
 			x += j;
 		weft_yield();
-		if (!pthread_equal(pthread_self(), me)) {
+		if (!pthread_equal(this_thread(), me)) {
 			atomic_fetch_add(&a->t->moved, 1);
-			me = pthread_self();
+			me = this_thread();
 		}
 	}
 	/* On a loaded machine (the suite runs at nice 19) the other workers
@@ -461,9 +470,9 @@ static void *mig_task(void *p)
 	while (atomic_load(&a->t->stolen) == 0 && atomic_load(&a->t->moved) == 0 &&
 	       mig_now_ns() - t0 < 10000000000ull) {
 		weft_yield();
-		if (!pthread_equal(pthread_self(), me))
+		if (!pthread_equal(this_thread(), me))
 			atomic_fetch_add(&a->t->moved, 1);
-		me = pthread_self();
+		me = this_thread();
 	}
 	return NULL;
 }
