@@ -49,6 +49,14 @@
 /* Every FAIR_TICK-th pick looks at the injector and at the oldest task of
  * the worker's own deque first, so a LIFO ping-pong cannot starve them. */
 #define FAIR_TICK 61
+/* A worker with nothing to run while another worker runs a task, or holds
+ * a task in its runnext slot, sleeps at most WATCH_NS at a time (a
+ * "watcher"); a runnext task whose owner is still in the same run after
+ * one whole watch sleep is stolen. The bound on how long a runnext task
+ * can wait behind a long-running task, and the only cost of the slot: one
+ * futex timeout per WATCH_NS on an otherwise idle worker while the runtime
+ * is busy. */
+#define WATCH_NS 1000000
 #define DEQUE_LOG2_SLOTS 8
 #define BLOCKING_MAX_DEFAULT 16
 
@@ -109,6 +117,12 @@ typedef struct worker {
 	unsigned tick;
 	uint64_t rng;
 	weft__stack_cache cache;
+	/* The task to run next (see weft/rt.h "Scheduling"): written non-NULL
+	 * by this worker only; taken by this worker, or by a watcher's CAS
+	 * once stale. runs: bumped by this worker before and after each task
+	 * run (odd while a task runs), read by watchers. */
+	WEFT_ALIGNED_CACHELINE _Atomic(weft_rt_task *) runnext;
+	_Atomic uint32_t runs;
 	/* Timers of tasks parked on this worker, a binary min-heap. */
 	WEFT_ALIGNED_CACHELINE weft_mutex timer_lock;
 	_Atomic uint64_t next_deadline; /* heap[0]'s, UINT64_MAX if empty */
@@ -140,6 +154,7 @@ struct weft_rt {
 	_Atomic uint64_t inj_count; /* emptiness hint, see work_visible */
 	WEFT_ALIGNED_CACHELINE _Atomic uint32_t nsleeping;
 	_Atomic uint32_t spinning;
+	_Atomic uint32_t watching; /* workers in a watch sleep (WATCH_NS) */
 	_Atomic uint32_t mode;
 	/* Tasks not yet ended, plus outside wakers and spawners in flight;
 	 * destroy's futex word. */
@@ -359,13 +374,45 @@ static void notify_work(weft_rt *rt)
 		wake_one(rt);
 }
 
-/* Make t runnable: on the calling worker's deque if it is one of rt's,
- * else through the injector. */
+/*
+ * t was put in a runnext slot that was empty. Its owner runs it next
+ * unless the task running there now keeps running; then a watcher steals
+ * it. Make sure one exists: wake a sleeper unless a worker spins or
+ * watches. seq_cst fence: pairs with the fence in worker_sleep after a
+ * watcher leaves `watching` (Dekker): either it sees the slot filled (and
+ * watches on), or we see watching == 0 and wake a worker.
+ */
+static void notify_runnext(weft_rt *rt)
+{
+	atomic_thread_fence(memory_order_seq_cst);
+	/* relaxed: ordered by the fence above. */
+	if (atomic_load_explicit(&rt->spinning, memory_order_relaxed) == 0 &&
+	    atomic_load_explicit(&rt->watching, memory_order_relaxed) == 0 &&
+	    atomic_load_explicit(&rt->nsleeping, memory_order_relaxed) > 0)
+		wake_one(rt);
+}
+
+/* Make t runnable: in the calling worker's runnext slot if it is one of
+ * rt's (the slot's previous task moves to the worker's deque, where idle
+ * workers may steal it), else through the injector. */
 static void schedule(weft_rt *rt, weft_rt_task *t)
 {
 	worker *w = current_worker();
-	if (!w || w->rt != rt || !weft__deque_push(&w->dq, t))
+	if (!w || w->rt != rt) {
 		inject(rt, t);
+		notify_work(rt);
+		return;
+	}
+	/* release: publishes t (its saved context, its state) to a watcher's
+	 * acquire CAS in steal_runnext. No acquire needed: a task read back
+	 * here was put by this thread (thieves only store NULL). */
+	weft_rt_task *prev = atomic_exchange_explicit(&w->runnext, t, memory_order_release);
+	if (!prev) {
+		notify_runnext(rt);
+		return;
+	}
+	if (!weft__deque_push(&w->dq, prev))
+		inject(rt, prev);
 	notify_work(rt);
 }
 
@@ -752,14 +799,25 @@ static void after_switch(worker *w, weft_rt_task *t)
 	}
 }
 
+/* One more start or end of a task run on w (odd: running). */
+static void count_run(worker *w)
+{
+	/* relaxed: only w writes runs; watchers read it as a hint. */
+	atomic_store_explicit(&w->runs,
+			      atomic_load_explicit(&w->runs, memory_order_relaxed) + 1,
+			      memory_order_relaxed);
+}
+
 static void run_task(worker *w, weft_rt_task *t)
 {
+	count_run(w);
 	tls_task = t;
 	san_enter_task(w, t);
 	weft__rt_switch(&w->sp, t->sp);
 	san_back_in_worker(w);
 	tls_task = NULL;
 	after_switch(w, t);
+	count_run(w);
 }
 
 static uint32_t next_random(worker *w)
@@ -807,6 +865,11 @@ static weft_rt_task *find_task(worker *w)
 		if (x != WEFT__DEQUE_EMPTY && x != WEFT__DEQUE_ABORT)
 			return x;
 	}
+	/* relaxed: only this worker puts tasks in the slot; a watcher's CAS
+	 * only empties it, so a task we get is one we put. */
+	if (atomic_load_explicit(&w->runnext, memory_order_relaxed) &&
+	    (t = atomic_exchange_explicit(&w->runnext, NULL, memory_order_relaxed)))
+		return t;
 	if ((t = weft__deque_take(&w->dq)))
 		return t;
 	if ((t = eject(w->rt)))
@@ -867,32 +930,127 @@ static void unsleep(worker *w)
 		w->spinning = true;
 }
 
-static void worker_sleep(worker *w)
+/* What a would-be sleeper sees of the other workers: the first (from a
+ * random start) holding a runnext task, and whether any runs a task. */
+typedef struct watch_view {
+	worker *victim;
+	weft_rt_task *task; /* victim's runnext */
+	uint32_t runs;	    /* victim's runs when seen */
+	bool busy;
+} watch_view;
+
+static watch_view look_around(worker *w)
 {
 	weft_rt *rt = w->rt;
+	watch_view v = { 0 };
+	unsigned n = rt->nworkers, start = next_random(w) % n;
+	for (unsigned i = 0; i < n; i++) {
+		worker *x = &rt->workers[(start + i) % n];
+		if (x == w)
+			continue;
+		/* relaxed: hints; the callers' fences order what must not be
+		 * missed (the slot), and steal_runnext's CAS decides. */
+		uint32_t runs = atomic_load_explicit(&x->runs, memory_order_relaxed);
+		weft_rt_task *t = atomic_load_explicit(&x->runnext, memory_order_relaxed);
+		v.busy |= runs & 1;
+		if (t && !v.victim)
+			v = (watch_view){ x, t, runs, v.busy };
+	}
+	return v;
+}
+
+/* After a whole watch sleep: take the victim's runnext task if it is still
+ * the one seen and its owner has not started or ended a run since. */
+static weft_rt_task *steal_runnext(const watch_view *v)
+{
+	weft_rt_task *t = v->task;
+	/* relaxed: a hint, the CAS below decides. */
+	if (!v->victim ||
+	    atomic_load_explicit(&v->victim->runs, memory_order_relaxed) != v->runs)
+		return NULL;
+	/* acquire: pairs with the owner's release exchange in schedule (t's
+	 * context and state are visible before we run it). */
+	if (atomic_compare_exchange_strong_explicit(&v->victim->runnext, &t, NULL,
+						    memory_order_acquire,
+						    memory_order_relaxed))
+		return t;
+	return NULL;
+}
+
+static bool sleep_claimed(worker *w)
+{
+	/* relaxed: see wake_one; unsleep's CAS decides. */
+	return atomic_load_explicit(&w->sleep_word, memory_order_relaxed) != 1;
+}
+
+static weft__deadline watch_deadline(worker *w)
+{
+	/* relaxed: our own heap's hint, see worker_sleep. */
+	uint64_t next = atomic_load_explicit(&w->next_deadline, memory_order_relaxed);
+	uint64_t watch = now_ns() + WATCH_NS;
+	return deadline_at(next < watch ? next : watch);
+}
+
+/*
+ * Sleep until woken, a timer is due or (watching) a stale runnext task is
+ * stolen, returned. Watches (sleeps WATCH_NS at a time, counted in
+ * rt->watching) while another worker runs a task or holds a runnext task.
+ */
+static weft_rt_task *worker_sleep(worker *w)
+{
+	weft_rt *rt = w->rt;
+	weft_rt_task *stolen = NULL;
 	/* relaxed: ordered before the recheck by the fence below. */
 	atomic_store_explicit(&w->sleep_word, 1, memory_order_relaxed);
 	atomic_fetch_add_explicit(&rt->nsleeping, 1, memory_order_relaxed);
 	stop_spinning(w);
-	/* seq_cst: pairs with the fence in notify_work (Dekker): either the
-	 * waker sees us asleep, or we see its push here. */
-	atomic_thread_fence(memory_order_seq_cst);
-	if (work_visible(rt) || timer_due(w) || load_mode(rt) == RT_STOP) {
-		unsleep(w);
-		return;
+	/* relaxed: ordered by the fence below (see notify_runnext). */
+	atomic_fetch_add_explicit(&rt->watching, 1, memory_order_relaxed);
+	for (;;) {
+		/* seq_cst: pairs with the fence in notify_work (Dekker): either
+		 * the waker sees us asleep, or we see its push here. */
+		atomic_thread_fence(memory_order_seq_cst);
+		if (sleep_claimed(w) || work_visible(rt) || timer_due(w) ||
+		    load_mode(rt) == RT_STOP)
+			break;
+		watch_view v = look_around(w);
+		if (!v.victim && !v.busy) {
+			/* relaxed: ordered by the fence below. */
+			atomic_fetch_sub_explicit(&rt->watching, 1, memory_order_relaxed);
+			/* seq_cst: pairs with the fence in notify_runnext
+			 * (Dekker): either we see a slot it filled, or it sees
+			 * watching == 0 and wakes a sleeper. */
+			atomic_thread_fence(memory_order_seq_cst);
+			v = look_around(w);
+			if (!v.victim) {
+				/* relaxed: our own heap's hint; a timer is only
+				 * added by a task running on this worker, so none
+				 * appears while we sleep. */
+				weft__deadline d = deadline_at(atomic_load_explicit(
+					&w->next_deadline, memory_order_relaxed));
+				weft__futex_wait(&w->sleep_word, 1, &d);
+				unsleep(w);
+				return NULL;
+			}
+			/* relaxed: as the increment above. */
+			atomic_fetch_add_explicit(&rt->watching, 1, memory_order_relaxed);
+		}
+		weft__deadline d = watch_deadline(w);
+		weft__futex_wait(&w->sleep_word, 1, &d);
+		if (!sleep_claimed(w) && (stolen = steal_runnext(&v)))
+			break;
 	}
-	/* relaxed: our own heap's hint; a timer is only added by a task
-	 * running on this worker, so none appears while we sleep. */
-	weft__deadline d = deadline_at(
-		atomic_load_explicit(&w->next_deadline, memory_order_relaxed));
-	weft__futex_wait(&w->sleep_word, 1, &d);
+	/* relaxed: as the increment above. */
+	atomic_fetch_sub_explicit(&rt->watching, 1, memory_order_relaxed);
 	unsleep(w);
+	return stolen;
 }
 
-static void worker_idle(worker *w)
+static weft_rt_task *worker_idle(worker *w)
 {
 	if (!spin_for_work(w))
-		worker_sleep(w);
+		return worker_sleep(w);
+	return NULL;
 }
 
 static void worker_init_thread(worker *w)
@@ -924,21 +1082,22 @@ static void *worker_main(void *arg)
 	for (;;) {
 		fire_timers(w);
 		weft_rt_task *t = find_task(w);
-		if (t) {
-			if (w->spinning) {
-				/* A submitter that saw us spinning woke nobody:
-				 * if work is left, pass the wake-up on. */
-				stop_spinning(w);
-				atomic_thread_fence(memory_order_seq_cst);
-				if (work_visible(rt))
-					notify_work(rt);
-			}
-			run_task(w, t);
-			continue;
+		if (!t) {
+			if (load_mode(rt) == RT_STOP)
+				break;
+			if (!(t = worker_idle(w))) /* or a stale runnext task */
+				continue;
 		}
-		if (load_mode(rt) == RT_STOP)
-			break;
-		worker_idle(w);
+		if (w->spinning) {
+			/* A submitter that saw us spinning woke nobody: if
+			 * work is left, pass the wake-up on. seq_cst: as the
+			 * fence in notify_work, against worker_sleep's. */
+			stop_spinning(w);
+			atomic_thread_fence(memory_order_seq_cst);
+			if (work_visible(rt))
+				notify_work(rt);
+		}
+		run_task(w, t);
 	}
 	stop_spinning(w);
 	return NULL;

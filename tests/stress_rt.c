@@ -22,6 +22,7 @@
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "stress.h"
 #include "weft/chan.h"
@@ -429,10 +430,26 @@ typedef struct mig_arg {
 	unsigned id;
 } mig_arg;
 
+static uint64_t mig_now_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+/* The calling thread, read anew at every call: glibc declares
+ * pthread_self const, so the compiler may reuse one call's value across
+ * weft_yield, where the task may move to another worker thread. */
+__attribute__((noinline)) static pthread_t this_thread(void)
+{
+	__asm__ volatile("" ::: "memory");
+	return pthread_self();
+}
+
 static void *mig_task(void *p)
 {
 	mig_arg *a = p;
-	pthread_t me = pthread_self();
+	pthread_t me = this_thread();
 	atomic_fetch_add(&a->t->runs[a->id], 1);
 	if (!pthread_equal(me, a->t->spawner))
 		atomic_fetch_add(&a->t->stolen, 1);
@@ -441,10 +458,21 @@ static void *mig_task(void *p)
 		for (unsigned j = 0; j < 2000; j++)
 			x += j;
 		weft_yield();
-		if (!pthread_equal(pthread_self(), me)) {
+		if (!pthread_equal(this_thread(), me)) {
 			atomic_fetch_add(&a->t->moved, 1);
-			me = pthread_self();
+			me = this_thread();
 		}
+	}
+	/* On a loaded machine (the suite runs at nice 19) the other workers
+	 * may get no CPU while these tasks run: keep yielding, for 10 s at
+	 * most, until some task ran elsewhere. */
+	uint64_t t0 = mig_now_ns();
+	while (atomic_load(&a->t->stolen) == 0 && atomic_load(&a->t->moved) == 0 &&
+	       mig_now_ns() - t0 < 10000000000ull) {
+		weft_yield();
+		if (!pthread_equal(this_thread(), me))
+			atomic_fetch_add(&a->t->moved, 1);
+		me = this_thread();
 	}
 	return NULL;
 }

@@ -461,3 +461,40 @@ Test(rt, enomem_when_stacks_run_out)
 		  "child status %#x", status);
 #endif
 }
+
+/* A task spawned (or woken) by a task waits in its worker's runnext slot;
+ * if the spawner then runs on without parking, another worker must steal
+ * it (after a watch sleep) instead of leaving it behind the long task. */
+static void *set_flag(void *p)
+{
+	atomic_store((atomic_int *)p, 1);
+	return NULL;
+}
+
+static void *spawn_then_spin(void *p)
+{
+	atomic_int flag = 0;
+	weft_rt_task *t;
+	if (weft_go(weft_rt_current(), &t, set_flag, &flag))
+		return (void *)1;
+	uint64_t start = weft_test_now_ns();
+	while (!atomic_load(&flag) && weft_test_now_ns() - start < 10000000000ull)
+		; /* never parks: the child sits in this worker's runnext */
+	int seen = atomic_load(&flag);
+	weft_rt_join(t, NULL);
+	(void)p;
+	return seen ? NULL : (void *)2;
+}
+
+Test(rt, runnext_task_is_stolen_behind_a_long_task)
+{
+	weft_rt *rt = make_rt(2);
+	for (int i = 0; i < 20; i++) {
+		weft_rt_task *t;
+		void *res;
+		cr_assert_eq(weft_go(rt, &t, spawn_then_spin, NULL), 0);
+		cr_assert_eq(weft_rt_join(t, &res), 0);
+		cr_assert_null(res, "the runnext task was not stolen in 10 s");
+	}
+	weft_rt_destroy(rt);
+}

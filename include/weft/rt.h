@@ -24,19 +24,40 @@
  * handler reports it). Code on a task must not put large arrays on its
  * stack: give such a task a bigger stack.
  *
- * Scheduling: each worker has a Chase-Lev deque (lib/internal/deque.h, the
- * pool's): a task woken or spawned by a task goes to the bottom of the
- * worker's deque and runs next (LIFO, cache-warm, as Go's runnext); idle
- * workers steal the oldest (FIFO) from a random victim. Spawns and wake-ups
- * from plain threads, and weft_yield, go through a FIFO injector. Every
- * 61st pick a worker looks at the injector and its own oldest task first,
- * so a ping-pong pair cannot starve the rest. An idle worker polls for
- * 10 us (only with more than one usable CPU, at most half of them polling)
- * then sleeps on a futex until new work or its earliest timer; an idle
- * runtime makes no system calls. Wake-ups follow weft_pool's protocol (a
- * pusher wakes one sleeper only when no worker is polling; a poller that
- * finds work passes the wake-up on): no lost wake-up by a seq_cst fence
- * pair (notify_work / worker_sleep, Dekker).
+ * Scheduling: each worker has a runnext slot (one task) and a Chase-Lev
+ * deque (lib/internal/deque.h, the pool's). A task woken or spawned by a
+ * task goes to its worker's runnext slot and runs next on that worker
+ * (cache-warm: a ping-pong pair or a spawn+join stays on one worker); the
+ * task it displaces from the slot goes to the bottom of the deque. A
+ * worker picks runnext first, then its deque's newest (LIFO), then the
+ * injector, then steals the oldest (FIFO) from a random victim's deque.
+ * Spawns and wake-ups from plain threads, and weft_yield, go through a
+ * FIFO injector. Every 61st pick a worker looks at the injector and its
+ * own oldest task first, so a ping-pong pair cannot starve the rest.
+ *
+ * The runnext slot is not stolen while fresh: only its owner puts a task
+ * there (release exchange), and takes it (exchange); another worker takes
+ * it (acquire CAS) only when, after one whole watch sleep (WATCH_NS,
+ * 1 ms), the slot still holds the same task and the owner has neither
+ * started nor ended a task run since (worker.runs, odd while a task runs):
+ * the owner is stuck in a long task or descheduled. An idle worker polls
+ * for 10 us (only with more than one usable CPU, at most half of them
+ * polling), then sleeps on a futex: a timed "watch" sleep of WATCH_NS
+ * (counted in rt->watching) while another worker runs a task or holds a
+ * runnext task, else until new work or its earliest timer; an idle
+ * runtime makes no system calls.
+ *
+ * Wake-ups: a push to a deque or the injector wakes one sleeper only when
+ * no worker is polling (a poller that finds work passes the wake-up on);
+ * no lost wake-up by a seq_cst fence pair (notify_work / worker_sleep,
+ * Dekker). Filling an empty runnext slot wakes a sleeper only when no
+ * worker polls or watches (so a task in a slot always has a poller or a
+ * watcher to steal it if its owner stalls); a watcher that stops watching
+ * leaves rt->watching, fences (seq_cst) and looks at the slots again,
+ * against notify_runnext's fence (Dekker): either it sees the filled slot
+ * and watches on, or the filler sees no watcher and wakes it. The owner
+ * never sleeps with its slot full (it takes the slot before idling, and
+ * only it fills it).
  *
  * Timers: each worker has a binary heap (O(log n)) of the deadlines of the
  * tasks parked on it; the worker fires due timers at each scheduling step
