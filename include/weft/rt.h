@@ -120,6 +120,14 @@
  * task that ignores ECANCELED and loops forever makes it wait forever.
  * Not from a task of the runtime itself (EDEADLK).
  *
+ * Threads under a task: a task may resume on another worker after any
+ * park or yield. Code on a task must not keep what belongs to the thread
+ * across one: a thread-local's address, errno's location or pthread_self()
+ * (glibc declares __errno_location and pthread_self const, so the compiler
+ * may reuse a value read before the switch; read them through a noinline
+ * function, as lib/rt.c does its own thread-locals), nor a weft_rwlock read
+ * lock (its visible-reader entry belongs to the thread that took it).
+ *
  * Who may call what:
  *
  *     call                   task          plain thread      worker*
