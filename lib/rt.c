@@ -139,9 +139,35 @@ typedef struct worker {
 #endif
 } worker;
 
+/* A FIFO of tasks linked through `next`; its owner's lock guards it. */
+typedef struct task_fifo {
+	weft_rt_task *head, *tail;
+} task_fifo;
+
+static void fifo_push(task_fifo *q, weft_rt_task *t)
+{
+	t->next = NULL;
+	if (q->tail)
+		q->tail->next = t;
+	else
+		q->head = t;
+	q->tail = t;
+}
+
+static weft_rt_task *fifo_pop(task_fifo *q)
+{
+	weft_rt_task *t = q->head;
+	if (t) {
+		q->head = t->next;
+		if (!q->head)
+			q->tail = NULL;
+	}
+	return t;
+}
+
 typedef struct blocking_pool {
 	weft_mutex lock;
-	weft_rt_task *head, *tail;
+	task_fifo jobs;
 	unsigned nthreads, nidle, max;
 	bool stop;
 	_Atomic uint32_t seq; /* futex word: bumped per job and at stop */
@@ -150,7 +176,7 @@ typedef struct blocking_pool {
 
 struct weft_rt {
 	WEFT_ALIGNED_CACHELINE weft_mutex inj_lock;
-	weft_rt_task *inj_head, *inj_tail;
+	task_fifo inj;
 	_Atomic uint64_t inj_count; /* emptiness hint, see work_visible */
 	WEFT_ALIGNED_CACHELINE _Atomic uint32_t nsleeping;
 	_Atomic uint32_t spinning;
@@ -295,12 +321,7 @@ static void san_task_resumed(weft_rt_task *t, bool fresh)
 static void inject(weft_rt *rt, weft_rt_task *t)
 {
 	weft_mutex_lock(&rt->inj_lock);
-	t->next = NULL;
-	if (rt->inj_tail)
-		rt->inj_tail->next = t;
-	else
-		rt->inj_head = t;
-	rt->inj_tail = t;
+	fifo_push(&rt->inj, t);
 	/* relaxed: a hint read after the fences of notify_work / idle. The
 	 * task itself is handed over by inj_lock. */
 	atomic_fetch_add_explicit(&rt->inj_count, 1, memory_order_relaxed);
@@ -313,11 +334,8 @@ static weft_rt_task *eject(weft_rt *rt)
 	if (atomic_load_explicit(&rt->inj_count, memory_order_relaxed) == 0)
 		return NULL;
 	weft_mutex_lock(&rt->inj_lock);
-	weft_rt_task *t = rt->inj_head;
+	weft_rt_task *t = fifo_pop(&rt->inj);
 	if (t) {
-		rt->inj_head = t->next;
-		if (!rt->inj_head)
-			rt->inj_tail = NULL;
 		/* relaxed: a hint, as the increment in inject. */
 		atomic_fetch_sub_explicit(&rt->inj_count, 1, memory_order_relaxed);
 	}
@@ -1111,11 +1129,8 @@ static void *blocking_main(void *arg)
 	blocking_pool *bp = &rt->blk;
 	weft_mutex_lock(&bp->lock);
 	for (;;) {
-		weft_rt_task *t = bp->head;
+		weft_rt_task *t = fifo_pop(&bp->jobs);
 		if (t) {
-			bp->head = t->next;
-			if (!bp->head)
-				bp->tail = NULL;
 			weft_mutex_unlock(&bp->lock);
 			t->result = t->fn(t->arg);
 			finish_task(NULL, t);
@@ -1150,12 +1165,7 @@ static int blocking_submit(weft_rt *rt, weft_rt_task *t)
 			return EAGAIN;
 		}
 	}
-	t->next = NULL;
-	if (bp->tail)
-		bp->tail->next = t;
-	else
-		bp->head = t;
-	bp->tail = t;
+	fifo_push(&bp->jobs, t);
 	/* relaxed: under the lock (see blocking_main). */
 	atomic_fetch_add_explicit(&bp->seq, 1, memory_order_relaxed);
 	weft_mutex_unlock(&bp->lock);
