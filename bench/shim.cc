@@ -36,6 +36,13 @@ std::vector<const weft_bench *> &registry() {
 // of one benchmark never overlap.
 struct run_slot {
   void *shared = nullptr;
+  // Every thread of a multi-threaded run waits here once its timer runs
+  // (run_bench), so no thread's timed region ends before the last one's
+  // begins: Google Benchmark averages the threads' wall times, and a
+  // thread late out of its start barrier otherwise let the first run its
+  // whole share alone (a 2-thread lock row then read twice the one-thread
+  // rate).
+  pthread_barrier_t start;
 };
 
 // CPU time this thread has used, in ns (CLOCK_THREAD_CPUTIME_ID).
@@ -130,8 +137,12 @@ void run_bench(benchmark::State &state, const weft_bench *b, run_slot *slot,
   // first KeepRunningBatch() waits at Google Benchmark's start barrier, so
   // the others see slot->shared only after it is ready (the pattern the
   // benchmark.h header documents). Teardown mirrors it at the stop barrier.
-  if (state.thread_index() == 0)
+  const bool multi = state.threads() > 1;
+  if (state.thread_index() == 0) {
     slot->shared = b->setup ? b->setup(unsigned(state.threads())) : nullptr;
+    if (multi)
+      pthread_barrier_init(&slot->start, nullptr, unsigned(state.threads()));
+  }
   weft_bench_ctx ctx{};
   ctx.thread = unsigned(state.thread_index());
   ctx.threads = unsigned(state.threads());
@@ -149,6 +160,8 @@ void run_bench(benchmark::State &state, const weft_bench *b, run_slot *slot,
       first = false;
       // the timed region has just begun
       cpu_start = row_cpu_ns(b);
+      if (multi)
+        pthread_barrier_wait(&slot->start); // a blocking wait: no CPU
       if (laps)
         laps->last_ns = monotonic_ns();
     }
@@ -170,6 +183,8 @@ void run_bench(benchmark::State &state, const weft_bench *b, run_slot *slot,
     report_laps(state, laps.get());
   if (state.thread_index() == 0 && b->teardown)
     b->teardown(slot->shared);
+  if (state.thread_index() == 0 && multi)
+    pthread_barrier_destroy(&slot->start); // all passed it: stop barrier
 }
 
 // "mutex/handoff/weft" -> "mutex/handoff_lat/weft": the latency row.
