@@ -276,8 +276,7 @@ static void live_put(weft_rt *rt)
 static void san_enter_task(worker *w, weft_rt_task *t)
 {
 #if WEFT_ASAN
-	__sanitizer_start_switch_fiber(&w->asan_fake, t->stack->lo,
-				       (size_t)((char *)t->stack - t->stack->lo));
+	__sanitizer_start_switch_fiber(&w->asan_fake, t->stack->lo, t->stack->size);
 #endif
 #if WEFT_TSAN
 	__tsan_switch_to_fiber(t->tsan_fiber, 0);
@@ -817,6 +816,19 @@ static void after_switch(worker *w, weft_rt_task *t)
 	}
 }
 
+/* Before t's first run, on the worker w that runs it: a warm stack from
+ * w's cache if t's is fresh (weft__stack_first_run), and t's first frame. */
+static void first_run(worker *w, weft_rt_task *t)
+{
+	t->stack = weft__stack_first_run(&w->rt->stacks, &w->cache, t->stack);
+#if WEFT_TSAN
+	if (!t->stack->tsan_fiber)
+		t->stack->tsan_fiber = __tsan_create_fiber(0);
+	t->tsan_fiber = t->stack->tsan_fiber;
+#endif
+	make_context(t);
+}
+
 /* One more start or end of a task run on w (odd: running). */
 static void count_run(worker *w)
 {
@@ -829,6 +841,8 @@ static void count_run(worker *w)
 static void run_task(worker *w, weft_rt_task *t)
 {
 	count_run(w);
+	if (!t->sp) /* never run yet */
+		first_run(w, t);
 	tls_task = t;
 	san_enter_task(w, t);
 	weft__rt_switch(&w->sp, t->sp);
@@ -1356,12 +1370,6 @@ int weft_go_with(weft_rt *rt, weft_rt_task **task, const weft_go_opts *opts,
 		live_put(rt);
 		return ENOMEM;
 	}
-	make_context(t);
-#if WEFT_TSAN
-	if (!t->stack->tsan_fiber)
-		t->tsan_fiber = t->stack->tsan_fiber = __tsan_create_fiber(0);
-	t->tsan_fiber = t->stack->tsan_fiber;
-#endif
 	registry_add(rt, t, inside ? w->index : rt->nworkers);
 	if (task)
 		*task = t;

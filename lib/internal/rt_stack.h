@@ -15,8 +15,12 @@
  * advice and does nothing), else mprotect is the fallback (and the limit
  * on concurrent stacks is then about max_map_count / 2).
  *
- * The descriptor lives at the top of the stack memory itself; the task's
- * stack pointer starts just below it.
+ * Descriptors live apart from the stacks (in the slab's header, or
+ * malloc'd for a stack of its own mapping), so that neither making a slab
+ * nor handing out a stack touches stack memory: a stack's pages are first
+ * written by its first task's first run, on the worker that runs it. A new
+ * slab's top pages are populated in one system call where the kernel
+ * allows it (lib/rt_stack.c populate_tops).
  */
 #ifndef WEFT_INTERNAL_RT_STACK_H
 #define WEFT_INTERNAL_RT_STACK_H
@@ -29,8 +33,9 @@
 typedef struct weft__stack {
 	struct weft__stack *next; /* free list / cache link */
 	char *lo;		  /* lowest usable byte (just above the guard) */
-	size_t size;		  /* usable bytes, descriptor included */
+	size_t size;		  /* usable bytes: [lo, lo + size) */
 	bool in_slab;		  /* carved from a slab: recycled, never unmapped */
+	bool warm;		  /* a task has run on it: its top page is mapped */
 	/* TSan builds: the fiber of the tasks on this stack, created once
 	 * and kept with the stack (creating a TSan fiber maps its shadow
 	 * stack and traces: per task, that made spawns milliseconds slow). */
@@ -41,15 +46,16 @@ typedef struct weft__stack_slab weft__stack_slab;
 
 typedef struct weft__stack_pool {
 	size_t size;		/* usable size of slab stacks (page multiple) */
-	weft_mutex lock;	/* guards free_list and slabs */
-	weft__stack *free_list;
+	weft_mutex lock;	/* guards warm, cold and slabs */
+	weft__stack *warm;	/* free stacks a task has run on */
+	weft__stack *cold;	/* free stacks never touched */
 	weft__stack_slab *slabs;
 } weft__stack_pool;
 
 /* A worker's private cache of slab stacks (owner only, no atomics). */
 typedef struct weft__stack_cache {
-	weft__stack *head;
-	unsigned n;
+	weft__stack *warm, *cold;
+	unsigned n_warm, n_cold;
 } weft__stack_cache;
 
 /* Page-rounded usable size for a requested stack size. */
@@ -63,14 +69,24 @@ void weft__stack_pool_destroy(weft__stack_pool *p);
  * thread). NULL when no memory or mapping can be had. */
 weft__stack *weft__stack_get(weft__stack_pool *p, weft__stack_cache *c, size_t size);
 void weft__stack_put(weft__stack_pool *p, weft__stack_cache *c, weft__stack *s);
+/*
+ * The stack a task about to run for the first time runs on: s itself if a
+ * task ran on it before (warm), else a warm stack from the running
+ * worker's cache c or else from the pool p, s going back to c. A task has no contents on its stack
+ * before its first run, so it may change stacks then: a spawn reserves a
+ * stack (so weft_go reports ENOMEM), but a fresh page is touched only when
+ * no stack freed by an ended task is at hand. The result is marked warm.
+ */
+weft__stack *weft__stack_first_run(weft__stack_pool *p, weft__stack_cache *c,
+				   weft__stack *s);
 /* Return a cache's stacks to the pool's free list. */
 void weft__stack_cache_drain(weft__stack_pool *p, weft__stack_cache *c);
 
-/* The highest 16-byte aligned address below the descriptor: where a new
- * context's frame starts. */
-static inline char *weft__stack_top(weft__stack *s)
+/* The stack's highest 16-byte aligned address: where a new context's
+ * frame starts. */
+static inline char *weft__stack_top(const weft__stack *s)
 {
-	return (char *)((size_t)s & ~(size_t)15);
+	return (char *)((size_t)(s->lo + s->size) & ~(size_t)15);
 }
 
 /* Is the guard page installed without splitting mappings (madvise)? */
