@@ -285,6 +285,47 @@ static int child_enomem(void)
 	return 6;
 }
 
+/* Where a task's first frames sit: the same address on the same stack. */
+__attribute__((noinline)) static uintptr_t frame_here(void)
+{
+	return (uintptr_t)__builtin_frame_address(0);
+}
+
+static void *report_frame(void *arg)
+{
+	(void)arg;
+	return (void *)frame_here();
+}
+
+/* Overflows only on the stack of the frame address *arg (the first
+ * frames of two tasks on one stack lie within a page; two stacks are
+ * more than WEFT_RT_STACK_MIN apart). */
+static void *overflow_if_reused(void *arg)
+{
+	uintptr_t f = frame_here(), g = *(const uintptr_t *)arg;
+	if ((f > g ? f - g : g - f) >= 4096)
+		return (void *)7;
+	return overflow(NULL);
+}
+
+/* A second task from a plain thread reserves a fresh stack but runs on
+ * the first task's (warm, swapped in at its first run): its overflow must
+ * still hit a guard page. Exit 7: the stack was not reused. */
+static int child_overflow_reused(void)
+{
+	weft_rt *rt;
+	if (weft_rt_create(&rt, &(weft_rt_opts){ .threads = 1 }))
+		return 3;
+	weft_rt_task *t;
+	void *first, *res = NULL;
+	if (weft_go(rt, &t, report_frame, NULL) || weft_rt_join(t, &first))
+		return 4;
+	uintptr_t f = (uintptr_t)first;
+	if (weft_go(rt, &t, overflow_if_reused, &f) || weft_rt_join(t, &res))
+		return 5;
+	return res == (void *)7 ? 7 : 0; /* 0 not reached: the overflow kills us */
+}
+
 static int child_overflow(void)
 {
 	weft_rt *rt;
@@ -304,7 +345,9 @@ __attribute__((constructor)) static void rt_child_entry(void)
 	const char *mode = getenv("WEFT_RT_CHILD");
 	if (!mode)
 		return;
-	_exit(strcmp(mode, "overflow") == 0 ? child_overflow() : child_enomem());
+	_exit(strcmp(mode, "overflow") == 0	    ? child_overflow()
+	      : strcmp(mode, "overflow_reused") == 0 ? child_overflow_reused()
+						    : child_enomem());
 }
 
 extern char **environ;
@@ -345,6 +388,69 @@ Test(rt, stack_overflow_hits_the_guard_page)
 			  (WTERMSIG(status) == SIGSEGV || WTERMSIG(status) == SIGBUS),
 		  "child did not die by SIGSEGV (status %#x)", status);
 #endif
+}
+
+/* The same on a stack an ended task left behind (recycled through the
+ * worker's cache): the guard page is still there. */
+Test(rt, reused_stack_keeps_its_guard_page)
+{
+#if defined(__SANITIZE_ADDRESS__)
+	cr_skip_test("ASan handles the SIGSEGV itself");
+#else
+	int status = run_child("overflow_reused");
+	cr_assert(!WIFEXITED(status) || WEXITSTATUS(status) != 7,
+		  "the second task did not run on the first one's stack");
+	cr_assert(WIFSIGNALED(status) &&
+			  (WTERMSIG(status) == SIGSEGV || WTERMSIG(status) == SIGBUS),
+		  "child did not die by SIGSEGV (status %#x)", status);
+#endif
+}
+
+enum { REUSE_N = 200 };
+
+/* Spawns and joins REUSE_N tasks one after another, every other one
+ * dirtying 48 KiB of its stack (deep_stack): the rest report where their
+ * frames start. */
+static void *spawn_join_frames(void *arg)
+{
+	uintptr_t *frames = arg;
+	for (unsigned i = 0; i < REUSE_N; i++) {
+		weft_rt_task *t;
+		void *res;
+		bool dirty = i % 2;
+		if (weft_go(weft_rt_current(), &t, dirty ? deep_stack : report_frame,
+			    dirty ? (void *)(uintptr_t)(48 * 1024) : NULL) ||
+		    weft_rt_join(t, &res))
+			return (void *)1;
+		if (dirty && res != (void *)1)
+			return (void *)2;
+		frames[i] = dirty ? 0 : (uintptr_t)res;
+	}
+	return NULL;
+}
+
+/* A task that ended gives its stack to the next spawn on its worker (the
+ * per-worker cache): sequential spawn+joins run on one or two stacks, not
+ * a new stack (a page fault) each, and a stack dirtied by a deep task
+ * (poisoned frames left under ASan) serves the next task cleanly. */
+Test(rt, ended_tasks_stacks_are_reused)
+{
+	weft_rt *rt = make_rt(1);
+	uintptr_t frames[REUSE_N];
+	weft_rt_task *t;
+	void *res;
+	cr_assert_eq(weft_go(rt, &t, spawn_join_frames, frames), 0);
+	cr_assert_eq(weft_rt_join(t, &res), 0);
+	cr_assert_null(res, "spawn_join_frames failed at step %p", res);
+	unsigned distinct = 0;
+	uintptr_t seen[2] = { 0, 0 };
+	for (unsigned i = 0; i < REUSE_N; i += 2) {
+		if (frames[i] == seen[0] || frames[i] == seen[1])
+			continue;
+		cr_assert_lt(distinct, 2, "task %u ran on a third stack", i);
+		seen[distinct++] = frames[i];
+	}
+	weft_rt_destroy(rt);
 }
 
 typedef struct blk_test {
