@@ -40,6 +40,9 @@
 #define STACKS_PER_SLAB 32
 /* A worker keeps at most this many free stacks; beyond, half go back. */
 #define CACHE_MAX 64
+/* Top pages populated per system call when a first run finds no warm
+ * stack (populate_batch). */
+#define POPULATE_BATCH 16
 
 /* One mapping of STACKS_PER_SLAB stacks and their descriptors: the
  * descriptors live here, not in the stacks, so that making a slab and
@@ -347,6 +350,34 @@ static weft__stack *take_shared_warm(weft__stack_pool *p, weft__stack_cache *c)
 
 static void trim(weft__stack_pool *p, weft__stack_cache *c);
 
+/*
+ * No warm stack at hand for s's first run: populate the top pages of s and
+ * of up to POPULATE_BATCH - 1 free stacks of the pool in one system call,
+ * the others going to c's warm list for the next first runs. A page
+ * populated by madvise costs less than the page fault of a first touch
+ * (docs/tuning.md); best effort, as a failure leaves the touch to fault.
+ */
+static void populate_batch(weft__stack_pool *p, weft__stack_cache *c, weft__stack *s)
+{
+	size_t ps = page_size();
+	struct iovec iov[POPULATE_BATCH];
+	weft__stack *got = NULL, *x;
+	unsigned n = 0;
+	iov[n++] = (struct iovec){ weft__stack_top(s) - ps, ps };
+	weft_mutex_lock(&p->lock);
+	while (n < POPULATE_BATCH && (p->cold || add_slab(p)) && (x = pop(&p->cold))) {
+		push(&got, x);
+		iov[n++] = (struct iovec){ weft__stack_top(x) - ps, ps };
+	}
+	weft_mutex_unlock(&p->lock);
+	bool ok = madvise_batch(iov, n, MADV_POPULATE_WRITE);
+	while ((x = pop(&got))) {
+		x->warm = ok;
+		cache_push(c, x);
+	}
+	trim(p, c);
+}
+
 weft__stack *weft__stack_first_run(weft__stack_pool *p, weft__stack_cache *c,
 				   weft__stack *s)
 {
@@ -362,6 +393,8 @@ weft__stack *weft__stack_first_run(weft__stack_pool *p, weft__stack_cache *c,
 			trim(p, c);
 			unpoison(w);
 			s = w;
+		} else {
+			populate_batch(p, c, s);
 		}
 	}
 	s->warm = true;
