@@ -19,7 +19,29 @@
  * below vm.max_map_count. Where the kernel (or qemu-user) does not really
  * guard, mprotect(PROT_NONE) is used, costing two mappings per stack (the
  * limit is then about 30k live tasks; weft_go returns ENOMEM beyond).
- * Freed stacks are cached per worker and reused. A stack overflow hits the
+ * The guard pages of a slab go in with one process_madvise call where the
+ * kernel takes it (Linux >= 6.14), else one madvise per stack.
+ *
+ * A stack's first page is the costly part of a task (a page fault; on the
+ * benchmark's VM 20-50 us, against ~0.2 us for the rest of a spawn), so
+ * a task touches a new page only when no stack an ended task left is at
+ * hand. A spawn reserves a stack (so weft_go reports ENOMEM) but writes
+ * nothing to it (descriptors live apart from the stacks); the task's first
+ * frame is written at its first run, by the worker that runs it, and if
+ * the reserved stack was never used ("cold") the worker gives the task a
+ * "warm" one instead (one an ended task left, from its own cache or the
+ * runtime's free list) and keeps the cold one for later. Ended tasks'
+ * stacks are cached per worker (warm first) and reused. So new pages are
+ * paid about once per task alive at the same time, not once per spawn;
+ * where one is needed, the worker populates the top pages of that stack
+ * and of up to 15 free ones in one process_madvise(MADV_POPULATE_WRITE)
+ * (cheaper than faulting them in one by one; the 15 become warm).
+ *
+ * Memory per live task: its touched stack pages (at least one 4 KiB page:
+ * the first frames) plus a ~150-byte task struct; 100k tasks asleep at
+ * once take ~4.2 KiB each (docs/tuning.md). A smaller default stack would
+ * not lower that (it is virtual space; one page is the floor of a
+ * stackful task), so the default stays 64 KiB. A stack overflow hits the
  * guard page and kills the process with SIGSEGV (under ASan, ASan's own
  * handler reports it). Code on a task must not put large arrays on its
  * stack: give such a task a bigger stack.
