@@ -80,12 +80,16 @@ typedef struct weft_mpsc {
 	/* producers' line: every push touches both */
 	WEFT_ALIGNED_CACHELINE _Atomic uint64_t tail;
 	_Atomic(weft_mpsc_block *) tail_block;
-	/* one recycled block, handed from the consumer to a growing producer */
-	WEFT_ALIGNED_CACHELINE _Atomic(weft_mpsc_block *) spare;
+	/* Written rarely (once per block; once per consumer sleep), read by
+	 * every push (sleeping): a line of its own, shared clean. */
+	WEFT_ALIGNED_CACHELINE _Atomic(weft_mpsc_block *) spare; /* one recycled block */
+	_Atomic uint32_t sleeping; /* 1: the consumer sleeps (or is about to) in pop_wait */
 	/* consumer's line: plain fields, one thread */
 	WEFT_ALIGNED_CACHELINE uint64_t head;
 	weft_mpsc_block *head_block;
 	weft_mpsc_block *free_head; /* oldest block not yet reclaimed */
+	uint64_t wait_head; /* head when pop_wait last found an item after waiting */
+	uint32_t poll_ns;   /* pop_wait's first re-poll interval (adapted) */
 } weft_mpsc;
 
 /* 0 or ENOMEM (the first block). */
@@ -102,6 +106,8 @@ WEFT_API size_t weft_mpsc_memory(const weft_mpsc *q);
 WEFT_API void weft__mpsc_push_slow(weft_mpsc *q, uint64_t pos, weft_mpsc_block *b,
 			 void *item);
 WEFT_API bool weft__mpsc_pop_slow(weft_mpsc *q, void **item);
+WEFT_API void weft__mpsc_wake(weft_mpsc *q);
+WEFT_API int weft__mpsc_pop_wait_slow(weft_mpsc *q, void **item, uint64_t timeout_ns);
 
 /*
  * Append item (any thread). 0, or EINVAL for NULL. Never blocks and never
@@ -120,13 +126,20 @@ static inline int weft_mpsc_push(weft_mpsc *q, void *item)
 	/* seq_cst: see above; also acquire for the block's base (the CAS that
 	 * published the block released it). */
 	weft_mpsc_block *b = atomic_load_explicit(&q->tail_block, memory_order_seq_cst);
+	/* seq_cst: after our fetch_add in the single total order, against the
+	 * consumer's seq_cst store of sleeping then load of tail in
+	 * weft_mpsc_pop_wait (see "Sleeping consumer" above). Loaded before
+	 * the slot store, so ARM64 needs no store-load barrier (ldar after
+	 * the ldaddal, then stlr); the wake-up comes after the store. */
+	uint32_t sleeping = atomic_load_explicit(&q->sleeping, memory_order_seq_cst);
 	uint64_t off = pos - b->base;
-	if (WEFT_LIKELY(off < WEFT_MPSC_BLOCK_SLOTS)) {
+	if (WEFT_LIKELY(off < WEFT_MPSC_BLOCK_SLOTS))
 		/* release: publishes item to the acquire load in weft_mpsc_pop. */
 		atomic_store_explicit(&b->slots[off], item, memory_order_release);
-		return 0;
-	}
-	weft__mpsc_push_slow(q, pos, b, item);
+	else
+		weft__mpsc_push_slow(q, pos, b, item);
+	if (WEFT_UNLIKELY(sleeping))
+		weft__mpsc_wake(q);
 	return 0;
 }
 
@@ -144,6 +157,20 @@ static inline bool weft_mpsc_pop(weft_mpsc *q, void **item)
 	q->head++;
 	*item = v;
 	return true;
+}
+
+/*
+ * Take the oldest item, waiting for one at most timeout_ns (relative,
+ * CLOCK_MONOTONIC; WEFT_TIMEOUT_NEVER: forever; 0: as weft_mpsc_pop). The
+ * single consumer thread only. 0, or ETIMEDOUT with *item untouched. A
+ * waiting consumer re-polls at adapted intervals (see "Waiting consumer"
+ * above), then sleeps on a futex and uses no CPU; a push wakes it.
+ */
+static inline int weft_mpsc_pop_wait(weft_mpsc *q, void **item, uint64_t timeout_ns)
+{
+	if (WEFT_LIKELY(weft_mpsc_pop(q, item)))
+		return 0;
+	return weft__mpsc_pop_wait_slow(q, item, timeout_ns);
 }
 
 #ifdef __cplusplus
