@@ -168,7 +168,7 @@ static weft_mpsc_block *next_block(weft_mpsc *q, weft_mpsc_block *b)
 	return next;
 }
 
-void weft__mpsc_push_slow(weft_mpsc *q, uint64_t pos, weft_mpsc_block *b,
+int weft__mpsc_push_slow(weft_mpsc *q, uint64_t pos, weft_mpsc_block *b,
 			 void *item)
 {
 	/* tail_block ran ahead of pos (we were delayed between the fetch_add
@@ -184,6 +184,11 @@ void weft__mpsc_push_slow(weft_mpsc *q, uint64_t pos, weft_mpsc_block *b,
 	/* release: publishes item to the acquire load in weft_mpsc_pop. This
 	 * store is our last access to any block. */
 	atomic_store_explicit(&b->slots[pos - b->base], item, memory_order_release);
+	/* seq_cst: as the load in weft_mpsc_push (after our fetch_add in the
+	 * single total order), taken again here where it is cheap. */
+	if (atomic_load_explicit(&q->sleeping, memory_order_seq_cst))
+		return weft__mpsc_wake(q);
+	return 0;
 }
 
 /* Reset a drained block and keep it as the spare. */
@@ -226,13 +231,14 @@ bool weft__mpsc_pop_slow(weft_mpsc *q, void **item)
 
 /* ------------------------------------------------------------ pop_wait */
 
-void weft__mpsc_wake(weft_mpsc *q)
+int weft__mpsc_wake(weft_mpsc *q)
 {
 	/* acq_rel: release publishes our slot store (program order before) to
 	 * the consumer's acquire exchange in consumer_sleep; acquire is not
 	 * needed but harmless. Only the producer that takes the 1 wakes. */
 	if (atomic_exchange_explicit(&q->sleeping, 0, memory_order_acq_rel))
 		(void)weft__futex_wake(&q->sleeping, 1);
+	return 0;
 }
 
 /* Wait about ns without touching the queue's lines. */

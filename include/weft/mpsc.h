@@ -103,10 +103,11 @@ int weft__mpsc_init_at(weft_mpsc *q, uint64_t start);
 /* Bytes the queue holds (header, blocks, spare). Consumer thread only. */
 WEFT_API size_t weft_mpsc_memory(const weft_mpsc *q);
 
-WEFT_API void weft__mpsc_push_slow(weft_mpsc *q, uint64_t pos, weft_mpsc_block *b,
-			 void *item);
+/* Both return 0 (push's result), so that push tail-calls them. */
+WEFT_API int weft__mpsc_push_slow(weft_mpsc *q, uint64_t pos, weft_mpsc_block *b,
+				 void *item);
 WEFT_API bool weft__mpsc_pop_slow(weft_mpsc *q, void **item);
-WEFT_API void weft__mpsc_wake(weft_mpsc *q);
+WEFT_API int weft__mpsc_wake(weft_mpsc *q);
 WEFT_API int weft__mpsc_pop_wait_slow(weft_mpsc *q, void **item, uint64_t timeout_ns);
 
 /*
@@ -133,13 +134,12 @@ static inline int weft_mpsc_push(weft_mpsc *q, void *item)
 	 * the ldaddal, then stlr); the wake-up comes after the store. */
 	uint32_t sleeping = atomic_load_explicit(&q->sleeping, memory_order_seq_cst);
 	uint64_t off = pos - b->base;
-	if (WEFT_LIKELY(off < WEFT_MPSC_BLOCK_SLOTS))
-		/* release: publishes item to the acquire load in weft_mpsc_pop. */
-		atomic_store_explicit(&b->slots[off], item, memory_order_release);
-	else
-		weft__mpsc_push_slow(q, pos, b, item);
+	if (WEFT_UNLIKELY(off >= WEFT_MPSC_BLOCK_SLOTS))
+		return weft__mpsc_push_slow(q, pos, b, item); /* wakes too */
+	/* release: publishes item to the acquire load in weft_mpsc_pop. */
+	atomic_store_explicit(&b->slots[off], item, memory_order_release);
 	if (WEFT_UNLIKELY(sleeping))
-		weft__mpsc_wake(q);
+		return weft__mpsc_wake(q);
 	return 0;
 }
 
