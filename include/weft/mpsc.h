@@ -42,6 +42,35 @@
  * before pop has returned, false means empty. Items pushed by one thread
  * come out in the order pushed; each item comes out exactly once.
  *
+ * Waiting consumer (weft_mpsc_pop_wait). How the consumer waits decides the
+ * throughput more than the queue does: a consumer that re-polls at once
+ * follows the producer into the lines (and, through its hardware
+ * prefetchers, the 4 KiB page) the producer is still writing, and every
+ * such line costs the producer a coherence miss that its next fetch_add
+ * (a full barrier) waits for: 17-20 ns per push instead of 8-10, half the
+ * throughput (docs/tuning.md, "mpsc: the consumer that follows too
+ * closely"). pop_wait re-polls after an interval that adapts: it doubles
+ * (64 ns up to 2 us, about 256 pushes) while each wait found a line or
+ * more of items (the producers stream: let a batch build up) and halves
+ * when items come one by one (latency). After 10 us without an item (at
+ * once with one usable CPU) it sleeps on a futex and uses no CPU.
+ *
+ * Sleeping consumer. The consumer stores sleeping = 1, then loads tail
+ * (both seq_cst); every push loads sleeping (seq_cst) after its fetch_add
+ * of tail and, if it read 1, wakes the consumer after its slot store
+ * (exchange to 0, futex wake). In the single total order either the
+ * consumer's load of tail sees the push's position or the push's load sees
+ * the 1 (store buffering is forbidden for seq_cst), so:
+ *   tail == head: nothing is claimed; the push that claims head reads 1 and
+ *     wakes us: sleep without timeout.
+ *   tail != head: head is claimed but not written; its producer may have
+ *     read 0 and will not wake us (it may be preempted in the window), so
+ *     sleep with a timeout (50 us doubling to 1 ms) and poll again.
+ * The consumer resets sleeping to 0 (acquire exchange) after waking, which
+ * pairs with the waker's release exchange: its slot store is visible to the
+ * next poll. Cost on the push: one load of a line written once per block
+ * and once per sleep (x86: a plain mov; ARM64: an ldar before the stlr).
+ *
  * Memory: a 192-byte header plus 4 KiB blocks (about 8.1 bytes per queued
  * item); destroy frees every block (items still inside are the caller's).
  * Positions wrap modulo 2^64; all comparisons are on differences.
