@@ -128,9 +128,11 @@ static void until_asleep(waiter *w)
 
 /*
  * A consumer asleep on an empty queue is woken by the push (no timeout
- * would save it: a missing wake-up hangs the test); then one asleep behind
- * a claimed, unwritten position comes back on its own (its nap) once the
- * slot is written without a wake-up, as after a preempted producer.
+ * would save it: a missing wake-up hangs the test). Then a position is
+ * claimed and left unwritten (a push's first half, as a producer preempted
+ * in its window), a later push wakes the consumer, which must wait behind
+ * the unwritten slot and come back on its own (its timed nap) once the
+ * slot is written without a wake-up.
  */
 Test(mpsc, pop_wait_sleeps_and_is_woken)
 {
@@ -140,19 +142,18 @@ Test(mpsc, pop_wait_sleeps_and_is_woken)
 	cr_assert_eq(pthread_create(&th, NULL, consume_three, w), 0);
 	until_asleep(w);
 	cr_assert_eq(weft_mpsc_push(&w->q, P(1)), 0);
-	until_asleep(w);
-	/* A push's first half: claim a position before the consumer looks,
-	 * write it once the consumer sleeps, and never wake it. */
-	cr_assert_eq(weft_mpsc_push(&w->q, P(2)), 0);
+	until_asleep(w); /* in its second pop_wait, tail == head */
 	uint64_t pos = atomic_fetch_add(&w->q.tail, 1);
-	until_asleep(w);
+	cr_assert_eq(weft_mpsc_push(&w->q, P(2)), 0); /* wakes it */
+	until_asleep(w); /* napping behind pos */
 	weft_mpsc_block *b = atomic_load(&w->q.tail_block);
 	cr_assert_lt(pos - b->base, WEFT_MPSC_BLOCK_SLOTS);
 	atomic_store(&b->slots[pos - b->base], P(3));
 	cr_assert_eq(pthread_join(th, NULL), 0);
+	void *want[3] = { P(1), P(3), P(2) };
 	for (int i = 0; i < 3; i++) {
 		cr_assert_eq(w->rc[i], 0);
-		cr_assert_eq(w->got[i], P(i + 1));
+		cr_assert_eq(w->got[i], want[i]);
 	}
 	weft_mpsc_destroy(&w->q);
 	free(w);
