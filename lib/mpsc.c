@@ -233,10 +233,12 @@ bool weft__mpsc_pop_slow(weft_mpsc *q, void **item)
 
 int weft__mpsc_wake(weft_mpsc *q)
 {
-	/* acq_rel: release publishes our slot store (program order before) to
-	 * the consumer's acquire exchange in consumer_sleep; acquire is not
-	 * needed but harmless. Only the producer that takes the 1 wakes. */
-	if (atomic_exchange_explicit(&q->sleeping, 0, memory_order_acq_rel))
+	/* seq_cst: every write of sleeping is seq_cst, so a push's seq_cst
+	 * load reads the last one before it in the total order (no older 0
+	 * from a non-seq_cst write); its release half publishes our slot
+	 * store (program order before) to the consumer's exchange in
+	 * consumer_sleep. Only the producer that takes the 1 wakes. */
+	if (atomic_exchange_explicit(&q->sleeping, 0, memory_order_seq_cst))
 		(void)weft__futex_wake(&q->sleeping, 1);
 	return 0;
 }
@@ -286,9 +288,10 @@ static int consumer_sleep(weft_mpsc *q, const weft__deadline *deadline,
 		if (*nap_ns < NAP_MAX_NS)
 			*nap_ns *= 2;
 	}
-	/* acquire: pairs with the release exchange in weft__mpsc_wake, so the
-	 * waker's slot store is visible to our next poll. */
-	(void)atomic_exchange_explicit(&q->sleeping, 0, memory_order_acquire);
+	/* seq_cst: as in weft__mpsc_wake (every write of sleeping is); its
+	 * acquire half pairs with the waker's exchange, so the waker's slot
+	 * store is visible to our next poll. */
+	(void)atomic_exchange_explicit(&q->sleeping, 0, memory_order_seq_cst);
 	return rc;
 }
 

@@ -66,9 +66,10 @@
  *   tail != head: head is claimed but not written; its producer may have
  *     read 0 and will not wake us (it may be preempted in the window), so
  *     sleep with a timeout (50 us doubling to 1 ms) and poll again.
- * The consumer resets sleeping to 0 (acquire exchange) after waking, which
- * pairs with the waker's release exchange: its slot store is visible to the
- * next poll. Cost on the push: one load of a line written once per block
+ * The consumer resets sleeping to 0 (exchange) after waking, which pairs
+ * with the waker's exchange: its slot store is visible to the next poll.
+ * Every write of sleeping is seq_cst, so a push's load reads the last one
+ * before it in the total order. Cost on the push: one load of a line written once per block
  * and once per sleep (x86: a plain mov; ARM64: an ldar before the stlr).
  *
  * Memory: a 192-byte header plus 4 KiB blocks (about 8.1 bytes per queued
