@@ -15,6 +15,10 @@
  *                   latency percentiles (bench/shim.h, "Latency")
  *   mpsc/throughput thread 0 consumes, threads-1 producers (threads 2, 3, 5,
  *                   9 = 1, 2, 4, 8 producers)
+ *                   weft: the consumer waits in weft_mpsc_pop_wait, as the
+ *                   pthread queue's consumer in its pop; weft_trypop: the
+ *                   same queue polled with weft_mpsc_pop and wait_step
+ *                   (for information: how much the wait policy matters)
  *                   weft_intrusive: weft_mpsc_intrusive over preallocated
  *                   nodes (compare with wfcqueue_prealloc)
  *   mpsc/pingpong   as ring/pingpong
@@ -238,6 +242,7 @@ BQ_IMPL(ck_fifo_mpmc_prealloc, "ck_fifo_mpmc_prealloc")
 BQ_IMPL(moodycamel_ring, "moodycamel")
 BQ_BULK_IMPL(moodycamel_ring)
 BQ_IMPL(weft_mpsc, "weft")
+BQ_IMPL(weft_trypop, "weft_trypop")
 BQ_IMPL(weft_intrusive, "weft_intrusive")
 BQ_IMPL(pthread, "pthread")
 BQ_IMPL(wfcqueue, "wfcqueue")
@@ -288,6 +293,7 @@ REG_LAT(r_pp_mc, "ring/pingpong/moodycamel", moodycamel_ring, pingpong, weft_ben
 
 /* mpsc/throughput */
 REG(m_thr_weft, "mpsc/throughput/weft", weft_mpsc, mpsc, mpsc_threads, 256);
+REG(m_thr_weft_try, "mpsc/throughput/weft_trypop", weft_trypop, mpsc, mpsc_bar_threads, 256);
 /* intrusive: preallocated nodes, like the *_prealloc rows (for information) */
 REG(m_thr_weft_i, "mpsc/throughput/weft_intrusive", weft_intrusive, mpsc, mpsc_threads, 256);
 REG(m_thr_pthread, "mpsc/throughput/pthread", pthread, mpsc, mpsc_threads, 256);

@@ -24,7 +24,8 @@ enum mode {
 	RING_SPSC,
 	RING_SPSC_BULK,
 	RING_SPSC_ALL,
-	MPSC
+	MPSC,
+	MPSC_WAIT /* weft_mpsc_pop_wait; producers pause now and then */
 };
 
 typedef struct qtest {
@@ -73,6 +74,11 @@ static size_t put(qtest *t, void **items, size_t n, uint64_t i)
 		return weft_ring_spsc_push_bulk(&t->ring, items, n) ? 0 : n;
 	case MPSC:
 		return weft_mpsc_push(&t->mpsc, items[0]) == 0;
+	case MPSC_WAIT:
+		/* A yield now and then lets the consumer run dry and sleep. */
+		if (i % 1024 == 1023)
+			sched_yield();
+		return weft_mpsc_push(&t->mpsc, items[0]) == 0;
 	}
 	return 0;
 }
@@ -103,6 +109,13 @@ static size_t take(qtest *t, void **items, uint64_t i)
 			       : weft_ring_spsc_pop(&t->ring, items);
 	case MPSC:
 		return weft_mpsc_pop(&t->mpsc, items);
+	case MPSC_WAIT:
+		/* Never, a short timeout (which may expire), and none. Waiting
+		 * forever is safe: the consumer asks only while items remain. */
+		return weft_mpsc_pop_wait(&t->mpsc, items,
+					  i % 3 == 0   ? WEFT_TIMEOUT_NEVER
+					  : i % 3 == 1 ? 20000
+						       : 0) == 0;
 	}
 	return 0;
 }
@@ -169,7 +182,7 @@ static void run(const weft_stress_case *c, weft_stress_result *r, enum mode mode
 	t->consumers = consumers;
 	t->per_producer = weft_stress_ops(c) / producers;
 	weft_delivery_init(&t->d, producers, t->per_producer);
-	if (mode == MPSC) {
+	if (mode == MPSC || mode == MPSC_WAIT) {
 		if (weft_mpsc_init(&t->mpsc))
 			weft_stress_fail(r, "mpsc init");
 	} else if (weft_ring_init(&t->ring, c->arg)) {
@@ -178,7 +191,7 @@ static void run(const weft_stress_case *c, weft_stress_result *r, enum mode mode
 	weft_stress_run_threads(producers + consumers, worker, t);
 	weft_delivery_check(&t->d, r);
 	void *v;
-	if (mode == MPSC) {
+	if (mode == MPSC || mode == MPSC_WAIT) {
 		if (weft_mpsc_pop(&t->mpsc, &v))
 			weft_stress_fail(r, "item left after all were received");
 		weft_mpsc_destroy(&t->mpsc);
@@ -236,7 +249,14 @@ WEFT_STRESS_CASE("ring_mpmc_all/4:4", ring_mpmc_all, 4, 64, 1000000);
 WEFT_STRESS_CASE("ring_spsc/1:1", ring_spsc, 1, 64, 1000000);
 WEFT_STRESS_CASE("ring_spsc_bulk/1:1", ring_spsc_bulk, 1, 64, 1000000);
 WEFT_STRESS_CASE("ring_spsc_all/1:1", ring_spsc_all, 1, 64, 1000000);
+static void mpsc_wait(const weft_stress_case *c, weft_stress_result *r)
+{
+	run(c, r, MPSC_WAIT, c->threads, 1);
+}
+
 WEFT_STRESS_CASE("mpsc/1", mpsc, 1, 0, 1000000);
 WEFT_STRESS_CASE("mpsc/2", mpsc, 2, 0, 1000000);
 WEFT_STRESS_CASE("mpsc/4", mpsc, 4, 0, 1000000);
 WEFT_STRESS_CASE("mpsc/8", mpsc, 8, 0, 1000000);
+WEFT_STRESS_CASE("mpsc_wait/1", mpsc_wait, 1, 0, 100000);
+WEFT_STRESS_CASE("mpsc_wait/4", mpsc_wait, 4, 0, 100000);

@@ -1,7 +1,13 @@
-/* tests/unit_mpsc.c - weft_mpsc: order, empty, NULL, block crossing, wrap, memory. */
+/* tests/unit_mpsc.c - weft_mpsc: order, empty, NULL, block crossing, wrap, memory, pop_wait. */
+#define _GNU_SOURCE
 #include <criterion/criterion.h>
 #include <errno.h>
+#include <pthread.h>
+#include <sched.h>
 #include <stdint.h>
+#include <stdlib.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 
 #include "weft/mpsc.h"
 #include "test_util.h"
@@ -74,4 +80,81 @@ Test(mpsc, block_is_4k)
 {
 	cr_assert_eq(sizeof(weft_mpsc_block), 4096);
 	cr_assert_eq(WEFT_MPSC_BLOCK_SLOTS, 504);
+}
+
+/* ------------------------------------------------------------ pop_wait */
+
+Test(mpsc, pop_wait_times_out_and_leaves_item)
+{
+	weft_mpsc q;
+	void *v = P(7);
+	cr_assert_eq(weft_mpsc_init(&q), 0);
+	cr_assert_eq(weft_mpsc_pop_wait(&q, &v, 0), ETIMEDOUT);
+	uint64_t t0 = weft_test_now_ns();
+	cr_assert_eq(weft_mpsc_pop_wait(&q, &v, 2000000), ETIMEDOUT);
+	cr_assert_geq(weft_test_now_ns() - t0, 2000000, "returned before the timeout");
+	cr_assert_eq(v, P(7), "*item written on timeout");
+	cr_assert_eq(weft_mpsc_push(&q, P(1)), 0);
+	cr_assert_eq(weft_mpsc_pop_wait(&q, &v, 0), 0);
+	cr_assert_eq(v, P(1));
+	weft_mpsc_destroy(&q);
+}
+
+typedef struct waiter {
+	weft_mpsc q;
+	_Atomic pid_t tid;
+	void *got[3];
+	int rc[3];
+} waiter;
+
+static void *consume_three(void *arg)
+{
+	waiter *w = arg;
+	atomic_store(&w->tid, (pid_t)syscall(SYS_gettid));
+	for (int i = 0; i < 3; i++)
+		w->rc[i] = weft_mpsc_pop_wait(&w->q, &w->got[i], WEFT_TIMEOUT_NEVER);
+	return NULL;
+}
+
+/* Until the consumer has set sleeping and is asleep in the kernel (or 10 s). */
+static void until_asleep(waiter *w)
+{
+	uint64_t t0 = weft_test_now_ns();
+	while (!(atomic_load(&w->q.sleeping) && atomic_load(&w->tid) &&
+		 weft_test_thread_sleeping(atomic_load(&w->tid))) &&
+	       weft_test_now_ns() - t0 < 10000000000ull)
+		sched_yield();
+}
+
+/*
+ * A consumer asleep on an empty queue is woken by the push (no timeout
+ * would save it: a missing wake-up hangs the test). Then a position is
+ * claimed and left unwritten (a push's first half, as a producer preempted
+ * in its window), a later push wakes the consumer, which must wait behind
+ * the unwritten slot and come back on its own (its timed nap) once the
+ * slot is written without a wake-up.
+ */
+Test(mpsc, pop_wait_sleeps_and_is_woken)
+{
+	waiter *w = calloc(1, sizeof *w);
+	cr_assert_eq(weft_mpsc_init(&w->q), 0);
+	pthread_t th;
+	cr_assert_eq(pthread_create(&th, NULL, consume_three, w), 0);
+	until_asleep(w);
+	cr_assert_eq(weft_mpsc_push(&w->q, P(1)), 0);
+	until_asleep(w); /* in its second pop_wait, tail == head */
+	uint64_t pos = atomic_fetch_add(&w->q.tail, 1);
+	cr_assert_eq(weft_mpsc_push(&w->q, P(2)), 0); /* wakes it */
+	until_asleep(w); /* napping behind pos */
+	weft_mpsc_block *b = atomic_load(&w->q.tail_block);
+	cr_assert_lt(pos - b->base, WEFT_MPSC_BLOCK_SLOTS);
+	atomic_store(&b->slots[pos - b->base], P(3));
+	cr_assert_eq(pthread_join(th, NULL), 0);
+	void *want[3] = { P(1), P(3), P(2) };
+	for (int i = 0; i < 3; i++) {
+		cr_assert_eq(w->rc[i], 0);
+		cr_assert_eq(w->got[i], want[i]);
+	}
+	weft_mpsc_destroy(&w->q);
+	free(w);
 }

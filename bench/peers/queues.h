@@ -30,6 +30,9 @@
  *                   consumer (the documented caller-serialised dequeue).
  *                   malloc per push, free after pop; _prealloc: node pool.
  *   moodycamel      moodycamel::ConcurrentQueue via peers/moodycamel.cc.
+ *   weft (mpsc)     weft_mpsc; the consumer pops with weft_mpsc_pop_wait
+ *                   (adapted re-polls, then a futex sleep); weft_trypop:
+ *                   weft_mpsc_pop polled with the body's common wait.
  *   weft_intrusive  weft_mpsc_intrusive with the nodes of the same
  *                   per-producer pool as wfcqueue_prealloc (the node is
  *                   embedded in pnode; the consumer marks it free after pop).
@@ -126,7 +129,14 @@ static void *weft_mpsc_new(unsigned threads)
 }
 static void weft_mpsc_free(void *q) { weft_mpsc_destroy(q); free(q); }
 static inline bool weft_mpsc_bq_push(void *q, unsigned t, void *v) { (void)t; return weft_mpsc_push(q, v) == 0; }
-static inline bool weft_mpsc_bq_pop(void *q, unsigned t, void **v) { (void)t; return weft_mpsc_pop(q, v); }
+/* The consumer waits in weft_mpsc_pop_wait (the blocking pop weft/mpsc.h
+ * recommends to a consumer with nothing else to do, as the pthread queue's
+ * pop blocks); weft_trypop polls weft_mpsc_pop with the body's common wait. */
+static inline bool weft_mpsc_bq_pop(void *q, unsigned t, void **v) { (void)t; return weft_mpsc_pop_wait(q, v, WEFT_TIMEOUT_NEVER) == 0; }
+#define weft_trypop_new weft_mpsc_new
+#define weft_trypop_free weft_mpsc_free
+#define weft_trypop_bq_push weft_mpsc_bq_push
+static inline bool weft_trypop_bq_pop(void *q, unsigned t, void **v) { (void)t; return weft_mpsc_pop(q, v); }
 static double weft_mpsc_bytes(void *q, size_t n) { (void)n; return (double)weft_mpsc_memory(q); }
 
 /* ---------------------------------------------------- pthread mutex+cond */
