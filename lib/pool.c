@@ -38,9 +38,9 @@
 #define POOL_PAUSE_NS 500
 
 /* Tasks a worker moves from the injector or a submit ring to its deque
- * in one visit (besides the one it runs): one token exchange and one
- * store of the ring's head per 33 tasks, while at most 32 wait behind a
- * busy worker until the others steal them. */
+ * in one visit (besides the one it runs): the injector's token exchange,
+ * or a ring's CAS, once per 33 tasks; the 32 wait on the deque, where the
+ * other workers can steal them. */
 #define INJECTOR_BATCH 32
 
 /*
