@@ -142,6 +142,7 @@ typedef struct worker {
 	_Atomic uint64_t completed;
 	_Atomic uint64_t submitted;
 	uint64_t rng;	/* victim choice; this worker's only */
+	uint32_t visits; /* find_work's order of the shared queues; ours only */
 	unsigned index;
 	pthread_t tid;
 } worker;
@@ -719,9 +720,12 @@ static job find_work(worker *w)
 	if (weft__deque_maybe_nonempty(&w->dq) &&
 	    weft__deque_take_words(&w->dq, x, JOB_WORDS))
 		return (job){ x[0], x[1] };
-	job j = take_rings(w);
+	/* The rings and the injector first in turn: a flood into one does
+	 * not starve the other. */
+	bool rings_first = w->visits++ & 1;
+	job j = rings_first ? take_rings(w) : take_injector(w);
 	if (!is_job(j))
-		j = take_injector(w);
+		j = rings_first ? take_injector(w) : take_rings(w);
 	if (!is_job(j))
 		j = steal_work(w);
 	return j;
