@@ -37,13 +37,66 @@
 #endif
 #define POOL_PAUSE_NS 500
 
-/* Tasks a worker moves from the injector to its deque in one visit. */
+/* Tasks a worker moves from the injector or a submit ring to its deque
+ * in one visit (besides the one it runs): the injector's token exchange,
+ * or a ring's CAS, once per 33 tasks; the 32 wait on the deque, where the
+ * other workers can steal them. */
 #define INJECTOR_BATCH 32
+
+/*
+ * Submit rings (see weft/pool.h): at most MAX_RINGS outside threads get
+ * one each (the later ones use the injector). A ring starts with 2^8 jobs
+ * of 16 bytes and doubles up to RING_MAX_JOBS queued (2 MiB); beyond
+ * that its thread's submits go to the injector until the workers catch up.
+ */
+#define MAX_RINGS 8
+#define RING_LOG2_SLOTS 8
+#define RING_MAX_JOBS (1 << 17)
 
 /* Initial deque size: 2^8 slots, doubled when full. */
 #define DEQUE_LOG2_SLOTS 8
 
 enum task_kind { KIND_EXECUTE, KIND_SPAWN, KIND_PIECE };
+
+/*
+ * What the deques and the submit rings hold: two words. fn non-NULL: an
+ * execute task without a record, fn(arg) (the function pointer as a data
+ * word: POSIX guarantees the round trip, as dlsym needs). fn NULL: arg is
+ * a weft_task record (spawned tasks, pieces, execute tasks that went
+ * through the injector). Both NULL: no job.
+ */
+typedef struct job {
+	void *fn;
+	void *arg;
+} job;
+#define JOB_WORDS 2
+
+static inline void *fn_word(void (*fn)(void *))
+{
+	union { void (*f)(void *); void *p; } u = { .f = fn };
+	return u.p;
+}
+
+static inline void (*word_fn(void *p))(void *)
+{
+	union { void *p; void (*f)(void *); } u = { .p = p };
+	return u.f;
+}
+
+_Static_assert(sizeof(void (*)(void *)) == sizeof(void *),
+	       "jobs keep a function pointer in a data word");
+
+/*
+ * A submit ring: one outside thread's jobs, a Chase-Lev deque of jobs
+ * that its owner (the submitting thread) only pushes and the workers
+ * steal from in batches (weft__deque_steal_batch_words: one CAS per
+ * batch; safe because the owner never takes). It grows as a worker's
+ * deque does; the producer reads the consumers' line only when the array
+ * looks full (top_seen).
+ */
+typedef struct submit_ring {
+	weft__deque q;
+} submit_ring;
 
 /* weft_task.state: PENDING until run; then DONE or CANCELED, with WAITER
  * set while a joiner sleeps (or is about to) on the word. */
@@ -89,6 +142,7 @@ typedef struct worker {
 	_Atomic uint64_t completed;
 	_Atomic uint64_t submitted;
 	uint64_t rng;	/* victim choice; this worker's only */
+	uint32_t visits; /* find_work's order of the shared queues; ours only */
 	unsigned index;
 	pthread_t tid;
 } worker;
@@ -118,6 +172,13 @@ struct weft_pool {
 	 * between them per task. */
 	WEFT_ALIGNED_CACHELINE _Atomic uint64_t submitted;
 	WEFT_ALIGNED_CACHELINE _Atomic uint64_t ended_outside;
+	/* Submit rings: ring_owner[i] is the thread (the address of its
+	 * tls_ring_id) that owns rings[i], 0 if free; rings are allocated on
+	 * first claim, kept to the end, and published below nrings. */
+	WEFT_ALIGNED_CACHELINE _Atomic uintptr_t ring_owner[MAX_RINGS];
+	_Atomic(submit_ring *) rings[MAX_RINGS];
+	_Atomic uint32_t nrings;
+	uint64_t id; /* unique per pool created: tells a reused address */
 	_Atomic uint32_t in_wait; /* tasks inside weft_pool_wait */
 	/* Read-mostly: weft_pool_wait's futex word and sleeper count, mode. */
 	WEFT_ALIGNED_CACHELINE _Atomic uint32_t wait_seq;
@@ -133,6 +194,17 @@ struct weft_pool {
 
 /* The worker the calling thread is; NULL outside every pool. */
 static _Thread_local worker *tls_worker;
+
+/* The calling thread's submit ring in the pool it submitted to last
+ * (pool and its id: a destroyed pool's address may come back); ring NULL:
+ * none was free. tls_ring_id's address names the thread (ring_owner). */
+static _Thread_local struct {
+	weft_pool *pool;
+	uint64_t id;
+	submit_ring *ring;
+} tls_ring;
+static _Thread_local char tls_ring_id;
+static _Atomic uint64_t pool_ids;
 
 /* ------------------------------------------------------------ waking */
 
@@ -400,23 +472,34 @@ static weft_task *task_of(weft_mpsc_node *n)
 	return WEFT_CONTAINER_OF(n, weft_task, node);
 }
 
+static job record_job(weft_task *t)
+{
+	return (job){ NULL, t };
+}
+
+static bool push_job(worker *w, job j)
+{
+	void *words[JOB_WORDS] = { j.fn, j.arg };
+	return weft__deque_push_words(&w->dq, words, JOB_WORDS);
+}
+
 /* One task from the injector, and up to a batch more into w's deque. */
-static weft_task *take_injector(worker *w)
+static job take_injector(worker *w)
 {
 	weft_pool *p = w->pool;
 	if (!injector_maybe_nonempty(p))
-		return NULL;
+		return (job){ 0 };
 	/* acquire: pairs with the release store below by the previous
 	 * consumer (hands over the queue's plain head). */
 	if (atomic_exchange_explicit(&p->injector_token, 1, memory_order_acquire))
-		return NULL; /* another worker is consuming it */
+		return (job){ 0 }; /* another worker is consuming it */
 	weft_mpsc_node *n = weft_mpsc_intrusive_pop(&p->injector);
 	weft_task *first = n ? task_of(n) : NULL;
 	unsigned moved = 0;
 	bool reinjected = false;
 	while (first && moved < INJECTOR_BATCH &&
 	       (n = weft_mpsc_intrusive_pop(&p->injector))) {
-		if (!weft__deque_push(&w->dq, task_of(n))) {
+		if (!push_job(w, record_job(task_of(n)))) {
 			/* no memory to grow: put it back (order lost, not it) */
 			uncount_ejected(p, 1);
 			inject(p, n);
@@ -432,7 +515,158 @@ static weft_task *take_injector(worker *w)
 		notify_work(p);
 	else if (reinjected)
 		notify_work_after_rmw(p);
-	return first;
+	return first ? record_job(first) : (job){ 0 };
+}
+
+/* ------------------------------------------------------------ submit rings */
+
+static uint32_t rings_published(weft_pool *p)
+{
+	/* acquire: pairs with the release CAS in claim_ring, so the ring
+	 * pointers below it are visible (they are written first). */
+	return atomic_load_explicit(&p->nrings, memory_order_acquire);
+}
+
+static submit_ring *ring_at(weft_pool *p, uint32_t i)
+{
+	/* acquire: pairs with the release store in claim_ring (the ring's
+	 * zeroed memory). */
+	return atomic_load_explicit(&p->rings[i], memory_order_acquire);
+}
+
+static bool ring_maybe_nonempty(submit_ring *r)
+{
+	/* a hint; exactness comes from the callers' seq_cst fences (park)
+	 * against the producer's (notify_work after ring_push). */
+	return weft__deque_maybe_nonempty(&r->q);
+}
+
+/* Ring i of p, allocated if this is its first owner; NULL: no memory. */
+static submit_ring *ring_for_new_owner(weft_pool *p, uint32_t i)
+{
+	submit_ring *r = ring_at(p, i);
+	if (!r) {
+		r = aligned_alloc(WEFT_CACHELINE, sizeof *r);
+		if (!r)
+			return NULL;
+		memset(r, 0, sizeof *r);
+		if (weft__deque_init_words(&r->q, RING_LOG2_SLOTS, JOB_WORDS)) {
+			free(r);
+			return NULL;
+		}
+		/* release: publishes the zeroed ring to ring_at. */
+		atomic_store_explicit(&p->rings[i], r, memory_order_release);
+		uint32_t n = atomic_load_explicit(&p->nrings, memory_order_relaxed);
+		/* release: pairs with the acquire load in rings_published. */
+		while (n < i + 1 &&
+		       !atomic_compare_exchange_weak_explicit(&p->nrings, &n, i + 1,
+							      memory_order_release,
+							      memory_order_relaxed))
+			;
+	}
+	/* acquire: a top the workers moved; any value <= the true top only
+	 * costs the producer one more look (the last owner's thread ended). */
+	r->q.top_seen = atomic_load_explicit(&r->q.top, memory_order_acquire);
+	return r;
+}
+
+/*
+ * The calling thread's ring in p: the one it owns, or a free one it
+ * claims (kept for the pool's life: a thread that exits leaves it to the
+ * next thread whose tls_ring_id has the same address, which glibc gives
+ * only after the old thread's exit, through its stack cache's lock).
+ * NULL: all taken (submits go to the injector).
+ */
+static submit_ring *claim_ring(weft_pool *p)
+{
+	uintptr_t me = (uintptr_t)&tls_ring_id;
+	submit_ring *r = NULL;
+	for (uint32_t i = 0; i < MAX_RINGS && !r; i++)
+		/* relaxed: only this thread stores `me` here. */
+		if (atomic_load_explicit(&p->ring_owner[i], memory_order_relaxed) == me)
+			r = ring_for_new_owner(p, i);
+	for (uint32_t i = 0; i < MAX_RINGS && !r; i++) {
+		uintptr_t free_slot = 0;
+		/* relaxed: a claim; the ring itself is published by its
+		 * pointer (release/acquire). */
+		if (atomic_compare_exchange_strong_explicit(&p->ring_owner[i], &free_slot,
+							    me, memory_order_relaxed,
+							    memory_order_relaxed)) {
+			r = ring_for_new_owner(p, i);
+			if (!r) /* no memory: give it back */
+				atomic_store_explicit(&p->ring_owner[i], 0,
+						      memory_order_relaxed);
+			break;
+		}
+	}
+	tls_ring.pool = p;
+	tls_ring.id = p->id;
+	tls_ring.ring = r;
+	return r;
+}
+
+static submit_ring *my_ring(weft_pool *p)
+{
+	if (WEFT_LIKELY(tls_ring.pool == p && tls_ring.id == p->id))
+		return tls_ring.ring;
+	return claim_ring(p);
+}
+
+/* Producer: queue fn(arg); false when RING_MAX_JOBS are queued or no
+ * memory to grow. */
+static bool ring_push(submit_ring *r, void (*fn)(void *), void *arg)
+{
+	/* relaxed: only this thread writes bottom. */
+	int64_t b = atomic_load_explicit(&r->q.bottom, memory_order_relaxed);
+	if (b - r->q.top_seen >= RING_MAX_JOBS) {
+		/* acquire: as in weft__deque_push. */
+		r->q.top_seen = atomic_load_explicit(&r->q.top, memory_order_acquire);
+		if (b - r->q.top_seen >= RING_MAX_JOBS)
+			return false;
+	}
+	void *words[JOB_WORDS] = { fn_word(fn), arg };
+	return weft__deque_push_words(&r->q, words, JOB_WORDS);
+}
+
+static void run_job(worker *w, job j, bool joined_here);
+
+/*
+ * Consumer: steal up to a batch of r's jobs with one CAS; return the
+ * first, push the rest on w's deque (where the others can steal them).
+ */
+static job take_ring(worker *w, submit_ring *r)
+{
+	if (!ring_maybe_nonempty(r))
+		return (job){ 0 };
+	void *got[(INJECTOR_BATCH + 1) * JOB_WORDS];
+	unsigned n = weft__deque_steal_batch_words(&r->q, got, INJECTOR_BATCH + 1,
+						   JOB_WORDS);
+	if (n == 0)
+		return (job){ 0 };
+	unsigned i = 1;
+	while (i < n && push_job(w, (job){ got[i * 2], got[i * 2 + 1] }))
+		i++;
+	if (i > 1)
+		notify_work(w->pool);
+	for (; i < n; i++) /* no memory to grow the deque: run them here */
+		run_job(w, (job){ got[i * 2], got[i * 2 + 1] }, false);
+	return (job){ got[0], got[1] };
+}
+
+/* A job from the rings, starting at one that depends on the worker. */
+static job take_rings(worker *w)
+{
+	weft_pool *p = w->pool;
+	uint32_t n = rings_published(p);
+	for (uint32_t k = 0; k < n; k++) {
+		submit_ring *r = ring_at(p, (w->index + k) % n);
+		if (r) {
+			job j = take_ring(w, r);
+			if (j.fn || j.arg)
+				return j;
+		}
+	}
+	return (job){ 0 };
 }
 
 static uint32_t next_random(worker *w)
@@ -447,12 +681,12 @@ static uint32_t next_random(worker *w)
 }
 
 /* Steal from the others, starting at a random victim. */
-static weft_task *steal_work(worker *w)
+static job steal_work(worker *w)
 {
 	weft_pool *p = w->pool;
 	unsigned n = p->nworkers;
 	if (n < 2)
-		return NULL;
+		return (job){ 0 };
 	for (int round = 0; round < 4; round++) {
 		bool lost_race = false;
 		unsigned start = next_random(w) % n;
@@ -460,28 +694,41 @@ static weft_task *steal_work(worker *w)
 			worker *v = &p->workers[(start + i) % n];
 			if (v == w)
 				continue;
-			void *x = weft__deque_steal(&v->dq);
-			if (x == WEFT__DEQUE_ABORT)
+			void *x[JOB_WORDS];
+			int got = weft__deque_steal_words(&v->dq, x, JOB_WORDS);
+			if (got == WEFT__DEQUE_LOST)
 				lost_race = true;
-			else if (x)
-				return x;
+			else if (got == WEFT__DEQUE_GOT)
+				return (job){ x[0], x[1] };
 		}
 		if (!lost_race)
 			break;
 	}
-	return NULL;
+	return (job){ 0 };
 }
 
-static weft_task *find_work(worker *w)
+static bool is_job(job j)
 {
+	return j.fn || j.arg;
+}
+
+static job find_work(worker *w)
+{
+	void *x[JOB_WORDS];
 	/* The owner's own deque looks empty: it is (bottom is the owner's,
 	 * and a stale top is only smaller): skip take's seq_cst fence. */
-	weft_task *t = weft__deque_maybe_nonempty(&w->dq) ? weft__deque_take(&w->dq) : NULL;
-	if (!t)
-		t = take_injector(w);
-	if (!t)
-		t = steal_work(w);
-	return t;
+	if (weft__deque_maybe_nonempty(&w->dq) &&
+	    weft__deque_take_words(&w->dq, x, JOB_WORDS))
+		return (job){ x[0], x[1] };
+	/* The rings and the injector first in turn: a flood into one does
+	 * not starve the other. */
+	bool rings_first = w->visits++ & 1;
+	job j = rings_first ? take_rings(w) : take_injector(w);
+	if (!is_job(j))
+		j = rings_first ? take_injector(w) : take_rings(w);
+	if (!is_job(j))
+		j = steal_work(w);
+	return j;
 }
 
 /* Is there work anywhere (a hint: exactness comes from the callers' fences)? */
@@ -489,6 +736,12 @@ static bool work_visible(weft_pool *p)
 {
 	if (injector_maybe_nonempty(p))
 		return true;
+	uint32_t n = rings_published(p);
+	for (uint32_t i = 0; i < n; i++) {
+		submit_ring *r = ring_at(p, i);
+		if (r && ring_maybe_nonempty(r))
+			return true;
+	}
 	for (unsigned i = 0; i < p->nworkers; i++)
 		if (weft__deque_maybe_nonempty(&p->workers[i].dq))
 			return true;
@@ -574,6 +827,19 @@ static void run_task(worker *w, weft_task *t, bool joined_here)
 	}
 }
 
+/* Run a job: a record (run_task) or an execute task without one. */
+static void run_job(worker *w, job j, bool joined_here)
+{
+	if (!j.fn) {
+		run_task(w, j.arg, joined_here);
+		return;
+	}
+	weft_pool *p = w->pool;
+	if (!discarding(p))
+		word_fn(j.fn)(j.arg);
+	finish_counted(p);
+}
+
 static void stop_searching(worker *w);
 static void pass_on_wakeup(worker *w);
 
@@ -626,11 +892,11 @@ static void wait_task(worker *w, weft_task *t)
 		if (s & TASK_ENDED)
 			break;
 		if (w) {
-			weft_task *o = find_work(w);
-			if (o) {
+			job o = find_work(w);
+			if (is_job(o)) {
 				if (w->searching)
 					pass_on_wakeup(w);
-				run_task(w, o, o == t);
+				run_job(w, o, !o.fn && o.arg == t);
 				b = weft__backoff_make_ns(POOL_SPIN_NS, POOL_PAUSE_NS);
 				continue;
 			}
@@ -743,13 +1009,13 @@ static void *worker_main(void *arg)
 	tls_worker = w;
 	name_worker(p->name, w->index);
 	for (;;) {
-		weft_task *t = find_work(w);
-		if (t) {
+		job j = find_work(w);
+		if (is_job(j)) {
 			/* A searcher that found work and left more behind
 			 * wakes the next one (the wake-ups chain). */
 			if (w->searching)
 				pass_on_wakeup(w);
-			run_task(w, t, false);
+			run_job(w, j, false);
 			continue;
 		}
 		if (should_exit(p))
@@ -769,6 +1035,13 @@ static void free_pool(weft_pool *p, unsigned deques)
 {
 	for (unsigned i = 0; i < deques; i++)
 		weft__deque_destroy(&p->workers[i].dq);
+	for (unsigned i = 0; i < MAX_RINGS; i++) {
+		submit_ring *r = atomic_load_explicit(&p->rings[i], memory_order_relaxed);
+		if (r) {
+			weft__deque_destroy(&r->q);
+			free(r);
+		}
+	}
 	free(p->workers);
 	free(p->idle);
 	free(p->name);
@@ -829,6 +1102,8 @@ int weft_pool_create(weft_pool **out, const weft_pool_opts *o)
 	weft_mpsc_intrusive_init(&p->injector);
 	p->nworkers = o->threads ? o->threads : (cpus ? cpus : 1);
 	p->max_searching = cpus >= 2 ? cpus / 2 : 0;
+	/* relaxed: a unique number, nothing to order. */
+	p->id = atomic_fetch_add_explicit(&pool_ids, 1, memory_order_relaxed) + 1;
 	p->name = strdup(o->name ? o->name : "weft-pool");
 	p->workers = aligned_alloc(WEFT_CACHELINE, p->nworkers * sizeof(worker));
 	p->idle = malloc(p->nworkers * sizeof *p->idle);
@@ -839,7 +1114,7 @@ int weft_pool_create(weft_pool **out, const weft_pool_opts *o)
 	memset(p->workers, 0, p->nworkers * sizeof(worker));
 	for (unsigned i = 0; i < p->nworkers; i++) {
 		worker *w = &p->workers[i];
-		if (weft__deque_init(&w->dq, DEQUE_LOG2_SLOTS)) {
+		if (weft__deque_init_words(&w->dq, DEQUE_LOG2_SLOTS, JOB_WORDS)) {
 			free_pool(p, i);
 			return ENOMEM;
 		}
@@ -879,7 +1154,7 @@ static int push_task(weft_pool *p, weft_task *t)
 {
 	worker *w = tls_worker;
 	if (w && w->pool == p) {
-		if (!weft__deque_push(&w->dq, t))
+		if (!push_job(w, record_job(t)))
 			return ENOMEM;
 		notify_work(p);
 	} else {
@@ -900,10 +1175,37 @@ static int submit_counted(weft_pool *p, weft_task *t)
 	return err;
 }
 
+/*
+ * Queue fn(arg) without a record when the calling thread is a worker of p
+ * (its deque) or has a submit ring with room; false: use a record.
+ * Counted first (begin_counted), as every submit.
+ */
+static bool execute_inline(weft_pool *p, void (*fn)(void *), void *arg,
+			   int *err)
+{
+	worker *w = tls_worker;
+	bool mine = w && w->pool == p;
+	submit_ring *r = mine ? NULL : my_ring(p);
+	if (!mine && !r)
+		return false;
+	if ((*err = begin_counted(p)))
+		return true;
+	if (mine ? push_job(w, (job){ fn_word(fn), arg }) : ring_push(r, fn, arg)) {
+		/* the push's store of bottom / tail is not an RMW: fence */
+		notify_work(p);
+		return true;
+	}
+	finish_counted(p); /* ring at its limit, or no memory */
+	return false;
+}
+
 int weft_pool_execute(weft_pool *p, void (*fn)(void *), void *arg)
 {
 	if (!p || !fn)
 		return EINVAL;
+	int err = 0;
+	if (execute_inline(p, fn, arg, &err))
+		return err;
 	weft_task *t = malloc(sizeof *t);
 	if (!t)
 		return ENOMEM;
@@ -912,7 +1214,7 @@ int weft_pool_execute(weft_pool *p, void (*fn)(void *), void *arg)
 	t->waiter = NULL;
 	t->fn.execute = fn;
 	t->arg = arg;
-	int err = submit_counted(p, t);
+	err = submit_counted(p, t);
 	if (err)
 		free(t);
 	return err;
@@ -984,9 +1286,9 @@ void weft_pool_wait(weft_pool *p)
 		if (wait_done(p, w))
 			break;
 		if (w) {
-			weft_task *o = find_work(w);
-			if (o) {
-				run_task(w, o, false);
+			job o = find_work(w);
+			if (is_job(o)) {
+				run_job(w, o, false);
 				continue;
 			}
 		}

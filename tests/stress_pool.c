@@ -6,6 +6,10 @@
  * and the owner never takes an item it did not push after the last one it
  * took back (LIFO on its own end is not checked: thieves interleave).
  *
+ * deque_words, deque_words_batch: the same with two-word items, and with
+ * a push-only owner and thieves stealing batches (weft_pool's submit
+ * rings); no item torn.
+ *
  * pool_exactly_once/N: N outside threads submit execute and spawn tasks
  * (tagged per submitter and index) to a 2-worker pool; each task, on a
  * worker, sometimes spawns and joins a child or runs a small parallel
@@ -102,6 +106,103 @@ static void deque_steal(const weft_stress_case *c, weft_stress_result *r)
 
 WEFT_STRESS_CASE("deque_steal/2", deque_steal, 2, 0, 400000);
 WEFT_STRESS_CASE("deque_steal/4", deque_steal, 4, 0, 400000);
+
+/*
+ * deque_words_batch/N: items of two words (i, ~i), as weft_pool's jobs.
+ * arg 0: the owner pushes, takes one back in three, and N-1 thieves steal
+ * one at a time; arg 1: the owner only pushes (a submit ring) and the
+ * thieves steal batches of 1..9. Every item is taken exactly once, and
+ * never torn (its two words match).
+ */
+typedef struct words_test {
+	weft__deque q;
+	uint64_t items;
+	int push_only;
+	_Atomic uint32_t *taken;
+	_Atomic int owner_done;
+	weft_stress_result *r;
+} words_test;
+
+static void count_pair(words_test *t, void *const *x)
+{
+	uintptr_t i = (uintptr_t)x[0];
+	if (i >= t->items || (uintptr_t)x[1] != ~i) {
+		weft_stress_fail(t->r, "torn or bad item %#lx %#lx",
+				 (unsigned long)i, (unsigned long)(uintptr_t)x[1]);
+		return;
+	}
+	atomic_fetch_add_explicit(&t->taken[i], 1, memory_order_relaxed);
+}
+
+static void words_owner(words_test *t)
+{
+	void *x[2];
+	for (uint64_t i = 0; i < t->items; i++) {
+		void *item[2] = { (void *)(uintptr_t)i, (void *)~(uintptr_t)i };
+		if (!weft__deque_push_words(&t->q, item, 2))
+			weft_stress_fail(t->r, "push out of memory");
+		if (!t->push_only && i % 3 == 2 && weft__deque_take_words(&t->q, x, 2))
+			count_pair(t, x);
+	}
+	while (!t->push_only && weft__deque_take_words(&t->q, x, 2))
+		count_pair(t, x);
+	/* release: pairs with the thieves' acquire load. */
+	atomic_store_explicit(&t->owner_done, 1, memory_order_release);
+}
+
+static void words_worker(unsigned id, void *arg)
+{
+	words_test *t = arg;
+	if (id == 0) {
+		words_owner(t);
+		return;
+	}
+	void *x[2 * 9];
+	unsigned max = id; /* thieves differ in batch size */
+	for (;;) {
+		/* acquire: the owner's last push/take happened before. */
+		int done = atomic_load_explicit(&t->owner_done, memory_order_acquire);
+		unsigned n = 0;
+		if (t->push_only) {
+			n = weft__deque_steal_batch_words(&t->q, x, max % 9 + 1, 2);
+			max++;
+		} else {
+			int got = weft__deque_steal_words(&t->q, x, 2);
+			if (got == WEFT__DEQUE_LOST)
+				continue;
+			n = got == WEFT__DEQUE_GOT;
+		}
+		for (unsigned k = 0; k < n; k++)
+			count_pair(t, &x[2 * k]);
+		if (n == 0 && done && !weft__deque_maybe_nonempty(&t->q))
+			return;
+	}
+}
+
+static void deque_words(const weft_stress_case *c, weft_stress_result *r)
+{
+	words_test t = { .items = weft_stress_ops(c), .push_only = (int)c->arg, .r = r };
+	if (weft__deque_init_words(&t.q, 2, 2)) { /* tiny: grows under the thieves */
+		weft_stress_fail(r, "init");
+		return;
+	}
+	t.taken = calloc(t.items, sizeof *t.taken);
+	weft_stress_run_threads(c->threads, words_worker, &t);
+	for (uint64_t i = 0; i < t.items; i++) {
+		uint32_t n = atomic_load(&t.taken[i]);
+		if (n != 1) {
+			weft_stress_fail(r, "item %llu taken %u times",
+					 (unsigned long long)i, n);
+			break;
+		}
+	}
+	weft__deque_destroy(&t.q);
+	free(t.taken);
+}
+
+WEFT_STRESS_CASE("deque_words/3", deque_words, 3, 0, 300000);
+WEFT_STRESS_CASE("deque_words_batch/2", deque_words, 2, 1, 300000);
+WEFT_STRESS_CASE("deque_words_batch/4", deque_words, 4, 1, 300000);
 
 /* ------------------------------------------------------------ pool */
 

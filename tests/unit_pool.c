@@ -654,3 +654,103 @@ Test(pool, worker_sleeping_in_a_join_is_woken_by_new_work)
 		     "the joining worker did not take the new piece");
 	weft_pool_destroy(j.p, WEFT_POOL_DRAIN);
 }
+
+/* ------------------------------------------------------------ submit rings */
+
+/*
+ * Outside threads queue execute tasks on rings of their own (lib/pool.c):
+ * at most 8 per pool (the rest use the injector), up to 2^17 queued each
+ * (the rest go to the injector), kept for the pool's life and reused by
+ * the next thread at the same TLS address. Every task runs exactly once
+ * through all of it.
+ */
+#define RING_TEST_QUEUED 140000 /* more than one ring holds (2^17) */
+#define RING_TEST_THREADS 12	/* more than the rings a pool has (8) */
+#define RING_TEST_PER_THREAD 2000
+
+typedef struct ring_test {
+	weft_pool *p, *other;
+	_Atomic uint8_t *ran;	    /* per task of the main thread */
+	_Atomic uint64_t ran_threads; /* tasks of the other threads */
+	_Atomic uint64_t ran_other;   /* tasks on the other pool */
+	_Atomic int gate;
+	_Atomic unsigned gated;
+} ring_test;
+
+static ring_test *ring_t;
+
+static void ring_gate(void *arg)
+{
+	ring_test *t = arg;
+	atomic_fetch_add(&t->gated, 1);
+	while (!atomic_load(&t->gate)) /* holds a worker while the rings fill */
+		sched_yield();
+}
+
+static void ring_mark(void *arg)
+{
+	atomic_fetch_add_explicit(&ring_t->ran[(uintptr_t)arg], 1, memory_order_relaxed);
+}
+
+static void ring_count(void *arg)
+{
+	atomic_fetch_add_explicit((_Atomic uint64_t *)arg, 1, memory_order_relaxed);
+}
+
+/* A short-lived submitter, alternating between the two pools. */
+static void *ring_thread(void *arg)
+{
+	ring_test *t = arg;
+	for (unsigned i = 0; i < RING_TEST_PER_THREAD; i++) {
+		bool other = i % 7 == 3;
+		if (weft_pool_execute(other ? t->other : t->p, ring_count,
+				      other ? &t->ran_other : &t->ran_threads) != 0)
+			return (void *)1;
+	}
+	return NULL;
+}
+
+static void run_ring_threads(ring_test *t, unsigned n)
+{
+	pthread_t th[RING_TEST_THREADS];
+	for (unsigned i = 0; i < n; i++)
+		cr_assert_eq(pthread_create(&th[i], NULL, ring_thread, t), 0);
+	for (unsigned i = 0; i < n; i++) {
+		void *r;
+		pthread_join(th[i], &r);
+		cr_assert_null(r);
+	}
+}
+
+Test(pool, submit_rings_overflow_and_reuse_run_everything_once)
+{
+	ring_test t = { .p = make_pool(2), .other = make_pool(1) };
+	ring_t = &t;
+	t.ran = calloc(RING_TEST_QUEUED, sizeof *t.ran);
+	cr_assert_eq(weft_pool_execute(t.p, ring_gate, &t), 0);
+	cr_assert_eq(weft_pool_execute(t.p, ring_gate, &t), 0);
+	while (atomic_load(&t.gated) < 2)
+		sched_yield();
+	/* Both workers held: this thread's ring fills past its limit. */
+	for (uintptr_t i = 0; i < RING_TEST_QUEUED; i++)
+		cr_assert_eq(weft_pool_execute(t.p, ring_mark, (void *)i), 0);
+	/* More threads than rings, twice: the second wave reuses rings. */
+	run_ring_threads(&t, RING_TEST_THREADS);
+	run_ring_threads(&t, RING_TEST_THREADS);
+	atomic_store(&t.gate, 1);
+	weft_pool_wait(t.p);
+	weft_pool_wait(t.other);
+	for (size_t i = 0; i < RING_TEST_QUEUED; i++)
+		cr_assert_eq(atomic_load(&t.ran[i]), 1, "task %zu ran %u times", i,
+			     atomic_load(&t.ran[i]));
+	uint64_t per_thread_other = 0;
+	for (unsigned i = 0; i < RING_TEST_PER_THREAD; i++)
+		per_thread_other += i % 7 == 3;
+	uint64_t threads = 2 * RING_TEST_THREADS;
+	cr_assert_eq(atomic_load(&t.ran_other), threads * per_thread_other);
+	cr_assert_eq(atomic_load(&t.ran_threads),
+		     threads * (RING_TEST_PER_THREAD - per_thread_other));
+	weft_pool_destroy(t.p, WEFT_POOL_DRAIN);
+	weft_pool_destroy(t.other, WEFT_POOL_DRAIN);
+	free(t.ran);
+}

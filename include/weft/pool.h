@@ -11,10 +11,24 @@
  *   pushes the tasks it creates at the bottom of its own deque and takes
  *   them back LIFO (cache-warm, depth-first); idle workers steal FIFO from
  *   the top of a victim chosen at random (the oldest, biggest pieces).
- * - one injector for submitters outside the pool: weft_mpsc_intrusive (a
- *   push is one exchange, never blocks), drained by one worker at a time
- *   (a consumer token); that worker moves a batch into its own deque,
- *   where the others can steal it.
+ * - a submit ring per outside thread that calls weft_pool_execute (up to
+ *   8 threads per pool; the thread's for the pool's life): a Chase-Lev
+ *   deque that its thread only pushes and the workers steal from in
+ *   batches of up to 33 jobs, one CAS per batch (a batch steal is safe
+ *   because the owner never takes). A worker runs the first job and puts
+ *   the rest on its own deque, where the others can steal them. A ring
+ *   grows like a deque, up to 2^17 queued jobs (16 bytes each; its
+ *   arrays, under 4 MiB, are freed by destroy).
+ * - one injector for everything else from outside (spawned tasks,
+ *   parallel calls, execute from a ninth thread or past a ring's limit):
+ *   weft_mpsc_intrusive (a push is one exchange, never blocks), drained
+ *   by one worker at a time (a consumer token), a batch at a time too.
+ * - what the deques and rings hold is a job of two words: an execute
+ *   task is its function and argument, with no record, no malloc and no
+ *   free; other tasks are a pointer to their weft_task record. So an
+ *   outside execute costs the submitter one uncontended RMW (the count),
+ *   one fence (the wake-up protocol below) and two stores, and a worker
+ *   one CAS per batch plus its own count (docs/tuning.md, "Third pass").
  * - idle workers search (a bounded spin, weft__backoff_make_ns, only while
  *   at most half the usable CPUs are searching and never on one CPU), then
  *   park: each on its own futex word, listed on the pool's idle list. A
@@ -26,10 +40,11 @@
  *   the next one (the wake-ups chain, one at a time). No lost wake-up: a
  *   worker lists itself, issues a seq_cst fence and looks at every queue
  *   once more before it sleeps; a submitter pushes and reads the idle and
- *   searching counts with seq_cst loads, after a seq_cst fence (a worker's
- *   deque push) or after a seq_cst RMW (an outside push: the injector's
- *   count; no fence then). One of the two sees the other (Dekker, C11
- *   7.17.3).
+ *   searching counts with seq_cst loads, after a seq_cst fence (a push on
+ *   a worker's deque or on a submit ring) or after a seq_cst RMW (an
+ *   injector push: its count; no fence then). One of the two sees the
+ *   other (Dekker, C11 7.17.3). A ring is published (its pointer, then
+ *   the ring count) before its first push, so the recheck finds it.
  *
  * Waiting inside the pool never idles a worker: weft_task_join,
  * weft_pool_wait and nested parallel_for / parallel_reduce called from a
