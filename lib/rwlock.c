@@ -7,7 +7,6 @@
 
 _Static_assert(sizeof(weft_rwlock) == 8, "weft_rwlock must stay 8 bytes");
 
-
 #define READERS WEFT__RWLOCK_READERS
 #define WAIT_ONE WEFT__RWLOCK_WAIT_ONE
 #define WAITING WEFT__RWLOCK_WAITING
@@ -16,15 +15,13 @@ _Static_assert(sizeof(weft_rwlock) == 8, "weft_rwlock must stay 8 bytes");
 #define WWAIT WEFT__RWLOCK_WWAIT
 
 static bool is_free(uint32_t s) { return !(s & (READERS | WLOCKED)); }
-
+/* No clock read for an untimed wait (most slow paths). */
+static weft__deadline deadline(uint64_t ns) { return ns == WEFT_TIMEOUT_NEVER ? weft__deadline_never() : weft__deadline_after(ns); }
 /* relaxed: a guess for the next CAS, which does the ordering. */
 static uint32_t load_state(weft_rwlock *l) { return atomic_load_explicit(&l->state, memory_order_relaxed); }
-
 /* CAS from *s (refreshed on failure, relaxed: a guess like load_state). */
 static bool cas(weft_rwlock *l, uint32_t *s, uint32_t next, memory_order o)
-{
-	return atomic_compare_exchange_weak_explicit(&l->state, s, next, o, memory_order_relaxed);
-}
+{ return atomic_compare_exchange_weak_explicit(&l->state, s, next, o, memory_order_relaxed); }
 
 /* Spin (2+ CPUs) while the lock is closed and nobody sleeps; the state seen. */
 static uint32_t spin(weft_rwlock *l, bool reader)
@@ -99,7 +96,7 @@ int weft__rwlock_read_lock_slow(weft_rwlock *l, uint64_t timeout_ns)
 	uint32_t s = atomic_fetch_sub_explicit(&l->state, 1, memory_order_relaxed);
 	if ((s & (READERS | WLOCKED | WWAIT)) == (1 | WWAIT))
 		weft__rwlock_read_unlock_slow(l);
-	weft__deadline d = weft__deadline_after(timeout_ns);
+	weft__deadline d = deadline(timeout_ns);
 	s = timeout_ns ? spin(l, true) : load_state(l);
 	for (;;) {
 		if (weft__rwlock_read_open(s)) {
@@ -143,7 +140,7 @@ static int write_give_up(weft_rwlock *l, uint32_t keep, const weft__deadline *d)
 
 int weft__rwlock_write_lock_slow(weft_rwlock *l, uint64_t timeout_ns)
 {
-	weft__deadline d = weft__deadline_after(timeout_ns);
+	weft__deadline d = deadline(timeout_ns);
 	uint32_t keep = 0; /* WWAIT once we slept: others may sleep too */
 	uint32_t s = timeout_ns ? spin(l, false) : load_state(l);
 	for (;;) {
@@ -173,11 +170,13 @@ void weft__rwlock_write_unlock_slow(weft_rwlock *l)
 {
 	uint32_t s = load_state(l);
 	for (;;) {
-		/* Registered readers first (phase-fair); WWAIT stays set. */
+		/* Registered readers first (phase-fair); WWAIT stays set. If
+		 * none, reset GRANT: each reader granted before saw it (it held
+		 * READERS until then), so the idle lock is 0 for the fast paths. */
 		if (s & WAITING) {
 			if (grant_readers(l, &s, WLOCKED))
 				return;
-		} else if (cas(l, &s, s & ~WLOCKED, memory_order_release)) {
+		} else if (cas(l, &s, s & ~(WLOCKED | GRANT), memory_order_release)) {
 			break; /* release: publishes the write section */
 		}
 	}

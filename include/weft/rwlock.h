@@ -3,8 +3,9 @@
  * `state` (changed only by RMWs; readers sleep on it):
  *   0..15 READERS  read holders, plus refused adds not yet undone
  *   16..27 WAITING readers asleep, registered for the next grant
- *   28 GRANT  flips with every grant     29 BIAS  readers use lib/rwlock_bias.c
- *   30 WLOCKED  a writer holds the lock  31 WWAIT  writers sleep or will
+ *   28 GRANT  flips with every grant (a write unlock with WAITING 0 clears it)
+ *   29 BIAS  readers use lib/rwlock_bias.c   30 WLOCKED  a writer holds it
+ *   31 WWAIT  writers sleep or will
  * `writer_seq`: bumped by every writer wake-up; writers sleep on it.
  * free(s): READERS == 0 and !WLOCKED (a writer may enter); read_open(s).
  *
