@@ -142,4 +142,4 @@ static void mutex_turns(const weft_stress_case *c, weft_stress_result *r)
 				 (unsigned)atomic_load(&t.lock.state));
 }
 
-WEFT_STRESS_CASE("mutex_turns/2", mutex_turns, 2, 0, 1000);
+WEFT_STRESS_CASE("mutex_turns/2", mutex_turns, 2, 0, 500);
