@@ -6,6 +6,7 @@
  * section (exclusion). TSan also sees every access to the plain counter.
  */
 #include <errno.h>
+#include <sched.h>
 #include <stdatomic.h>
 
 #include "stress.h"
@@ -85,3 +86,60 @@ static void mutex_counter(const weft_stress_case *c, weft_stress_result *r)
 WEFT_STRESS_CASE("mutex_counter/2", mutex_counter, 2, 0, 1000000);
 WEFT_STRESS_CASE("mutex_counter/4", mutex_counter, 4, 0, 500000);
 WEFT_STRESS_CASE("mutex_counter/8", mutex_counter, 8, 0, 250000);
+
+/*
+ * Two threads take strict turns through the lock (the mutex/handoff
+ * benchmark's body): the thread whose turn it is not keeps re-taking the
+ * lock to look at the flag, so each side is in turn an owner that re-takes
+ * at once and a waiter that steals it back, or, built with
+ * -DMUTEX_SATURATED_NS (lib/mutex.c: saturated), one that sleeps without
+ * spinning and must be woken by that owner. Invariants: every turn
+ * is taken exactly once and in order (a lost wake-up hangs the case, which
+ * the runner reports), and the word is clean afterwards. The poller yields
+ * every 64 looks so that threads sharing one CPU still progress.
+ */
+typedef struct turns_test {
+	weft_mutex lock;
+	uint64_t turn;	    /* plain: only the mutex protects it */
+	uint64_t taken[2];  /* plain: turns taken by each thread */
+	uint64_t turns;	    /* turns per thread */
+	_Atomic uint64_t out_of_order;
+} turns_test;
+
+static void turns_worker(unsigned id, void *arg)
+{
+	turns_test *t = arg;
+	for (uint64_t looks = 0; t->taken[id] < t->turns; looks++) {
+		weft_mutex_lock(&t->lock);
+		if (t->turn % 2 == id) {
+			if (t->turn / 2 != t->taken[id])
+				atomic_fetch_add_explicit(&t->out_of_order, 1,
+							  memory_order_relaxed);
+			t->turn++;
+			t->taken[id]++;
+		}
+		weft_mutex_unlock(&t->lock);
+		if (looks % 64 == 63)
+			sched_yield();
+	}
+}
+
+static void mutex_turns(const weft_stress_case *c, weft_stress_result *r)
+{
+	turns_test t = { .turns = weft_stress_ops(c) };
+	weft_stress_run_threads(2, turns_worker, &t);
+	if (atomic_load(&t.out_of_order))
+		weft_stress_fail(r, "%llu turns out of order",
+				 (unsigned long long)atomic_load(&t.out_of_order));
+	if (t.turn != 2 * t.turns || t.taken[0] != t.turns || t.taken[1] != t.turns)
+		weft_stress_fail(r, "turn %llu, taken %llu + %llu of %llu each",
+				 (unsigned long long)t.turn,
+				 (unsigned long long)t.taken[0],
+				 (unsigned long long)t.taken[1],
+				 (unsigned long long)t.turns);
+	if (atomic_load_explicit(&t.lock.state, memory_order_relaxed) != 0)
+		weft_stress_fail(r, "mutex word %u after both threads left",
+				 (unsigned)atomic_load(&t.lock.state));
+}
+
+WEFT_STRESS_CASE("mutex_turns/2", mutex_turns, 2, 0, 500);
