@@ -15,6 +15,7 @@
 
 #include "internal/arch.h"
 #include "internal/backoff.h"
+#include "internal/chan.h"
 #include "internal/cpus.h"
 #include "internal/futex.h"
 #include "internal/waiter.h"
@@ -1303,6 +1304,31 @@ int weft_chan_send_timeout(weft_chan *ch, const void *elem, uint64_t timeout_ns)
 int weft_chan_recv_timeout(weft_chan *ch, void *out, uint64_t timeout_ns)
 {
 	return timed_op(ch, WEFT_CHAN_RECV, out, timeout_ns);
+}
+
+/* ------------------------------------------------------------ test hooks */
+
+int weft__chan_recv_held(weft_chan *ch, void *out, void (*hold)(void *), void *arg)
+{
+	if (!ch || bad_buf(ch, out) || ch->flavour != FLAVOUR_LIST || !hold)
+		return EINVAL;
+	chan_token t;
+	int rc = list_start_recv(ch, &t);
+	if (rc)
+		return rc;
+	hold(arg);
+	list_read(ch, &t, out);
+	return 0;
+}
+
+size_t weft__chan_retired_blocks(weft_chan *ch)
+{
+	size_t n = 0;
+	/* acquire: pairs with the release CAS in retired_push (the links). */
+	for (chan_block *b = atomic_load_explicit(&ch->retired, memory_order_acquire); b;
+	     b = b->retired_next)
+		n++;
+	return n;
 }
 
 /* ----------------------------------------------------------------- select */
