@@ -66,8 +66,8 @@
  * Memory orders, in one place (lib/chan.c names each pairing at its site):
  * an element is published by the release store of its slot's stamp/state
  * and taken by the acquire load of it; an unbounded block is reused only
- * after its retirer saw every slot's read byte (each released after its
- * reader's copy-out) and then issued an acquire fence; the wake-up protocol is a Dekker
+ * after its retirer read every slot's read byte with acquire (each
+ * released after its reader's copy-out); the wake-up protocol is a Dekker
  * pattern of seq_cst operations: a sender's seq_cst CAS on the tail before
  * its seq_cst load of the receivers' flags word, against a receiver's
  * seq_cst RMW setting WAITERS before its seq_cst load of the tail (and
