@@ -15,6 +15,7 @@
 
 #include "internal/arch.h"
 #include "internal/backoff.h"
+#include "internal/chan.h"
 #include "internal/cpus.h"
 #include "internal/futex.h"
 #include "internal/waiter.h"
@@ -257,29 +258,37 @@ static void waker_disconnect(waker *wk)
 #define LIST_BLOCK_CAP (LIST_LAP - 1)
 /* A slot's state is the position (index >> LIST_SHIFT) of the element it
  * last held, plus one: the element at position p is in when the state is
- * p + 1. Positions only grow, so a recycled block needs no reset (a stale
- * state is smaller); a fresh one is zeroed. */
+ * p + 1. Positions only grow, so a stale state (smaller) never publishes
+ * anything; a block is zeroed anyway when taken (block_new, for speed). */
 /* Read blocks kept for reuse instead of freed (docs/tuning.md). */
 #define LIST_SPARES 4
-/* The header has a cache line of its own: receivers count in it, while
- * senders write the slots. */
-#define LIST_BLOCK_HDR WEFT_CACHELINE
 
 /*
- * A block's slots are read by receivers in any order; the receiver whose
- * read brings `reads` to LIST_BLOCK_CAP is the last to touch the block and
- * recycles it. (crossbeam marks each slot READ with an RMW on the slot's
- * state, sharing the line with the senders writing the neighbouring slots,
- * and the sender marks WRITE with another RMW there, because a destroying
- * receiver may set DESTROY on the same word. With the count in the
- * receivers' own line the sender's WRITE is a plain release store and no
- * RMW touches a line the other side writes; docs/tuning.md.)
+ * A block's slots are read by receivers in any order. Each receiver, once
+ * it has copied its element out, sets the slot's byte in `read` with a
+ * plain release store (in a line only receivers write, apart from the
+ * reset when the block is reused). The receiver of the last slot retires
+ * the block: if every byte is set, nobody touches the block any more and
+ * it is recycled; otherwise a receiver of one of its slots is still
+ * copying out (preempted between its head CAS and its store), and the
+ * block waits in the channel's `retired` list until a later retirement
+ * finds it read (or the channel is freed). So a receive costs one locked
+ * RMW (the head CAS), a send one (the tail CAS): crossbeam marks each slot
+ * READ and WRITE with RMWs on the slot's state instead, and the session-7
+ * code counted reads with a fetch_add per receive (docs/tuning.md,
+ * "weft_chan: recycled blocks").
  */
 typedef struct chan_block {
-	_Atomic(struct chan_block *) next;
-	_Atomic uint32_t reads;
+	_Atomic unsigned char read[LIST_BLOCK_CAP];
+	/* Senders' line: the successor (stored once by the sender that
+	 * installs it, read by the receiver of the last slot); then the link
+	 * of the `retired` list (guarded by that list's CASes). */
+	WEFT_ALIGNED_CACHELINE _Atomic(struct chan_block *) next;
+	struct chan_block *retired_next;
 	/* LIST_BLOCK_CAP slots follow at LIST_BLOCK_HDR */
 } chan_block;
+
+#define LIST_BLOCK_HDR sizeof(chan_block)
 
 struct weft_chan {
 	/* Receivers' end. array: the head stamp; list: head index (bit 0:
@@ -299,6 +308,9 @@ struct weft_chan {
 	/* list: read blocks kept for reuse (their own line: exchanged by
 	 * both sides once per block, away from the read-mostly fields). */
 	WEFT_ALIGNED_CACHELINE _Atomic(chan_block *) spare[LIST_SPARES];
+	/* list: retired blocks with a receiver still copying out (a stack
+	 * linked by retired_next; rarely non-empty). */
+	_Atomic(chan_block *) retired;
 	/* Read-mostly from here on. */
 	WEFT_ALIGNED_CACHELINE enum flavour flavour;
 	size_t elem_size, stride, cap;
@@ -498,6 +510,25 @@ static size_t block_bytes(weft_chan *ch)
 	return (n + WEFT_CACHELINE - 1) & ~(size_t)(WEFT_CACHELINE - 1);
 }
 
+/*
+ * Take a recycled block's lines for writing, all at once: zero every slot
+ * state. Not for correctness (a stale state is below every position the
+ * block will hold) but for speed: the receiver that read the block last
+ * still holds its lines, so without this each of the sender's per-element
+ * state stores misses on a line of its own, and the sender's next tail
+ * CAS (a full barrier) waits for that miss: one cross-core round trip per
+ * cache line of slots, the unbounded 1x1 row's slow mode (docs/tuning.md,
+ * "weft_chan: recycled blocks"). Here the 63 stores go to the store
+ * buffer back to back and their misses overlap. Relaxed: the block is
+ * private (see block_new).
+ */
+static void block_own_lines(weft_chan *ch, chan_block *b)
+{
+	for (size_t i = 0; i < LIST_BLOCK_CAP; i++)
+		atomic_store_explicit(state_of(block_slot(ch, b, i)), 0,
+				      memory_order_relaxed);
+}
+
 /* A block ready for positions beyond any used so far: a spare if there is
  * one, else a zeroed new one. */
 static chan_block *block_new(weft_chan *ch)
@@ -510,7 +541,11 @@ static chan_block *block_new(weft_chan *ch)
 		if (atomic_load_explicit(&ch->spare[i], memory_order_relaxed))
 			b = atomic_exchange_explicit(&ch->spare[i], NULL,
 						     memory_order_acquire);
-	if (!b) {
+	if (b) {
+		block_own_lines(ch, b);
+		for (size_t i = 0; i < LIST_BLOCK_CAP; i++)
+			atomic_store_explicit(&b->read[i], 0, memory_order_relaxed);
+	} else {
 		size_t n = block_bytes(ch);
 		b = aligned_alloc(WEFT_CACHELINE, n);
 		if (!b)
@@ -518,10 +553,8 @@ static chan_block *block_new(weft_chan *ch)
 		memset(b, 0, n);
 	}
 	/* relaxed: the block is private until published by the release
-	 * store of tail_block / b->next in list_start_send. Slot states
-	 * stay: every one is below the positions the block will hold. */
+	 * store of tail_block / b->next in list_start_send. */
 	atomic_store_explicit(&b->next, NULL, memory_order_relaxed);
-	atomic_store_explicit(&b->reads, 0, memory_order_relaxed);
 	return b;
 }
 
@@ -537,6 +570,62 @@ static void block_recycle(weft_chan *ch, chan_block *b)
 			return;
 	}
 	free(b);
+}
+
+/* Has every slot of b been copied out? */
+static bool block_all_read(const chan_block *b)
+{
+	for (size_t i = 0; i < LIST_BLOCK_CAP; i++)
+		/* acquire: pairs with each reader's release store of its byte
+		 * in list_read: every copy-out happens before our recycling.
+		 * (Relaxed loads and one acquire fence would do in C11, but
+		 * ThreadSanitizer does not model fences and reported the
+		 * reuse as a race.) */
+		if (!atomic_load_explicit(&b->read[i], memory_order_acquire))
+			return false;
+	return true;
+}
+
+static void retired_push(weft_chan *ch, chan_block *b)
+{
+	/* relaxed load: the CAS validates it. */
+	chan_block *top = atomic_load_explicit(&ch->retired, memory_order_relaxed);
+	do
+		b->retired_next = top;
+	/* release: publishes retired_next (and our accesses to b) to the
+	 * acquire exchange in retired_sweep. Only whole-list exchanges take
+	 * blocks off, never a pop of the top, so ABA cannot hurt. */
+	while (!atomic_compare_exchange_weak_explicit(&ch->retired, &top, b,
+						      memory_order_release,
+						      memory_order_relaxed));
+}
+
+/* Recycle every retired block that is read by now; push back the others. */
+static void retired_sweep(weft_chan *ch)
+{
+	/* acquire: pairs with the release CAS in retired_push. */
+	chan_block *b = atomic_exchange_explicit(&ch->retired, NULL, memory_order_acquire);
+	while (b) {
+		chan_block *n = b->retired_next;
+		if (block_all_read(b))
+			block_recycle(ch, b);
+		else
+			retired_push(ch, b);
+		b = n;
+	}
+}
+
+/* The receiver of b's last slot has copied it out: b leaves the channel. */
+static void block_retire(weft_chan *ch, chan_block *b)
+{
+	/* relaxed: a hint; a block pushed meanwhile waits for the next
+	 * retirement. */
+	if (WEFT_UNLIKELY(atomic_load_explicit(&ch->retired, memory_order_relaxed)))
+		retired_sweep(ch);
+	if (block_all_read(b))
+		block_recycle(ch, b);
+	else
+		retired_push(ch, b);
 }
 
 static chan_block *block_wait_next(chan_block *b)
@@ -615,7 +704,7 @@ static void list_write(weft_chan *ch, chan_token *t, const void *elem)
 	copy_in(ch, t->slot + SLOT_HDR, elem);
 	/* release: publishes the element to the acquire load in list_read.
 	 * A plain store: nobody else writes a slot's state while it is in
-	 * use (receivers count reads in the block header). */
+	 * use (receivers mark reads in the block header). */
 	atomic_store_explicit(state_of(t->slot), t->stamp, memory_order_release);
 }
 
@@ -693,13 +782,11 @@ static void list_read(weft_chan *ch, chan_token *t, void *out)
 	while (atomic_load_explicit(st, memory_order_acquire) != t->stamp)
 		weft__wait_progress(&round);
 	copy_in(ch, out, t->slot + SLOT_HDR);
-	/* acq_rel: the count's RMWs form one release sequence; the release
-	 * half orders our copy-out (and, for slot BLOCK_CAP - 1, our read of
-	 * b->next) before the last reader's recycling, whose acquire half
-	 * takes every other reader's accesses. */
-	if (atomic_fetch_add_explicit(&t->block->reads, 1, memory_order_acq_rel) + 1 ==
-	    LIST_BLOCK_CAP)
-		block_recycle(ch, t->block);
+	/* release: orders our copy-out before the recycling of the block by
+	 * whoever sees the byte (the acquire fence in block_all_read). */
+	atomic_store_explicit(&t->block->read[t->offset], 1, memory_order_release);
+	if (t->offset + 1 == LIST_BLOCK_CAP)
+		block_retire(ch, t->block);
 }
 
 static bool list_recv_ready(weft_chan *ch)
@@ -1037,6 +1124,12 @@ static void chan_free(weft_chan *ch)
 		free(b);
 		for (int i = 0; i < LIST_SPARES; i++)
 			free(atomic_load_explicit(&ch->spare[i], memory_order_relaxed));
+		b = atomic_load_explicit(&ch->retired, memory_order_relaxed);
+		while (b) {
+			chan_block *n = b->retired_next;
+			free(b);
+			b = n;
+		}
 	}
 	free(ch);
 }
@@ -1211,6 +1304,31 @@ int weft_chan_send_timeout(weft_chan *ch, const void *elem, uint64_t timeout_ns)
 int weft_chan_recv_timeout(weft_chan *ch, void *out, uint64_t timeout_ns)
 {
 	return timed_op(ch, WEFT_CHAN_RECV, out, timeout_ns);
+}
+
+/* ------------------------------------------------------------ test hooks */
+
+int weft__chan_recv_held(weft_chan *ch, void *out, void (*hold)(void *), void *arg)
+{
+	if (!ch || bad_buf(ch, out) || ch->flavour != FLAVOUR_LIST || !hold)
+		return EINVAL;
+	chan_token t;
+	int rc = list_start_recv(ch, &t);
+	if (rc)
+		return rc;
+	hold(arg);
+	list_read(ch, &t, out);
+	return 0;
+}
+
+size_t weft__chan_retired_blocks(weft_chan *ch)
+{
+	size_t n = 0;
+	/* acquire: pairs with the release CAS in retired_push (the links). */
+	for (chan_block *b = atomic_load_explicit(&ch->retired, memory_order_acquire); b;
+	     b = b->retired_next)
+		n++;
+	return n;
 }
 
 /* ----------------------------------------------------------------- select */

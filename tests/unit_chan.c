@@ -3,12 +3,14 @@
 #include <criterion/criterion.h>
 #include <errno.h>
 #include <pthread.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdatomic.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
 #include "test_util.h"
+#include "internal/chan.h"
 #include "weft/chan.h"
 
 TestSuite(chan, .timeout = WEFT_UNIT_TIMEOUT_S);
@@ -220,6 +222,106 @@ Test(chan, unbounded_free_drops_elements_across_many_blocks)
 	drop_both(ch);
 	cr_assert_eq(atomic_load(&dropped), 700);
 	cr_assert_eq(atomic_load(&dropped_sum), sum);
+}
+
+/* A receiver held between claiming its slot and copying out (tests/hook). */
+typedef struct held_recv {
+	weft_chan *ch;
+	_Atomic int stage; /* 1: holding, 2: may go on */
+	uint64_t got;
+	int rc;
+} held_recv;
+
+static void hold_until_released(void *p)
+{
+	held_recv *h = p;
+	atomic_store(&h->stage, 1);
+	while (atomic_load(&h->stage) != 2)
+		sched_yield();
+}
+
+static void *held_recv_main(void *p)
+{
+	held_recv *h = p;
+	h->rc = weft__chan_recv_held(h->ch, &h->got, hold_until_released, h);
+	return NULL;
+}
+
+static void send_recv_range(weft_chan *ch, uint64_t from, uint64_t n)
+{
+	for (uint64_t i = from; i < from + n; i++)
+		cr_assert_eq(weft_chan_send(ch, &i), 0);
+	for (uint64_t i = from; i < from + n; i++) {
+		uint64_t got = 0;
+		cr_assert_eq(weft_chan_recv(ch, &got), 0);
+		cr_assert_eq(got, i);
+	}
+}
+
+/*
+ * The receiver of a block's last slot retires the block while another
+ * receiver has claimed a slot in it and not yet copied out: the block must
+ * wait (retired list) instead of being reused, so the held receiver still
+ * gets its element; a later retirement recycles it once read.
+ */
+Test(chan, unbounded_block_with_a_receiver_mid_copy_is_not_reused)
+{
+	enum { BLOCK = 63 };
+	weft_chan *ch = make(8, WEFT_CHAN_UNBOUNDED);
+	for (uint64_t i = 0; i < BLOCK; i++)
+		cr_assert_eq(weft_chan_send(ch, &i), 0);
+	held_recv h = { .ch = ch, .rc = -1 };
+	pthread_t t;
+	cr_assert_eq(pthread_create(&t, NULL, held_recv_main, &h), 0);
+	while (atomic_load(&h.stage) != 1)
+		sched_yield();
+	/* Slots 1..62: the receive of slot 62 retires the block. */
+	for (uint64_t i = 1; i < BLOCK; i++) {
+		uint64_t got = 0;
+		cr_assert_eq(weft_chan_recv(ch, &got), 0);
+		cr_assert_eq(got, i);
+	}
+	cr_assert_eq(weft__chan_retired_blocks(ch), 1);
+	/* Several blocks more (beyond the spares): each retirement finds the
+	 * held block still unread and leaves it alone. */
+	send_recv_range(ch, BLOCK, 6 * BLOCK);
+	cr_assert_eq(weft__chan_retired_blocks(ch), 1);
+	atomic_store(&h.stage, 2);
+	cr_assert_eq(pthread_join(t, NULL), 0);
+	cr_assert_eq(h.rc, 0);
+	cr_assert_eq(h.got, 0, "the held receiver's element was overwritten: %llu",
+		     (unsigned long long)h.got);
+	/* The next retirement recycles it. */
+	send_recv_range(ch, 7 * BLOCK, BLOCK);
+	cr_assert_eq(weft__chan_retired_blocks(ch), 0);
+	uint64_t v = 0;
+	cr_assert_eq(weft__chan_recv_held(ch, &v, hold_until_released, &h), EAGAIN);
+	drop_both(ch);
+}
+
+/* A block still held at the last drop is freed with the channel (ASan). */
+Test(chan, unbounded_free_releases_retired_blocks)
+{
+	enum { BLOCK = 63 };
+	weft_chan *ch = make(8, WEFT_CHAN_UNBOUNDED);
+	for (uint64_t i = 0; i < BLOCK + 1; i++)
+		cr_assert_eq(weft_chan_send(ch, &i), 0);
+	held_recv h = { .ch = ch, .rc = -1 };
+	pthread_t t;
+	cr_assert_eq(pthread_create(&t, NULL, held_recv_main, &h), 0);
+	while (atomic_load(&h.stage) != 1)
+		sched_yield();
+	for (uint64_t i = 1; i < BLOCK; i++) {
+		uint64_t got = 0;
+		cr_assert_eq(weft_chan_recv(ch, &got), 0);
+	}
+	cr_assert_eq(weft__chan_retired_blocks(ch), 1);
+	atomic_store(&h.stage, 2);
+	cr_assert_eq(pthread_join(t, NULL), 0);
+	cr_assert_eq(h.got, 0);
+	cr_assert_eq(weft__chan_retired_blocks(ch), 1, "recycled before a retirement swept it");
+	drop_both(ch); /* one element queued, one block retired: all freed */
+	cr_assert_eq(weft__chan_recv_held(NULL, &h.got, hold_until_released, &h), EINVAL);
 }
 
 Test(chan, close_fails_sends_at_once_and_receivers_drain)

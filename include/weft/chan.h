@@ -7,10 +7,16 @@
  *   WEFT_CHAN_UNBOUNDED  a linked list of blocks of 63 slots (crossbeam's
  *                        "list" flavour); one CAS on the tail index per
  *                        send and a plain store of the slot's state; one CAS
- *                        on the head per receive and one increment of the
- *                        block's read count (in a header line of its own);
- *                        a block whose slots were all read is kept as one of
- *                        four spares and reused, so a steady stream
+ *                        on the head per receive and a plain store of the
+ *                        slot's byte in the block's read map (a header line
+ *                        only receivers write): one locked RMW per side.
+ *                        The receiver of a block's last slot retires it: if
+ *                        every read byte is set the block becomes one of
+ *                        four spares (a sender taking it zeroes its slot
+ *                        states in one burst, so the per-element stores find
+ *                        the lines owned), else a receiver is still copying
+ *                        out and the block waits in a retired list until a
+ *                        later retirement finds it read. A steady stream
  *                        allocates nothing.
  *   n >= 1               a ring of n slots with per-slot stamps (Vyukov;
  *                        crossbeam's "array" flavour): one CAS per operation,
@@ -59,7 +65,9 @@
  *
  * Memory orders, in one place (lib/chan.c names each pairing at its site):
  * an element is published by the release store of its slot's stamp/state
- * and taken by the acquire load of it; the wake-up protocol is a Dekker
+ * and taken by the acquire load of it; an unbounded block is reused only
+ * after its retirer read every slot's read byte with acquire (each
+ * released after its reader's copy-out); the wake-up protocol is a Dekker
  * pattern of seq_cst operations: a sender's seq_cst CAS on the tail before
  * its seq_cst load of the receivers' flags word, against a receiver's
  * seq_cst RMW setting WAITERS before its seq_cst load of the tail (and

@@ -1,0 +1,25 @@
+/*
+ * lib/internal/chan.h - test hooks into weft_chan's unbounded flavour
+ * (tests/unit_chan.c); not part of the API, not exported.
+ */
+#ifndef WEFT_INTERNAL_CHAN_H
+#define WEFT_INTERNAL_CHAN_H
+
+#include <stddef.h>
+
+#include "weft/chan.h"
+
+/*
+ * weft_chan_try_recv on an unbounded channel that calls hold(arg) after
+ * claiming its slot and before copying the element out: where a receiver
+ * preempted mid-receive stops, so a test can keep it there while the
+ * block it reads from is retired. 0 | EAGAIN | EPIPE | EINVAL (NULL, a
+ * bad buffer, or not the unbounded flavour).
+ */
+int weft__chan_recv_held(weft_chan *ch, void *out, void (*hold)(void *), void *arg);
+
+/* Blocks waiting in the channel's retired list (a receiver still copying
+ * out of them). Only while no other thread uses the channel. */
+size_t weft__chan_retired_blocks(weft_chan *ch);
+
+#endif /* WEFT_INTERNAL_CHAN_H */
