@@ -1,9 +1,9 @@
 /* tests/unit_mutex_bias.c - weft_mutex's bias (weft/mutex.h, lib/mutex_bias.c):
  * taken by the first locker, revoked by a second thread whether the owner
  * holds it or not, trylock/lock_timeout against it, cond_wait on it, and
- * the process-wide revocation budget. Without membarrier (qemu-user) no
- * mutex is biased: the tests then check that, and the rest still pass as
- * plain mutex tests. */
+ * the process-wide revocation budget. Without membarrier (an old kernel,
+ * seccomp) no mutex is biased: the tests then check that, and the rest
+ * still pass as plain mutex tests. */
 #include <criterion/criterion.h>
 #include <errno.h>
 #include <pthread.h>
