@@ -8,6 +8,7 @@
 #include "internal/cpus.h"
 #include "internal/futex.h"
 #include "internal/mutex.h"
+#include "internal/mutex_bias.h"
 
 /*
  * Spin budget before sleeping and the longest pause between two polls, in
@@ -309,10 +310,19 @@ int weft__mutex_lock_slow(weft_mutex *m, uint64_t timeout_ns)
 	return err;
 }
 
-void weft__mutex_lock_yielding(weft_mutex *m)
+void weft__mutex_lock_normal_yielding(weft_mutex *m)
 {
 	/* lock_slow starts with the same take-if-free the inline path does. */
 	(void)lock_slow(m, WEFT_TIMEOUT_NEVER, POLL_YIELD);
+}
+
+void weft__mutex_lock_yielding(weft_mutex *m)
+{
+	/* Biased or undecided (weft/mutex.h): lib/mutex_bias.c decides. */
+	if (weft__mutex_owner(m) != WEFT__MUTEX_NOBIAS)
+		weft__mutex_bias_lock_yielding(m);
+	else
+		weft__mutex_lock_normal_yielding(m);
 }
 
 void weft__mutex_unlock_slow(weft_mutex *m)

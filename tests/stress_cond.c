@@ -16,6 +16,7 @@
 #include <stdlib.h>
 
 #include "stress.h"
+#include "test_util.h"
 #include "weft/cond.h"
 
 typedef struct pc_test {
@@ -250,7 +251,7 @@ static void cond_broadcast(const weft_stress_case *c, weft_stress_result *r)
 	if (atomic_load(&t.c.waiters))
 		weft_stress_fail(r, "waiters left registered: %u",
 				 atomic_load(&t.c.waiters));
-	if (atomic_load(&t.m.state) != 0)
+	if (!weft_test_mutex_idle(&t.m))
 		weft_stress_fail(r, "mutex left in state %#x",
 				 atomic_load(&t.m.state));
 	if ((t.flags & BC_TIMED) && atomic_load(&t.timeouts) == 0)

@@ -10,6 +10,7 @@
 #include <stdatomic.h>
 
 #include "stress.h"
+#include "test_util.h"
 #include "weft/mutex.h"
 
 typedef struct counter_test {
@@ -78,7 +79,7 @@ static void mutex_counter(const weft_stress_case *c, weft_stress_result *r)
 		weft_stress_fail(r, "only %llu acquisitions of %llu attempts",
 				 (unsigned long long)acquired,
 				 (unsigned long long)(t.ops * c->threads));
-	if (atomic_load_explicit(&t.lock.state, memory_order_relaxed) != 0)
+	if (!weft_test_mutex_idle(&t.lock))
 		weft_stress_fail(r, "mutex word %u after all threads left",
 				 (unsigned)atomic_load(&t.lock.state));
 }

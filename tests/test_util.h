@@ -13,6 +13,7 @@
 
 #include "internal/rwlock_bias.h" /* internal: the rwlock helpers below */
 #include "weft/rwlock.h"
+#include "weft/mutex.h"
 
 #define WEFT_MS 1000000ull
 
@@ -117,6 +118,32 @@ static inline bool weft_test_rwlock_bias(weft_rwlock *l)
 static inline bool weft_test_rwlock_visible(weft_rwlock *l)
 {
 	return weft__rwlock_bias_held(l);
+}
+
+/*
+ * Put a fresh mutex in normal mode for good (weft/mutex.h: owner NOBIAS),
+ * for tests that watch the normal state machine (sleeper counts, WOKEN).
+ */
+static inline void weft_test_mutex_unbiased(weft_mutex *m)
+{
+	atomic_store(&m->owner, WEFT__MUTEX_NOBIAS);
+}
+
+/* Is mutex m free with nobody waiting: normal mode with a word of 0, or
+ * biased (or undecided) with its owner out and no mode change under way? */
+static inline bool weft_test_mutex_idle(weft_mutex *m)
+{
+	uint32_t s = atomic_load(&m->state);
+	if (atomic_load(&m->owner) == WEFT__MUTEX_NOBIAS)
+		return s == 0;
+	return (s == 0 || s == WEFT_MUTEX_BIASED) && atomic_load(&m->held) == 0;
+}
+
+/* Is m biased to some thread? */
+static inline bool weft_test_mutex_biased(weft_mutex *m)
+{
+	uintptr_t o = atomic_load(&m->owner);
+	return o != 0 && o != WEFT__MUTEX_NOBIAS;
 }
 
 #endif /* WEFT_TESTS_TEST_UTIL_H */

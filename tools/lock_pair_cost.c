@@ -29,7 +29,8 @@
 
 static _Alignas(64) _Atomic uint32_t w;
 static _Alignas(64) _Atomic uint32_t other; /* a second word (two-word designs) */
-static _Alignas(64) weft_mutex wm;
+static _Alignas(64) weft_mutex wm;  /* biased to main by its first lock */
+static _Alignas(64) weft_mutex wmn; /* normal mode (owner NOBIAS, set in main) */
 static _Alignas(64) pthread_mutex_t pm = PTHREAD_MUTEX_INITIALIZER;
 static _Alignas(64) weft_rwlock wrl;
 static _Alignas(64) pthread_rwlock_t prl = PTHREAD_RWLOCK_INITIALIZER;
@@ -70,6 +71,7 @@ PAIR(cas_store_load, { uint32_t z = 0;
 		       atomic_signal_fence(O(seq_cst));
 		       if (atomic_load_explicit(&other, O(relaxed))) __builtin_trap(); })
 PAIR(weft_mutex_pair, { weft_mutex_lock(&wm); weft_mutex_unlock(&wm); })
+PAIR(weft_mutex_normal_pair, { weft_mutex_lock(&wmn); weft_mutex_unlock(&wmn); })
 PAIR(pthread_mutex_pair, { pthread_mutex_lock(&pm); pthread_mutex_unlock(&pm); })
 PAIR(weft_read_pair, { weft_rwlock_read_lock(&wrl); weft_rwlock_read_unlock(&wrl); })
 PAIR(pthread_read_pair, { pthread_rwlock_rdlock(&prl); pthread_rwlock_unlock(&prl); })
@@ -101,7 +103,8 @@ int main(void)
 		{ "xchg + xchg", xchg_xchg },
 		{ "lock cmpxchg + store", cas_store },
 		{ "lock cmpxchg + store, load", cas_store_load },
-		{ "weft_mutex lock+unlock", weft_mutex_pair },
+		{ "weft_mutex lock+unlock (biased)", weft_mutex_pair },
+		{ "weft_mutex lock+unlock (normal)", weft_mutex_normal_pair },
 		{ "pthread_mutex lock+unlock", pthread_mutex_pair },
 		{ "weft_rwlock read lock+unlock", weft_read_pair },
 		{ "pthread_rwlock rdlock+unlock", pthread_read_pair },
@@ -109,6 +112,7 @@ int main(void)
 	enum { K = sizeof pairs / sizeof pairs[0] };
 	double best[K];
 	pthread_t t;
+	atomic_store(&wmn.owner, WEFT__MUTEX_NOBIAS);
 	pthread_create(&t, NULL, spin, NULL); /* multi-threaded from here */
 	atomic_store(&stop, 1);
 	pthread_join(t, NULL);

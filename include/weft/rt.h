@@ -148,7 +148,8 @@
  * (glibc declares __errno_location and pthread_self const, so the compiler
  * may reuse a value read before the switch; read them through a noinline
  * function, as lib/rt.c does its own thread-locals), nor a weft_rwlock read
- * lock (its visible-reader entry belongs to the thread that took it).
+ * lock (its visible-reader entry belongs to the thread that took it), nor
+ * a weft_mutex (a biased one knows its owner by the thread pointer).
  *
  * Who may call what:
  *
