@@ -1,12 +1,13 @@
-/* lib/seqlock.c - waits for a write in progress (weft/seqlock.h): a
- * reader's, and a second writer's. */
+/* lib/seqlock.c - a reader's wait for a write in progress (weft/seqlock.h). */
 #include "weft/seqlock.h"
 
 #include "internal/backoff.h"
 #include "internal/cpus.h"
 #include "internal/futex.h"
 
-_Static_assert(sizeof(weft_seqlock) == 8, "weft_seqlock must stay 8 bytes");
+/* The sequence and the mutex (16 bytes on 64-bit targets: weft/mutex.h). */
+_Static_assert(sizeof(weft_seqlock) <= 8 + sizeof(weft_mutex),
+	       "weft_seqlock must stay the mutex and one word");
 
 /*
  * A write is a few stores between two sequence bumps (tens of ns), so a
@@ -58,46 +59,4 @@ uint32_t weft__seqlock_wait_even(const weft_seqlock *s)
 			nap *= 2;
 	}
 	return seq;
-}
-
-/*
- * A second writer: spin like a reader (the holder's write is tens of ns),
- * then register in waiters and sleep on seq until the holder's unlock
- * wakes us (weft/seqlock.h, W4/W5). Writers are rare and short, so the
- * waiters are woken all at once and race for W1 (no queue, no hand-over).
- */
-void weft__seqlock_write_lock_slow(weft_seqlock *s)
-{
-	if (weft__cpus_usable() > 1) {
-		weft__backoff b = weft__backoff_make_ns(SEQLOCK_SPIN_NS,
-						      SEQLOCK_SPIN_PAUSE_MAX_NS);
-		do {
-			/* relaxed: a guess; weft__seqlock_try_write orders. */
-			if (!(atomic_load_explicit(&s->seq, memory_order_relaxed) & 1) &&
-			    weft__seqlock_try_write(s))
-				return;
-		} while (weft__backoff_spin(&b));
-	}
-	/* seq_cst: the waiter's half of the Dekker pair with the unlock's
-	 * W4 then W5 (weft/seqlock.h): increment, then load seq. */
-	atomic_fetch_add_explicit(&s->waiters, 1, memory_order_seq_cst);
-	const weft__deadline never = weft__deadline_never();
-	for (;;) {
-		uint32_t seq = atomic_load_explicit(&s->seq, memory_order_seq_cst);
-		if (!(seq & 1) && weft__seqlock_try_write(s))
-			break;
-		if (seq & 1)
-			(void)weft__futex_wait(&s->seq, seq, &never);
-	}
-	/* relaxed: a count the unlock reads to decide whether to wake; a
-	 * stale non-zero costs it one needless wake, never a lost one (each
-	 * sleeper's own increment is still counted). */
-	atomic_fetch_sub_explicit(&s->waiters, 1, memory_order_relaxed);
-}
-
-void weft__seqlock_wake_writers(weft_seqlock *s)
-{
-	/* All: readers nap on the same word, and waking one could wake a
-	 * reader and leave a writer asleep with no timer. */
-	weft__futex_wake(&s->seq, WEFT__FUTEX_WAKE_ALL);
 }

@@ -2,11 +2,10 @@
  * weft/seqlock.h - a sequence lock: readers never write shared memory and
  * retry when a writer overlapped them; one writer at a time.
  *
- *     seq      even: no write in progress; odd: a writer holds the write
- *              side (the odd sequence IS the writers' lock). Each write
- *              adds 2 (odd while writing, even after).
- *     waiters  writers asleep (or about to sleep) on seq, waiting for the
- *              write side; the unlock wakes them only when non-zero.
+ *     seq   even: no write in progress; odd: a writer is inside.
+ *           Each write adds 2 (odd while writing, even after).
+ *     lock  a weft_mutex that serialises writers (futex: a second writer
+ *           sleeps instead of spinning on the sequence).
  *
  * All-zero memory (WEFT_SEQLOCK_INIT, a static) is an unlocked seqlock at
  * sequence 0. Size 8 bytes.
@@ -29,11 +28,10 @@
  * Models?", MSPC 2012, the fence version):
  *
  *   writer                                 reader
- *   W1 seq |= 1 (s -> s+1) acquire RMW     R1 s = seq            acquire
+ *   W1 seq = s+1          relaxed          R1 s = seq            acquire
  *   W2 fence(release)                      R2 data loads         relaxed
  *   W3 data stores        relaxed          R3 fence(acquire)
- *   W4 seq += 1 (s+2)     seq_cst RMW      R4 seq == s?          relaxed
- *   W5 waiters != 0?      seq_cst load
+ *   W4 seq = s+2          release          R4 seq == s?          relaxed
  *
  *   - R1 reads an even s stored by some W4: that write's W3 happen-before
  *     R2 (release/acquire on seq), so R2 sees that write's data or later.
@@ -43,37 +41,20 @@
  *     later: != s, and the reader retries. So a copy that passes R4 saw no
  *     store of any write after s: it is exactly the state after write s.
  *   - R4 itself needs no acquire: the fence R3 before it orders R2 before it.
- *   - Writers: W1 is the lock. Its acquire reads the previous W4 (or an RMW
- *     after it), whose release publishes the previous write to this one.
- *   - A writer that finds seq odd (lib/seqlock.c) adds itself to waiters
- *     (seq_cst RMW), re-loads seq (seq_cst) and sleeps on seq only if it is
- *     still odd. W4/W5 against that RMW/load is a Dekker pair in the single
- *     seq_cst order: the unlocker sees waiters != 0 and wakes, or the waiter
- *     sees the even sequence (the futex's own value check covers the gap
- *     between its load and its sleep).
  * Under ThreadSanitizer (WEFT_TSAN), which does not model fences, W3 become
  * release stores and R2 acquire loads instead of W2/R3: the same argument
  * with each data load synchronising with the store it reads.
- *
- * Why the writers' lock is the sequence word and not a mutex beside it
- * (docs/tuning.md, "weft_seqlock against ck_sequence"): readers poll the
- * line that holds seq, so every write to that line costs each reader a
- * cache miss. With the lock in the sequence, a write touches the line
- * twice (W1, W4), as ck_sequence's two stores do; a mutex in the same line
- * added two more RMWs, and the readers' misses per write, at every write.
  *
  * A sequence is 32 bits: a reader preempted across exactly 2^31 writes
  * could accept a torn copy (as Linux's seqcount_t); not a practical risk.
  *
  * A reader that finds a write in progress spins a bounded time (only while
  * a spare CPU could be running the writer), then sleeps in short futex
- * naps, re-checking after each (writers never wake readers for their own
- * sake: that would cost every write a system call; lib/seqlock.c). A
- * writer that finds another writing spins the same bounded time, then
- * sleeps on seq until that writer's unlock wakes it. A writer that dies or
- * is stopped inside a write leaves the sequence odd forever: readers and
- * writers then wait forever. Nothing can fix that (the protected data may
- * be torn); do not cancel or longjmp out of a writer. Not recursive.
+ * naps, re-checking after each (writers never wake readers: that would
+ * cost every write a system call; lib/seqlock.c). A writer that dies or is
+ * stopped inside a write leaves the sequence odd forever: readers then
+ * wait forever. Nothing can fix that (the protected data may be torn); do
+ * not cancel or longjmp out of a writer.
  *
  * Readers and writers must cover the protected object with the same
  * address ranges: the copies split a range into atomic accesses (an
@@ -92,6 +73,7 @@
 #include <string.h>
 
 #include "weft/common.h"
+#include "weft/mutex.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -99,25 +81,13 @@ extern "C" {
 
 typedef struct weft_seqlock {
 	_Atomic uint32_t seq;
-	_Atomic uint32_t waiters;
+	weft_mutex lock;
 } weft_seqlock;
 
-#define WEFT_SEQLOCK_INIT { 0, 0 }
+#define WEFT_SEQLOCK_INIT { 0, WEFT_MUTEX_INIT }
 
-/* Slow paths, lib/seqlock.c: wait until seq is even, return it; take the
- * write side (W1) from another writer; wake the writers asleep on seq. */
+/* Slow path, lib/seqlock.c: wait until seq is even, return it. */
 WEFT_API uint32_t weft__seqlock_wait_even(const weft_seqlock *s);
-WEFT_API void weft__seqlock_write_lock_slow(weft_seqlock *s);
-WEFT_API void weft__seqlock_wake_writers(weft_seqlock *s);
-
-/* Internal: W1, set the odd bit; true when it was clear (we are the writer).
- * acquire: pairs with the release of the previous writer's W4 (the RMW
- * reads it, or a later RMW of its release sequence), so this write comes
- * after that one. */
-static inline bool weft__seqlock_try_write(weft_seqlock *s)
-{
-	return !(atomic_fetch_or_explicit(&s->seq, 1, memory_order_acquire) & 1);
-}
 
 /*
  * Start a read: the (even) sequence to hand to weft_seqlock_read_retry.
@@ -277,9 +247,14 @@ static inline void weft_seqlock_write(weft_seqlock *s, void *dst,
 /* Become the writer (waits for another writer); the sequence turns odd. */
 static inline void weft_seqlock_write_lock(weft_seqlock *s)
 {
-	/* W1 (one RMW: the lock and the odd sequence at once). */
-	if (WEFT_UNLIKELY(!weft__seqlock_try_write(s)))
-		weft__seqlock_write_lock_slow(s);
+	weft_mutex_lock(&s->lock);
+	/* relaxed: only lock holders change seq, and the mutex orders us
+	 * after the previous writer's stores. */
+	uint32_t seq = atomic_load_explicit(&s->seq, memory_order_relaxed);
+	WEFT_DEBUG_CHECK(!(seq & 1), "weft_seqlock_write_lock: odd sequence "
+				     "(a writer died inside a write?)");
+	/* relaxed (W1): the fence below orders it before the data stores. */
+	atomic_store_explicit(&s->seq, seq + 1, memory_order_relaxed);
 #if !WEFT_TSAN
 	/* release fence (W2): pairs with the acquire fence in
 	 * weft_seqlock_read_retry; a reader that sees any data store after
@@ -291,17 +266,13 @@ static inline void weft_seqlock_write_lock(weft_seqlock *s)
 /* Publish the write: the sequence turns even again; let the next writer in. */
 static inline void weft_seqlock_write_unlock(weft_seqlock *s)
 {
-	/* seq_cst (W4): a release, pairing with the acquire load in
-	 * weft_seqlock_read_begin (publishes this write's data stores to
-	 * readers that see the even sequence) and with the next writer's W1;
-	 * seq_cst for the Dekker pair with a sleeping writer (W5 below). */
-	uint32_t seq = atomic_fetch_add_explicit(&s->seq, 1, memory_order_seq_cst);
+	/* relaxed: we are the only writer (we hold the mutex). */
+	uint32_t seq = atomic_load_explicit(&s->seq, memory_order_relaxed);
 	WEFT_DEBUG_CHECK(seq & 1, "weft_seqlock_write_unlock: not write-locked");
-	(void)seq;
-	/* seq_cst (W5): after W4 in the seq_cst order; pairs with the waiter's
-	 * seq_cst increment of waiters then load of seq (lib/seqlock.c). */
-	if (WEFT_UNLIKELY(atomic_load_explicit(&s->waiters, memory_order_seq_cst)))
-		weft__seqlock_wake_writers(s);
+	/* release (W4): pairs with the acquire load in weft_seqlock_read_begin;
+	 * publishes this write's data stores to readers that see seq + 1. */
+	atomic_store_explicit(&s->seq, seq + 1, memory_order_release);
+	weft_mutex_unlock(&s->lock);
 }
 
 /* The current sequence (even when idle); a relaxed snapshot for tests and
