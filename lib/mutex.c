@@ -192,58 +192,6 @@ static bool room_to_spin(uint32_t s)
 }
 
 /*
- * A saturated lock: one its owners re-take as soon as they release it (a
- * counter under a lock, two threads taking turns by polling a flag under
- * it). A spinner there does not wait for a release, it steals: it sees the
- * word free in the few ns between the owner's unlock and re-lock (its poll
- * pulls the line away and stalls the owner's next RMW), wins nearly every
- * spin, and the loser, whose next lock fails, spins and steals it back. The
- * lock and its data then change CPUs every few operations, one line
- * transfer each (100-450 ns on a VM, far more than the critical section),
- * and both CPUs stay busy; a sleeping waiter (pthread's) lets the owner run
- * alone at its one-thread rate and costs one FUTEX_WAKE per wake-up
- * (docs/tuning.md, "weft_mutex on a saturated lock").
- *
- * The sign that needs no extra state in the word: this thread took this
- * mutex through the slow path less than MUTEX_SATURATED_NS ago and already
- * needs it again; it then sleeps at once (no spin) and is woken by the
- * owner's unlock as any sleeper is. A thread whose lock is merely contended
- * now and then (collisions rarer than one per MUTEX_SATURATED_NS) keeps
- * spinning. Remembered per thread for one mutex (the last one taken in the
- * slow path): a heuristic, never a correctness matter.
- *
- * OFF by default (0): on the shared, loaded development machine it could
- * not be shown to win (docs/tuning.md has the figures: the hand-off's
- * median round trip rose from 1.7 to 2.4 us against pthread's 2.0-2.1,
- * and the 2-thread counter did not move beyond the noise). Build with
- * -DMUTEX_SATURATED_NS=10000 (the spin budget: a thread back in the slow
- * path within one sleep + wake-up round trip gains nothing from spinning)
- * to measure it in a quiet period.
- */
-#ifndef MUTEX_SATURATED_NS
-#define MUTEX_SATURATED_NS 0
-#endif
-static const uint64_t saturated_ns = MUTEX_SATURATED_NS;
-static _Thread_local const weft_mutex *last_slow_mutex;
-static _Thread_local uint64_t last_slow_take_ns;
-
-static void note_slow_take(const weft_mutex *m)
-{
-	if (saturated_ns == 0)
-		return;
-	last_slow_mutex = m;
-	last_slow_take_ns = weft__monotonic_ns();
-}
-
-static bool saturated(const weft_mutex *m)
-{
-	if (saturated_ns == 0)
-		return false;
-	return last_slow_mutex == m &&
-	       weft__monotonic_ns() - last_slow_take_ns < saturated_ns;
-}
-
-/*
  * Register as a sleeper, handing back WOKEN if we held it as the spinner,
  * in one RMW: from then on an unlock that finds the lock free with
  * sleepers and WOKEN clear wakes one of us. Returns the new word.
@@ -280,11 +228,7 @@ static int lock_slow(weft_mutex *m, uint64_t timeout_ns, enum lock_poll poll)
 			return 0;
 		s = load_state(m);
 	}
-	/* The saturation rule is weft_mutex_lock's: a thread re-locking after
-	 * a cond wake-up (POLL_YIELD) keeps the rule of its own above. */
-	const bool spinner = room_to_spin(s) &&
-			     (poll == POLL_YIELD || !saturated(m)) &&
-			     claim_spin(m, &s);
+	const bool spinner = room_to_spin(s) && claim_spin(m, &s);
 	if (spinner && spin_then_take(m, poll == POLL_YIELD ? MUTEX_RELOCK_SPIN_NS
 							     : MUTEX_SPIN_NS))
 		return 0;
@@ -304,10 +248,7 @@ static int lock_slow(weft_mutex *m, uint64_t timeout_ns, enum lock_poll poll)
 
 int weft__mutex_lock_slow(weft_mutex *m, uint64_t timeout_ns)
 {
-	const int err = lock_slow(m, timeout_ns, POLL_SPIN);
-	if (err == 0)
-		note_slow_take(m);
-	return err;
+	return lock_slow(m, timeout_ns, POLL_SPIN);
 }
 
 void weft__mutex_lock_normal_yielding(weft_mutex *m)
