@@ -77,6 +77,20 @@ static void deque_worker(unsigned id, void *arg)
 	}
 }
 
+/* Every item was taken exactly once: none lost, none duplicated. */
+static void check_taken_once(weft_stress_result *r, _Atomic uint32_t *taken,
+			     uint64_t items)
+{
+	for (uint64_t i = 0; i < items; i++) {
+		uint32_t n = atomic_load(&taken[i]);
+		if (n != 1) {
+			weft_stress_fail(r, "item %llu taken %u times",
+					 (unsigned long long)i, n);
+			return;
+		}
+	}
+}
+
 static void deque_steal(const weft_stress_case *c, weft_stress_result *r)
 {
 	deque_test t = { .items = weft_stress_ops(c) };
@@ -91,14 +105,7 @@ static void deque_steal(const weft_stress_case *c, weft_stress_result *r)
 	for (uint64_t i = 0; i < t.items; i++)
 		t.tags[i] = i;
 	weft_stress_run_threads(c->threads, deque_worker, &t);
-	for (uint64_t i = 0; i < t.items; i++) {
-		uint32_t n = atomic_load(&t.taken[i]);
-		if (n != 1) {
-			weft_stress_fail(r, "item %llu taken %u times",
-					 (unsigned long long)i, n);
-			break;
-		}
-	}
+	check_taken_once(r, t.taken, t.items);
 	weft__deque_destroy(&t.q);
 	free(t.tags);
 	free(t.taken);
@@ -188,14 +195,7 @@ static void deque_words(const weft_stress_case *c, weft_stress_result *r)
 	}
 	t.taken = calloc(t.items, sizeof *t.taken);
 	weft_stress_run_threads(c->threads, words_worker, &t);
-	for (uint64_t i = 0; i < t.items; i++) {
-		uint32_t n = atomic_load(&t.taken[i]);
-		if (n != 1) {
-			weft_stress_fail(r, "item %llu taken %u times",
-					 (unsigned long long)i, n);
-			break;
-		}
-	}
+	check_taken_once(r, t.taken, t.items);
 	weft__deque_destroy(&t.q);
 	free(t.taken);
 }

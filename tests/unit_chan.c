@@ -258,6 +258,30 @@ static void send_recv_range(weft_chan *ch, uint64_t from, uint64_t n)
 	}
 }
 
+enum { BLOCK = 63 }; /* slots per unbounded block (lib/chan.c) */
+
+/*
+ * Queue `queued` elements 0.. (at least a block), start a receiver that
+ * claims slot 0 and holds, then receive slots 1..62 here: the receive of
+ * slot 62 retires the block while slot 0 is still being copied out.
+ */
+static void retire_block_under_held_receiver(weft_chan *ch, uint64_t queued,
+					     held_recv *h, pthread_t *t)
+{
+	for (uint64_t i = 0; i < queued; i++)
+		cr_assert_eq(weft_chan_send(ch, &i), 0);
+	*h = (held_recv){ .ch = ch, .rc = -1 };
+	cr_assert_eq(pthread_create(t, NULL, held_recv_main, h), 0);
+	while (atomic_load(&h->stage) != 1)
+		sched_yield();
+	for (uint64_t i = 1; i < BLOCK; i++) {
+		uint64_t got = 0;
+		cr_assert_eq(weft_chan_recv(ch, &got), 0);
+		cr_assert_eq(got, i);
+	}
+	cr_assert_eq(weft__chan_retired_blocks(ch), 1);
+}
+
 /*
  * The receiver of a block's last slot retires the block while another
  * receiver has claimed a slot in it and not yet copied out: the block must
@@ -266,22 +290,10 @@ static void send_recv_range(weft_chan *ch, uint64_t from, uint64_t n)
  */
 Test(chan, unbounded_block_with_a_receiver_mid_copy_is_not_reused)
 {
-	enum { BLOCK = 63 };
 	weft_chan *ch = make(8, WEFT_CHAN_UNBOUNDED);
-	for (uint64_t i = 0; i < BLOCK; i++)
-		cr_assert_eq(weft_chan_send(ch, &i), 0);
-	held_recv h = { .ch = ch, .rc = -1 };
+	held_recv h;
 	pthread_t t;
-	cr_assert_eq(pthread_create(&t, NULL, held_recv_main, &h), 0);
-	while (atomic_load(&h.stage) != 1)
-		sched_yield();
-	/* Slots 1..62: the receive of slot 62 retires the block. */
-	for (uint64_t i = 1; i < BLOCK; i++) {
-		uint64_t got = 0;
-		cr_assert_eq(weft_chan_recv(ch, &got), 0);
-		cr_assert_eq(got, i);
-	}
-	cr_assert_eq(weft__chan_retired_blocks(ch), 1);
+	retire_block_under_held_receiver(ch, BLOCK, &h, &t);
 	/* Several blocks more (beyond the spares): each retirement finds the
 	 * held block still unread and leaves it alone. */
 	send_recv_range(ch, BLOCK, 6 * BLOCK);
@@ -302,20 +314,10 @@ Test(chan, unbounded_block_with_a_receiver_mid_copy_is_not_reused)
 /* A block still held at the last drop is freed with the channel (ASan). */
 Test(chan, unbounded_free_releases_retired_blocks)
 {
-	enum { BLOCK = 63 };
 	weft_chan *ch = make(8, WEFT_CHAN_UNBOUNDED);
-	for (uint64_t i = 0; i < BLOCK + 1; i++)
-		cr_assert_eq(weft_chan_send(ch, &i), 0);
-	held_recv h = { .ch = ch, .rc = -1 };
+	held_recv h;
 	pthread_t t;
-	cr_assert_eq(pthread_create(&t, NULL, held_recv_main, &h), 0);
-	while (atomic_load(&h.stage) != 1)
-		sched_yield();
-	for (uint64_t i = 1; i < BLOCK; i++) {
-		uint64_t got = 0;
-		cr_assert_eq(weft_chan_recv(ch, &got), 0);
-	}
-	cr_assert_eq(weft__chan_retired_blocks(ch), 1);
+	retire_block_under_held_receiver(ch, BLOCK + 1, &h, &t);
 	atomic_store(&h.stage, 2);
 	cr_assert_eq(pthread_join(t, NULL), 0);
 	cr_assert_eq(h.got, 0);
