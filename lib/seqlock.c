@@ -10,13 +10,20 @@ _Static_assert(sizeof(weft_seqlock) <= 8 + sizeof(weft_mutex),
 	       "weft_seqlock must stay the mutex and one word");
 
 /*
- * A write is a few stores between two sequence bumps (tens of ns), so a
- * reader that finds one in progress normally sees it end within a spin of
- * a few microseconds. Spinning longer only helps if the writer is running,
- * which on a busy machine it may not be (preempted inside the write).
+ * A write is a few stores between two sequence bumps (tens to hundreds of
+ * ns, its cache misses included), so a reader that finds one in progress
+ * normally sees it end within a spin of a few microseconds. Spinning
+ * longer only helps if the writer is running, which on a busy machine it
+ * may not be (preempted inside the write).
+ *
+ * The spin polls after every single pause hint, without backing off: it
+ * only loads the sequence, and a load of a line we share makes no traffic
+ * until the writer stores to it, so a longer pause saves nothing and only
+ * sees the end of the write later (an exponential backoff to 200 ns cost
+ * a pinned reader 15-25% of its reads per write-microsecond against
+ * ck_sequence's poll; docs/tuning.md).
  */
 #define SEQLOCK_SPIN_NS 10000
-#define SEQLOCK_SPIN_PAUSE_MAX_NS 200
 
 /*
  * After the spin, naps on the futex from NAP_MIN_NS doubling to NAP_MAX_NS.
@@ -41,8 +48,7 @@ uint32_t weft__seqlock_wait_even(const weft_seqlock *s)
 	uint32_t seq;
 	/* Spin only if the writer can run beside us. */
 	if (weft__cpus_usable() > 1) {
-		weft__backoff b = weft__backoff_make_ns(SEQLOCK_SPIN_NS,
-						      SEQLOCK_SPIN_PAUSE_MAX_NS);
+		weft__backoff b = weft__backoff_make(weft__relax_hints(SEQLOCK_SPIN_NS), 1);
 		do {
 			seq = load_seq(s);
 			if (!(seq & 1))
