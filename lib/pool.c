@@ -43,12 +43,11 @@
  * hints apart. Each look reads the lines the submitters write per push
  * (a submit ring's bottom and slots, the injector's count); the next push
  * then waits, at its seq_cst fence, for those lines to come back: one
- * cache-line round trip between CPUs per look (130-450 ns on the 2-vCPU
- * development guest, depending on where the host runs its vCPUs). Looks
- * bunched after a search starts took one to seven jobs each and made
- * every push of a steady stream wait; looks 2 us apart find a batch
- * (docs/tuning.md, "Fourth pass"). 2 us is small next to a futex wake-up
- * (5-100 us), which is what the search saves.
+ * cache-line round trip between CPUs per look, whose cost the host's
+ * placement of vCPUs can triple. Looks bunched after a search starts
+ * found a few jobs each and made every push of a steady stream wait;
+ * looks 2 us apart find a batch (docs/tuning.md, "Fourth pass"). 2 us is
+ * small next to a futex wake-up (tens of us), which the search saves.
  */
 #ifndef POOL_SEARCH_POLL_NS
 #define POOL_SEARCH_POLL_NS 2000
