@@ -37,6 +37,22 @@
 #endif
 #define POOL_PAUSE_NS 500
 
+/*
+ * A searching worker looks at the queues once per POOL_SEARCH_POLL_NS,
+ * from its first look (weft__backoff_make_paced_ns), not 1, 2, 4, ...
+ * hints apart. Each look reads the lines the submitters write per push
+ * (a submit ring's bottom and slots, the injector's count); the next push
+ * then waits, at its seq_cst fence, for those lines to come back: one
+ * cache-line round trip between CPUs per look, whose cost the host's
+ * placement of vCPUs can triple. Looks bunched after a search starts
+ * found a few jobs each and made every push of a steady stream wait;
+ * looks 2 us apart find a batch (docs/tuning.md, "Fourth pass"). 2 us is
+ * small next to a futex wake-up (tens of us), which the search saves.
+ */
+#ifndef POOL_SEARCH_POLL_NS
+#define POOL_SEARCH_POLL_NS 2000
+#endif
+
 /* Tasks a worker moves from the injector or a submit ring to its deque
  * in one visit (besides the one it runs): the injector's token exchange,
  * or a ring's CAS, once per 33 tasks; the 32 wait on the deque, where the
@@ -951,8 +967,9 @@ static void pass_on_wakeup(worker *w)
 }
 
 /*
- * Poll for work a bounded time, as one of at most max_searching
- * searchers; true when work (or the exit) showed up (still searching).
+ * Poll for work a bounded time (POOL_SPIN_NS, one look per
+ * POOL_SEARCH_POLL_NS), as one of at most max_searching searchers; true
+ * when work (or the exit) showed up (still searching).
  */
 static bool search(worker *w)
 {
@@ -967,7 +984,7 @@ static bool search(worker *w)
 		atomic_fetch_add_explicit(&p->searching, 1, memory_order_relaxed);
 		w->searching = true;
 	}
-	weft__backoff b = weft__backoff_make_ns(POOL_SPIN_NS, POOL_PAUSE_NS);
+	weft__backoff b = weft__backoff_make_paced_ns(POOL_SPIN_NS, POOL_SEARCH_POLL_NS);
 	while (weft__backoff_spin(&b))
 		if (work_visible(p) || should_exit(p))
 			return true;

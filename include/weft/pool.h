@@ -29,8 +29,9 @@
  *   outside execute costs the submitter one uncontended RMW (the count),
  *   one fence (the wake-up protocol below) and two stores, and a worker
  *   one CAS per batch plus its own count (docs/tuning.md, "Third pass").
- * - idle workers search (a bounded spin, weft__backoff_make_ns, only while
- *   at most half the usable CPUs are searching and never on one CPU), then
+ * - idle workers search (a bounded spin looking at the queues once per
+ *   2 us, only while at most half the usable CPUs are searching and never
+ *   on one CPU: each look costs the submitters a cache-line transfer), then
  *   park: each on its own futex word, listed on the pool's idle list. A
  *   submitter wakes one parked worker only when nobody is searching; the
  *   waker takes it off the list and counts it as searching on its behalf,

@@ -43,6 +43,20 @@ static inline weft__backoff weft__backoff_make_ns(uint64_t limit_ns,
 				 weft__relax_hints(step_max_ns));
 }
 
+/*
+ * A budget of limit_ns spent in pauses of period_ns each from the first
+ * one (no exponential ramp): for a poller whose every look costs the
+ * thread it watches (the look takes a cache line that thread writes), so
+ * looks are paced, not bunched at the start.
+ */
+static inline weft__backoff weft__backoff_make_paced_ns(uint64_t limit_ns,
+						       uint64_t period_ns)
+{
+	weft__backoff b = weft__backoff_make_ns(limit_ns, period_ns);
+	b.step = b.step_max;
+	return b;
+}
+
 /* Pause once; false when the budget is exhausted (no pause taken). */
 static inline bool weft__backoff_spin(weft__backoff *b)
 {
