@@ -254,7 +254,19 @@ static void waker_disconnect(waker *wk)
 /* Unbounded flavour: index = position << SHIFT; bit 0 is a mark. */
 #define LIST_SHIFT 1
 #define LIST_MARK 1u
-#define LIST_LAP 64
+/*
+ * Positions per block: LIST_BLOCK_CAP slots, then one position that stands
+ * for the move to the next block. With 8-byte elements (16-byte slots) a
+ * block is exactly 4096 bytes: 236 read bytes and the `next` line (320
+ * bytes of header), then 236 slots. The 64-position blocks before it were
+ * 1152 bytes, which jemalloc serves from its 1280-byte class: 20.3 bytes
+ * per element against 17.4 now, and a block change (senders waiting for
+ * the installer, a retirement) every 63 elements instead of 236. The
+ * 4-producer row spent a third of its time in fresh blocks (memset and
+ * page faults as the queue grows); CPU per element fell 15-20% on the
+ * unbounded rows (docs/tuning.md, "weft_chan: 4 KiB blocks").
+ */
+#define LIST_LAP WEFT__CHAN_LIST_LAP
 #define LIST_BLOCK_CAP (LIST_LAP - 1)
 /* A slot's state is the position (index >> LIST_SHIFT) of the element it
  * last held, plus one: the element at position p is in when the state is
@@ -280,6 +292,7 @@ static void waker_disconnect(waker *wk)
  */
 typedef struct chan_block {
 	_Atomic unsigned char read[LIST_BLOCK_CAP];
+	/* (LIST_BLOCK_CAP rounded up to whole lines: the slots below.) */
 	/* Senders' line: the successor (stored once by the sender that
 	 * installs it, read by the receiver of the last slot); then the link
 	 * of the `retired` list (guarded by that list's CASes). */

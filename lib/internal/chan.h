@@ -9,6 +9,9 @@
 
 #include "weft/chan.h"
 
+/* Positions per unbounded block (lib/chan.c LIST_LAP): one fewer slots. */
+#define WEFT__CHAN_LIST_LAP 237
+
 /*
  * weft_chan_try_recv on an unbounded channel that calls hold(arg) after
  * claiming its slot and before copying the element out: where a receiver
