@@ -291,8 +291,7 @@ static void waker_disconnect(waker *wk)
  * "weft_chan: recycled blocks").
  */
 typedef struct chan_block {
-	_Atomic unsigned char read[LIST_BLOCK_CAP];
-	/* (LIST_BLOCK_CAP rounded up to whole lines: the slots below.) */
+	_Atomic unsigned char read[LIST_BLOCK_CAP]; /* padded to whole lines */
 	/* Senders' line: the successor (stored once by the sender that
 	 * installs it, read by the receiver of the last slot); then the link
 	 * of the `retired` list (guarded by that list's CASes). */
@@ -302,6 +301,8 @@ typedef struct chan_block {
 } chan_block;
 
 #define LIST_BLOCK_HDR sizeof(chan_block)
+_Static_assert(LIST_BLOCK_HDR + LIST_BLOCK_CAP * (SLOT_HDR + 8) == 4096,
+	       "a block of 8-byte elements is one 4 KiB allocation (LIST_LAP)");
 
 struct weft_chan {
 	/* Receivers' end. array: the head stamp; list: head index (bit 0:

@@ -9,7 +9,9 @@
 
 #include "weft/chan.h"
 
-/* Positions per unbounded block (lib/chan.c LIST_LAP): one fewer slots. */
+/* Positions per unbounded block (lib/chan.c LIST_LAP); a block has one
+ * slot fewer (the last position stands for the move to the next block).
+ * 237: a block of 8-byte elements is exactly 4096 bytes. */
 #define WEFT__CHAN_LIST_LAP 237
 
 /*
