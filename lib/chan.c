@@ -258,7 +258,8 @@ static void waker_disconnect(waker *wk)
  * Positions per block: LIST_BLOCK_CAP slots, then one position that stands
  * for the move to the next block. With 8-byte elements (16-byte slots) a
  * block is exactly 4096 bytes: 236 read bytes and the `next` line (320
- * bytes of header), then 236 slots. The 64-position blocks before it were
+ * bytes of header), then 236 slots (with 128-byte lines: 384 bytes of
+ * header and 232 slots). The 64-position blocks before it were
  * 1152 bytes, which jemalloc serves from its 1280-byte class: 20.3 bytes
  * per element against 17.4 now, and a block change (senders waiting for
  * the installer, a retirement) every 63 elements instead of 236. The
@@ -301,8 +302,9 @@ typedef struct chan_block {
 } chan_block;
 
 #define LIST_BLOCK_HDR sizeof(chan_block)
-_Static_assert(LIST_BLOCK_HDR + LIST_BLOCK_CAP * (SLOT_HDR + 8) == 4096,
-	       "a block of 8-byte elements is one 4 KiB allocation (LIST_LAP)");
+/* Exactly 4096 with 64- and 128-byte lines (WEFT__CHAN_LIST_LAP). */
+_Static_assert(LIST_BLOCK_HDR + LIST_BLOCK_CAP * (SLOT_HDR + 8) <= 4096,
+	       "a block of 8-byte elements fits one 4 KiB allocation (LIST_LAP)");
 
 struct weft_chan {
 	/* Receivers' end. array: the head stamp; list: head index (bit 0:
