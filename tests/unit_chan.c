@@ -258,7 +258,7 @@ static void send_recv_range(weft_chan *ch, uint64_t from, uint64_t n)
 	}
 }
 
-enum { BLOCK = 63 }; /* slots per unbounded block (lib/chan.c) */
+enum { BLOCK = WEFT__CHAN_LIST_LAP - 1 }; /* slots per unbounded block (lib/chan.c) */
 
 /*
  * Queue `queued` elements 0.. (at least a block), start a receiver that

@@ -220,7 +220,22 @@ def print_dashboard(results_dir, out):
     page = dashboard.write_page(runs, dashboard.DEFAULT_OUT)
     this = dashboard.load_run(out)
     print(f"\ndashboard: {page} ({len(runs)} runs; open in a browser)")
-    print("\n".join(dashboard.summary_lines(this, dashboard.load_bars())))
+    print("\n".join(dashboard.summary_lines(this, dashboard.load_bars(), runs)))
+
+
+def print_condition_bars(files):
+    """The bars judged on a quiet run against a run under a condition
+    (tools/bars.json "condition", e.g. chan-pinned), over these files."""
+    import dashboard
+    runs = [r for r in map(dashboard.load_run, files) if r and r["rows"]]
+    doc = dashboard.load_bars()
+    cond_bars = [b for b in doc["bars"] if "condition" in b]
+    quiet = [r for r in runs if dashboard.is_quiet(r)]
+    if not cond_bars or not quiet:
+        return
+    run = max(quiet, key=lambda r: (r["date"], r["id"]))
+    only = dict(doc, bars=cond_bars)
+    print("\n".join(dashboard.summary_lines(run, only, runs)))
 
 
 def collect(data):
@@ -394,7 +409,9 @@ def main():
             cond = data["context"].get("weft_condition", "quiet").split(" ")[0]
             cond = {"cgroup": "quota", "busy-loop": "neighbour"}.get(cond, cond)
             runs[cond] = data
-        sys.exit(1 if conditions.compare(runs, collect, is_weft) else 0)
+        collapses = conditions.compare(runs, collect, is_weft)
+        print_condition_bars(args.files)
+        sys.exit(1 if collapses else 0)
     with open(args.file) as f:
         data = json.load(f)
     print_table(data)

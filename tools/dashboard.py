@@ -39,7 +39,7 @@ ALPHA = 0.05
 LAT_SUFFIX = "_lat"
 LAT_KEYS = (("p50", "weft_lat_p50_ns"), ("p99", "weft_lat_p99_ns"),
             ("p99.9", "weft_lat_p999_ns"))
-CONTEXT_KEYS = ("weft_machine", "weft_cpu_model", "weft_cores", "weft_cpus_usable",
+CONTEXT_KEYS = ("weft_condition", "weft_machine", "weft_cpu_model", "weft_cores", "weft_cpus_usable",
                 "weft_kernel", "weft_compiler", "weft_cflags", "weft_build_type",
                 "weft_allocator", "weft_rustc", "weft_git_commit", "date", "host_name",
                 "num_cpus", "mhz_per_cpu", "load_avg", "weft_repetitions",
@@ -140,7 +140,24 @@ def load_run(path):
     rel = os.path.relpath(os.path.abspath(path), ROOT)
     rows = [make_row(n, bs) for n, bs in sorted(repetition_rows(data).items())]
     return {"id": rel, "file": rel, "machine": machine, "date": ctx.get("date", ""),
+            "condition": condition_of(ctx),
             "context": {k: ctx[k] for k in CONTEXT_KEYS if k in ctx}, "rows": rows}
+
+
+# tools/conditions.py's descriptions (the result's weft_condition) by their
+# first word; a result without one ran before conditions existed: quiet.
+CONDITION_WORDS = {"quiet": "quiet", "pinned": "pinned", "cgroup": "quota",
+                   "busy-loop": "neighbour"}
+
+
+def condition_of(ctx):
+    """The machine condition a run was taken under (tools/conditions.py)."""
+    words = (ctx.get("weft_condition") or "quiet").split()
+    return CONDITION_WORDS.get(words[0] if words else "quiet", words[0])
+
+
+def is_quiet(run):
+    return run.get("condition", "quiet") == "quiet"
 
 
 def load_runs(paths):
@@ -351,16 +368,72 @@ def evaluate_counter_bar(bar, med, res):
     return res
 
 
-def evaluate_bar(bar, med, cpu_limit):
+def companion_run(run, runs, condition):
+    """The run under `condition` taken beside `run` (a quiet run): same
+    machine and commit, the nearest in time (tools/run conditions writes
+    the quiet run, then the pinned one, a minute or so apart), or None."""
+    commit = run["context"].get("weft_git_commit")
+    near = [r for r in runs or () if r.get("condition") == condition
+            and r["machine"] == run["machine"] and commit
+            and r["context"].get("weft_git_commit") == commit]
+    if not near:
+        return None
+
+    def seconds(r):
+        try:
+            return datetime.datetime.fromisoformat(r["date"]).timestamp()
+        except (TypeError, ValueError):
+            return 0.0
+    t = seconds(run)
+    return min(near, key=lambda r: (abs(seconds(r) - t), r["id"]))
+
+
+def evaluate_condition_bar(bar, med, cond_med, res):
+    """A bar on how weft's rows slow down under a machine condition: at
+    every row it names, the quiet run's median items/s over the condition
+    run's is at most bar["slowdown_max"]. cond_med: the medians of the
+    companion run (companion_run), or None."""
+    if cond_med is None:
+        res["note"] = (f"needs a --condition {bar['condition']} run of the same commit "
+                       f"beside this one (tools/run conditions)")
+        return res
+    weft = bar.get("weft", "weft")
+    groups = _bar_groups(bar, {k[0] for k in med})
+    cells = []
+    for g in groups:
+        threads = bar.get("threads") or sorted(t for (gg, i, t) in med if gg == g and i == weft)
+        for t in threads:
+            quiet, cond = med.get((g, weft, t)), cond_med.get((g, weft, t))
+            cells.append((g, t, quiet["rate"] / cond["rate"] if quiet and cond else None))
+    present = [c for c in cells if c[2] is not None]
+    if not present:
+        res["note"] = f"rows not in this run or its {bar['condition']} run"
+        return res
+    worst = max(present, key=lambda c: c[2])
+    res["value"] = worst[2]
+    res["where"] = f"{worst[0]} {worst[1]}t {weft}, {bar['condition']}"
+    if any(v > bar["slowdown_max"] for _, _, v in present):
+        res["status"] = "missed"
+    elif len(present) < len(cells):
+        res["note"] = f"{len(present)} of {len(cells)} rows in this run and its {bar['condition']} run"
+    else:
+        res["status"] = "met"
+    return res
+
+
+def evaluate_bar(bar, med, cpu_limit, cond_med=None):
     """One bar against one run's medians: {"status": met / missed / not
     measured, "value": the worst cell's ratio, "where": that cell, "cpu":
     met / missed / not measured / "-" (no CPU rule), "cpu_value": the
-    highest CPU ratio, "note"}."""
+    highest CPU ratio, "note"}. cond_med: for a bar with "condition", the
+    medians of the run taken under it beside this one."""
     res = {"id": bar["id"], "status": "not measured", "value": None, "where": "",
            "cpu": "-", "cpu_value": None, "note": ""}
     if bar.get("manual"):
         res["note"] = "needs " + bar["manual"]
         return res
+    if "condition" in bar:
+        return evaluate_condition_bar(bar, med, cond_med, res)
     if "counter" in bar:
         return evaluate_counter_bar(bar, med, res)
     cells = _bar_cells(bar, med)
@@ -390,9 +463,25 @@ def evaluate_bar(bar, med, cpu_limit):
     return res
 
 
-def evaluate_bars(run, bars_doc):
+def evaluate_bars(run, bars_doc, runs=None):
+    """Every bar against one run. A bar with "condition" is judged on a
+    quiet run against its companion among `runs` (companion_run); on a run
+    taken under a condition it is not measured (the other bars judge any
+    run, as issue 16's never-below bar asks of the condition runs)."""
     med = medians(run)
-    return [evaluate_bar(b, med, bars_doc["cpu_limit"]) for b in bars_doc["bars"]]
+    out = []
+    for b in bars_doc["bars"]:
+        if "condition" in b and not is_quiet(run):
+            out.append({"id": b["id"], "status": "not measured", "value": None, "where": "",
+                        "cpu": "-", "cpu_value": None,
+                        "note": f"judged on the quiet run beside this {run['condition']} run"})
+            continue
+        cond_med = None
+        if "condition" in b:
+            comp = companion_run(run, runs, b["condition"])
+            cond_med = medians(comp) if comp else None
+        out.append(evaluate_bar(b, med, bars_doc["cpu_limit"], cond_med))
+    return out
 
 
 def fmt_value(bar, v):
@@ -400,18 +489,22 @@ def fmt_value(bar, v):
         return "-"
     if "counter" in bar:
         return f"{v:.4g} {bar['counter'].removeprefix('weft_')}"
+    if "condition" in bar:
+        return f"{v:.2f}x slower"
     return f"{v:.2f}x the time" if "time_max" in bar else f"{v:.2f}x"
 
 
-def summary_lines(run, bars_doc):
-    """The text summary of one run's bars."""
-    results = evaluate_bars(run, bars_doc)
+def summary_lines(run, bars_doc, runs=None):
+    """The text summary of one run's bars (runs: where to find the runs
+    taken under conditions beside it)."""
+    results = evaluate_bars(run, bars_doc, runs)
     by_id = {b["id"]: b for b in bars_doc["bars"]}
     counts = {}
     for r in results:
         counts[r["status"]] = counts.get(r["status"], 0) + 1
     cpu_missed = sum(1 for r in results if r["cpu"] == "missed")
-    lines = [f"bars ({run['machine']}, {run['date'] or run['id']}): "
+    cond = "" if is_quiet(run) else f", {run['condition']}"
+    lines = [f"bars ({run['machine']}, {run['date'] or run['id']}{cond}): "
              f"{counts.get('met', 0)} met, {counts.get('missed', 0)} missed, "
              f"{counts.get('not measured', 0)} not measured; "
              f"CPU > {bars_doc['cpu_limit']}x the baseline's at {cpu_missed}"]
@@ -441,7 +534,7 @@ def _read(name):
 
 def page_data(runs, bars_doc):
     for run in runs:
-        run["bars"] = evaluate_bars(run, bars_doc)
+        run["bars"] = evaluate_bars(run, bars_doc, runs)
     return {"generated": datetime.datetime.now(datetime.timezone.utc)
             .strftime("%Y-%m-%d %H:%M UTC"),
             "alpha": ALPHA, "exact_max": EXACT_MAX, "lat_suffix": LAT_SUFFIX,
@@ -470,8 +563,14 @@ def write_page(runs, out, bars_doc=None):
 
 
 def latest_per_machine(runs):
+    """Each machine's latest quiet run (runs under a condition sit beside
+    one; they are not what the bars judge), or its latest run if none is
+    quiet."""
     latest = {}
+    quiet = {r["machine"] for r in runs if is_quiet(r)}
     for r in runs:
+        if r["machine"] in quiet and not is_quiet(r):
+            continue
         if r["machine"] not in latest or (r["date"], r["id"]) > (latest[r["machine"]]["date"],
                                                                  latest[r["machine"]]["id"]):
             latest[r["machine"]] = r
@@ -515,7 +614,7 @@ def main(argv=None):
     print(f"dashboard: {out} ({len(runs)} runs, {len(machines)} machines; open in a browser)")
     if not args.quiet:
         for run in latest_per_machine(runs):
-            print("\n".join(summary_lines(run, bars_doc)))
+            print("\n".join(summary_lines(run, bars_doc, runs)))
 
 
 if __name__ == "__main__":

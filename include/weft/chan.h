@@ -4,7 +4,7 @@
  *
  * Flavours, chosen by the capacity given to weft_chan_create:
  *
- *   WEFT_CHAN_UNBOUNDED  a linked list of blocks of 63 slots (crossbeam's
+ *   WEFT_CHAN_UNBOUNDED  a linked list of blocks of 236 slots (crossbeam's
  *                        "list" flavour); one CAS on the tail index per
  *                        send and a plain store of the slot's state; one CAS
  *                        on the head per receive and a plain store of the

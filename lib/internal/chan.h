@@ -9,6 +9,16 @@
 
 #include "weft/chan.h"
 
+/* Positions per unbounded block (lib/chan.c LIST_LAP); a block has one
+ * slot fewer (the last position stands for the move to the next block).
+ * A block of 8-byte elements is then exactly 4096 bytes: its header is the
+ * read bytes padded to whole lines plus one line. */
+#if WEFT_CACHELINE == 128
+#define WEFT__CHAN_LIST_LAP 233
+#else
+#define WEFT__CHAN_LIST_LAP 237
+#endif
+
 /*
  * weft_chan_try_recv on an unbounded channel that calls hold(arg) after
  * claiming its slot and before copying the element out: where a receiver

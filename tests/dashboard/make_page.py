@@ -77,7 +77,7 @@ def expectations(runs, bars_doc):
         "runs": [{"id": r["id"], "machine": r["machine"], "groups": charts_of(r),
                   "threads": thread_counts(r),
                   "commit": r["context"].get("weft_git_commit", ""),
-                  "bars": {x["id"]: x["status"] for x in dashboard.evaluate_bars(r, bars_doc)}}
+                  "bars": {x["id"]: x["status"] for x in dashboard.evaluate_bars(r, bars_doc, runs)}}
                  for r in runs],
         "run_index": list(range(len(runs))),
         "default_run": newest,

@@ -170,6 +170,10 @@ class Bars(unittest.TestCase):
         for b in doc["bars"]:
             if b.get("manual"):
                 continue
+            if "condition" in b:
+                self.assertIn(b["condition"], ("pinned", "quota", "neighbour"), b["id"])
+                self.assertTrue(b["rows"] and "slowdown_max" in b and "vs" not in b, b["id"])
+                continue
             if "counter" in b:
                 self.assertIn(b["counter"], dashboard.KEPT_COUNTERS, b["id"])
                 self.assertTrue(b["rows"] and "counter_max" in b and "vs" not in b, b["id"])
@@ -218,6 +222,54 @@ class Bars(unittest.TestCase):
                          {"weft_done_ms": [101.5, 103.5], "weft_peak_rss_mib": [64.0, 64.0]})
         med = dashboard.medians(run)[("rt/s", "weft", 1)]
         self.assertEqual(med["counters"]["weft_done_ms"], 102.5)
+
+
+class ConditionBars(unittest.TestCase):
+    PINNED = bar(id="p", rows=["chan/a", "chan/b"], condition="pinned", slowdown_max=2, cpu=False)
+
+    def runs(self, pinned_rates, commit="c1", cond="pinned to CPU 0 (taskset)"):
+        quiet = run_of({("chan/a", "weft", 2): ([100, 100, 100], None),
+                        ("chan/b", "weft", 2): ([50, 50, 50], None),
+                        ("chan/a", "x", 2): ([10], None)}, date="2026-01-01T00:00:00+00:00")
+        quiet["context"] = {"weft_git_commit": "c1"}
+        quiet["condition"] = "quiet"
+        pinned = run_of({("chan/a", "weft", 2): (pinned_rates[0], None),
+                         ("chan/b", "weft", 2): (pinned_rates[1], None)},
+                        date="2026-01-01T00:01:00+00:00")
+        pinned["context"] = {"weft_git_commit": commit, "weft_condition": cond}
+        pinned["condition"] = dashboard.condition_of(pinned["context"])
+        return quiet, pinned
+
+    def judge(self, quiet, pinned):
+        doc = {"cpu_limit": 1.5, "bars": [self.PINNED]}
+        return dashboard.evaluate_bars(quiet, doc, [quiet, pinned])[0]
+
+    def test_met_and_missed_at_the_slowest_row(self):
+        r = self.judge(*self.runs(([60, 60, 60], [30, 30, 30])))
+        self.assertEqual(r["status"], "met")
+        self.assertAlmostEqual(r["value"], 100 / 60)
+        self.assertIn("chan/a", r["where"])
+        r = self.judge(*self.runs(([60, 60, 60], [20, 20, 20])))  # b: 2.5x slower
+        self.assertEqual((r["status"], r["value"]), ("missed", 2.5))
+        self.assertIn("chan/b", r["where"])
+
+    def test_needs_a_pinned_run_of_the_same_commit(self):
+        quiet, pinned = self.runs(([60], [30]), commit="c2")
+        r = self.judge(quiet, pinned)
+        self.assertEqual(r["status"], "not measured")
+        self.assertIn("--condition pinned", r["note"])
+        quiet, quota = self.runs(([60], [30]), cond="cgroup CPU quota 1 of 2 CPUs")
+        self.assertEqual(self.judge(quiet, quota)["status"], "not measured")
+
+    def test_condition_runs_are_not_latest_nor_judged_by_condition_bars(self):
+        quiet, pinned = self.runs(([60], [30]))
+        doc = {"cpu_limit": 1.5, "bars": [self.PINNED, bar(rows=["chan/a"], vs=["x"], wall_min=1)]}
+        got = {r["id"]: r["status"] for r in dashboard.evaluate_bars(pinned, doc, [quiet, pinned])}
+        self.assertEqual(got["p"], "not measured")
+        self.assertIs(dashboard.latest_per_machine([quiet, pinned])[0], quiet)
+        lines = dashboard.summary_lines(quiet, doc, [quiet, pinned])
+        self.assertRegex(lines[0], r"2 met, 0 missed, 0 not measured")
+        self.assertIn("1.67x slower", "\n".join(lines))
 
 
 class Results(unittest.TestCase):

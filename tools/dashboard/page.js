@@ -460,6 +460,7 @@ function statusPill(s) {
 function fmtBarValue(bar, v) {
   if (v == null) return "-";
   if (bar.counter) return `${v.toPrecision(4)} ${bar.counter.replace(/^weft_/, "")}`;
+  if (bar.condition) return `${v.toFixed(2)}x slower`;
   return bar.time_max != null ? `${v.toFixed(2)}x the time` : `${v.toFixed(2)}x`;
 }
 
@@ -483,7 +484,7 @@ function renderBars(run) {
          r.cpu_value != null ? ` ${r.cpu_value.toFixed(2)}x` : ""),
       el("td", { class: "note", text: r.note }));
     counts[r.status]++;
-    if (r.status === "not measured" && (bar.tentative || bar.manual)) {
+    if (r.status === "not measured" && (bar.tentative || bar.manual || bar.condition)) {
       later.append(tr);
       laterCount++;
     } else {
