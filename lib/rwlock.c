@@ -1,10 +1,8 @@
 /* lib/rwlock.c - weft_rwlock slow paths; states and policy in weft/rwlock.h. */
 #include "weft/rwlock.h"
-
 #include <errno.h>
 #include "internal/backoff.h"
 #include "internal/rwlock_bias.h" /* and internal/futex.h */
-
 _Static_assert(sizeof(weft_rwlock) == 8, "weft_rwlock must stay 8 bytes");
 
 #define READERS WEFT__RWLOCK_READERS
@@ -23,7 +21,7 @@ static uint32_t load_state(weft_rwlock *l) { return atomic_load_explicit(&l->sta
 static bool cas(weft_rwlock *l, uint32_t *s, uint32_t next, memory_order o)
 { return atomic_compare_exchange_weak_explicit(&l->state, s, next, o, memory_order_relaxed); }
 
-/* Spin (2+ CPUs) while the lock is closed and nobody sleeps; the state seen. */
+/* Spin (2+ CPUs; writers once woken) while closed and nobody sleeps; the state seen. */
 static uint32_t spin(weft_rwlock *l, bool reader)
 {
 	uint32_t s = load_state(l);
@@ -142,7 +140,7 @@ int weft__rwlock_write_lock_slow(weft_rwlock *l, uint64_t timeout_ns)
 {
 	weft__deadline d = deadline(timeout_ns);
 	uint32_t keep = 0; /* WWAIT once we slept: others may sleep too */
-	uint32_t s = timeout_ns ? spin(l, false) : load_state(l);
+	uint32_t s = load_state(l);
 	for (;;) {
 		if (is_free(s)) {
 			int rc = write_take(l, &s, keep, timeout_ns ? &d : NULL);
@@ -170,9 +168,8 @@ void weft__rwlock_write_unlock_slow(weft_rwlock *l)
 {
 	uint32_t s = load_state(l);
 	for (;;) {
-		/* Registered readers first (phase-fair); WWAIT stays set. If
-		 * none, reset GRANT: each reader granted before saw it (it held
-		 * READERS until then), so the idle lock is 0 for the fast paths. */
+		/* Registered readers first (phase-fair; WWAIT stays). If none,
+		 * reset GRANT so the idle lock is 0 (granted readers saw it). */
 		if (s & WAITING) {
 			if (grant_readers(l, &s, WLOCKED))
 				return;

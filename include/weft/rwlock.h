@@ -10,17 +10,20 @@
  * free(s): READERS == 0 and !WLOCKED (a writer may enter); read_open(s).
  *
  * Phase-fair: a waiting writer (WWAIT) stops new readers; the last reader
- * out wakes it. A writer's unlock first grants the lock to every registered
- * reader (WAITING moves into READERS, GRANT flips, one CAS; a woken reader
- * holds it already): writer, batch of readers, writer... A reader that
- * times out deregisters (WAITING - 1) by a CAS that checks GRANT first
- * (moved: granted, returns 0), so no grant goes to a reader that left and
- * no timer is needed. Whoever frees the lock with WWAIT set clears it and
- * wakes a writer (which sets it again to wait on), or grants the readers if
- * no writer slept. A writer that times out takes the lock if free, else
- * leaves WWAIT set for the holder, passing on a wake-up it may have had.
- * While BIAS is set readers mark their own table entry instead of `state`;
- * a writer that takes WLOCKED with BIAS clears it and waits for them.
+ * out wakes it. A writer finding the lock taken sleeps at once (a spinning
+ * one only moves the lock's line between CPUs while readers keep entering);
+ * woken, it spins to find the lock before new readers refill it. A writer's
+ * unlock first grants the lock to every registered reader (WAITING moves
+ * into READERS, GRANT flips, one CAS; a woken reader holds it already):
+ * writer, batch of readers, writer... A reader that times out deregisters
+ * (WAITING - 1) by a CAS that checks GRANT first (moved: granted, returns
+ * 0), so no grant goes to a reader that left and no timer is needed.
+ * Whoever frees the lock with WWAIT set clears it and wakes a writer (which
+ * sets it again to wait on), or grants the readers if no writer slept. A
+ * writer that times out takes the lock if free, else leaves WWAIT set for
+ * the holder, passing on a wake-up it may have had. While BIAS is set
+ * readers mark their own table entry instead of `state`; a writer that
+ * takes WLOCKED with BIAS clears it and waits for them.
  * Orders: read adds and write CASes acquire; unlocks and grants are release
  * RMWs heading release sequences (every change is an RMW) that the next
  * holder's acquire reads from. A read lock is released by the thread that
