@@ -26,6 +26,24 @@
 #endif
 
 /*
+ * The owner's tenure: a new spinner leaves the lock word alone for
+ * MUTEX_TENURE_NS before its first poll. An owner that keeps re-taking the
+ * lock (a counter under contention) then runs that long at its uncontended
+ * rate, its line in its own cache, before the spinner takes the lock at a
+ * release; without it the spinner's polls (every 20-160 ns) pulled the line
+ * away at nearly every operation of the owner and stole the lock every ~30
+ * operations (counter at 2 threads: 50 ns per operation, both CPUs busy).
+ * The tenure is the fairness bound in time (a waiter that spins gets the
+ * lock within about MUTEX_TENURE_NS plus one release), and the price: a
+ * strict turn through the lock (bench mutex/handoff) takes it longer.
+ * docs/tuning.md ("weft_mutex: the owner's tenure") has the sweep.
+ */
+#ifndef MUTEX_TENURE_NS
+#define MUTEX_TENURE_NS 1500
+#endif
+_Static_assert(MUTEX_TENURE_NS < MUTEX_SPIN_NS, "the tenure is part of the spin budget");
+
+/*
  * A thread woken in a crowd by weft_cond_broadcast (weft__mutex_lock_yielding)
  * polls a held mutex between sched_yield calls for at most MUTEX_YIELD_NS
  * before it sleeps. A futex sleep there costs the sleeper a switch out and
@@ -101,9 +119,12 @@ static bool claim_spin(weft_mutex *m, uint32_t *s)
  * clearing WOKEN in the same CAS. On timeout, return with WOKEN still ours:
  * the caller hands it back in the CAS that registers it as a sleeper.
  */
-static bool spin_then_take(weft_mutex *m, uint64_t spin_ns)
+static bool spin_then_take(weft_mutex *m, uint64_t spin_ns, uint64_t tenure_ns)
 {
 	weft__backoff b = weft__backoff_make_ns(spin_ns, MUTEX_SPIN_PAUSE_MAX_NS);
+	/* The tenure, without touching the word (counted in the budget). */
+	for (uint32_t i = tenure_ns ? weft__relax_hints(tenure_ns) : 0; i; i--)
+		weft__cpu_relax();
 	do {
 		uint32_t s = load_state(m);
 		if (take_if_free(m, &s, WEFT_MUTEX_WOKEN))
@@ -229,8 +250,12 @@ static int lock_slow(weft_mutex *m, uint64_t timeout_ns, enum lock_poll poll)
 		s = load_state(m);
 	}
 	const bool spinner = room_to_spin(s) && claim_spin(m, &s);
-	if (spinner && spin_then_take(m, poll == POLL_YIELD ? MUTEX_RELOCK_SPIN_NS
-							     : MUTEX_SPIN_NS))
+	/* A woken waiter's relock spin is short and its holder is usually
+	 * leaving (the signaller): no tenure there. */
+	if (spinner && (poll == POLL_YIELD
+				? spin_then_take(m, MUTEX_RELOCK_SPIN_NS, 0)
+				: spin_then_take(m, MUTEX_SPIN_NS - MUTEX_TENURE_NS,
+						 MUTEX_TENURE_NS)))
 		return 0;
 
 	weft__deadline deadline = timeout_ns == WEFT_TIMEOUT_NEVER
