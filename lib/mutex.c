@@ -113,11 +113,13 @@ static bool claim_spin(weft_mutex *m, uint32_t *s)
 }
 
 /*
- * As the spinner, poll a bounded time with exponential backoff between
- * polls (backing off keeps us from pulling the cache line away from the
- * owner on every poll), taking the lock as soon as it is seen free and
- * clearing WOKEN in the same CAS. On timeout, return with WOKEN still ours:
- * the caller hands it back in the CAS that registers it as a sleeper.
+ * As the spinner, leave the word alone for tenure_ns (the owner's tenure),
+ * then poll for spin_ns with exponential backoff between polls (backing off
+ * keeps us from pulling the cache line away from the owner on every poll;
+ * the tenure, from pulling it at all), taking the lock as soon as it is seen
+ * free and clearing WOKEN in the same CAS. On timeout, return with WOKEN
+ * still ours: the caller hands it back in the CAS that registers it as a
+ * sleeper.
  */
 static bool spin_then_take(weft_mutex *m, uint64_t spin_ns, uint64_t tenure_ns)
 {
