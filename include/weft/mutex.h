@@ -24,8 +24,12 @@
  *         waiter at a time, the one that sets WOKEN while the lock is held
  *         (only while the owner, the spinner and the registered sleepers
  *         fit on the usable CPUs: beyond that a spinner takes a CPU from a
- *         thread about to run). It spins a bounded time (in ns), taking the
- *         lock the moment it is free and clearing WOKEN in that CAS. Every
+ *         thread about to run). It first leaves the word alone for the
+ *         owner's tenure but for one look (MUTEX_TENURE_NS, _PEEK_NS: an
+ *         owner that keeps re-taking the lock runs that long undisturbed;
+ *         the fairness bound in time), then polls a bounded time (in ns),
+ *         taking the lock the moment it is free and clearing WOKEN in that
+ *         CAS. Every
  *         other waiter, and the spinner when its time is up, registers as a
  *         sleeper (+4; the spinner clears WOKEN in the same CAS) and
  *         futex-waits while LOCKED is set. A sleeper that runs again clears
