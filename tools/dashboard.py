@@ -310,6 +310,11 @@ def _bar_cells(bar, med):
                 vs = sorted({i for (gg, i, tt) in med if gg == vs_group and tt == t
                              and not is_weft(i)})
             bases = [(name, med.get((vs_group, name, t))) for name in vs]
+            if bar.get("vs_mode") == "present":
+                # Each row against the listed baselines it has (e.g. the
+                # pthread channel: a list for unbounded rows, a ring for
+                # bounded ones); a row with none of them is missing.
+                bases = [x for x in bases if x[1]] or [(",".join(vs), None)]
             if bar.get("vs_mode") == "best":
                 present = [x for x in bases if x[1]]
                 if len(present) == len(bases) and present:

@@ -146,6 +146,18 @@ class Bars(unittest.TestCase):
         self.assertAlmostEqual(r["value"], 120 / 110)
         self.assertIn("vs b", r["where"])
 
+    def test_each_row_against_the_baselines_it_has(self):
+        # q/x has a and b; mutex/counter has neither: one missing cell.
+        r = self.judge(bar(rows=["q/x"], threads=[2], vs=["a", "c"], vs_mode="present",
+                           wall_min=1.1))
+        self.assertEqual((r["status"], r["value"]), ("met", 1.2))
+        r = self.judge(bar(rows=["q/x", "mutex/counter"], threads=[2], vs=["a", "c"],
+                           vs_mode="present", wall_min=1.1))
+        self.assertEqual(r["status"], "not measured")
+        r = self.judge(bar(rows=["q/x"], threads=[2], vs=["a", "b"], vs_mode="present",
+                           wall_min=1.1))
+        self.assertEqual(r["status"], "missed")  # 1.09x b
+
     def test_other_group_and_missing_rows(self):
         r = self.judge(bar(rows=["ring/bulk32"], threads=[2], vs=["weft"], vs_group="ring/mpmc",
                            wall_min=3))
