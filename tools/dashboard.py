@@ -338,6 +338,22 @@ def _cell_value(bar, c):
     return wall, wall >= bar["wall_min"]
 
 
+def _judge_highest(res, cells, present, limit, where_suffix, rows_note):
+    """The verdict of a bar whose (group, threads, value) cells must stay
+    at or below limit: the highest present cell is the figure; missed if
+    any is above, met only when every cell is present."""
+    worst = max(present, key=lambda c: c[2])
+    res["value"] = worst[2]
+    res["where"] = f"{worst[0]} {worst[1]}t{where_suffix}"
+    if any(v > limit for _, _, v in present):
+        res["status"] = "missed"
+    elif len(present) < len(cells):
+        res["note"] = f"{len(present)} of {len(cells)} {rows_note}"
+    else:
+        res["status"] = "met"
+    return res
+
+
 def evaluate_counter_bar(bar, med, res):
     """A bar on a counter of weft's own rows (no baseline): at every row
     it names, the median of bar["counter"] is at most bar["counter_max"]."""
@@ -361,16 +377,7 @@ def evaluate_counter_bar(bar, med, res):
     if not present:
         res["note"] = "; ".join(unmet) if unmet else "rows or counter not in this run"
         return res
-    worst = max(present, key=lambda c: c[2])
-    res["value"] = worst[2]
-    res["where"] = f"{worst[0]} {worst[1]}t {weft}"
-    if any(v > bar["counter_max"] for _, _, v in present):
-        res["status"] = "missed"
-    elif len(present) < len(cells):
-        res["note"] = f"{len(present)} of {len(cells)} rows in this run"
-    else:
-        res["status"] = "met"
-    return res
+    return _judge_highest(res, cells, present, bar["counter_max"], f" {weft}", "rows in this run")
 
 
 def companion_run(run, runs, condition):
@@ -414,16 +421,9 @@ def evaluate_condition_bar(bar, med, cond_med, res):
     if not present:
         res["note"] = f"rows not in this run or its {bar['condition']} run"
         return res
-    worst = max(present, key=lambda c: c[2])
-    res["value"] = worst[2]
-    res["where"] = f"{worst[0]} {worst[1]}t {weft}, {bar['condition']}"
-    if any(v > bar["slowdown_max"] for _, _, v in present):
-        res["status"] = "missed"
-    elif len(present) < len(cells):
-        res["note"] = f"{len(present)} of {len(cells)} rows in this run and its {bar['condition']} run"
-    else:
-        res["status"] = "met"
-    return res
+    return _judge_highest(res, cells, present, bar["slowdown_max"],
+                          f" {weft}, {bar['condition']}",
+                          f"rows in this run and its {bar['condition']} run")
 
 
 def evaluate_bar(bar, med, cpu_limit, cond_med=None):
