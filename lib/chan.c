@@ -259,13 +259,10 @@ static void waker_disconnect(waker *wk)
  * for the move to the next block. With 8-byte elements (16-byte slots) a
  * block is exactly 4096 bytes: 236 read bytes and the `next` line (320
  * bytes of header), then 236 slots (with 128-byte lines: 384 bytes of
- * header and 232 slots). The 64-position blocks before it were
- * 1152 bytes, which jemalloc serves from its 1280-byte class: 20.3 bytes
- * per element against 17.4 now, and a block change (senders waiting for
- * the installer, a retirement) every 63 elements instead of 236. The
- * 4-producer row spent a third of its time in fresh blocks (memset and
- * page faults as the queue grows); CPU per element fell 15-20% on the
- * unbounded rows (docs/tuning.md, "weft_chan: 4 KiB blocks").
+ * header and 232 slots): one page per block, no allocator size-class
+ * slack, and a block change (senders waiting for the installer, a
+ * retirement) every 236 elements (docs/tuning.md, "weft_chan: 4 KiB
+ * blocks", has the figures).
  */
 #define LIST_LAP WEFT__CHAN_LIST_LAP
 #define LIST_BLOCK_CAP (LIST_LAP - 1)

@@ -6,6 +6,7 @@
 #include <time.h>
 
 #include "internal/arch.h"
+#include "internal/backoff.h"
 #include "internal/cpus.h"
 #include "internal/futex.h"
 
@@ -243,13 +244,6 @@ int weft__mpsc_wake(weft_mpsc *q)
 	return 0;
 }
 
-/* Wait about ns without touching the queue's lines. */
-static void pause_ns(uint32_t ns)
-{
-	for (uint32_t i = weft__relax_hints(ns); i; i--)
-		weft__cpu_relax();
-}
-
 static weft__deadline deadline_in(uint64_t ns)
 {
 	if (ns == WEFT_TIMEOUT_NEVER)
@@ -323,7 +317,7 @@ int weft__mpsc_pop_wait_slow(weft_mpsc *q, void **item, uint64_t timeout_ns)
 	for (;;) {
 		int rc = 0;
 		if (spun < SPIN_NS) {
-			pause_ns(poll);
+			weft__pause_ns(poll);
 			spun += poll;
 			/* x1.25 per empty re-poll: an item that comes while we
 			 * pause waits at most a quarter of the time it took

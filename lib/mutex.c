@@ -32,7 +32,7 @@
  * rate, its line in its own cache, before the spinner takes the lock at a
  * release; without it the spinner's polls (every 20-160 ns) pulled the line
  * away at nearly every operation of the owner and stole the lock every ~30
- * operations (counter at 2 threads: 50 ns per operation, both CPUs busy).
+ * operations, keeping both CPUs busy.
  * The tenure is the fairness bound in time (a waiter that spins gets the
  * lock within about MUTEX_TENURE_NS plus one release), and the price: a
  * strict turn through the lock (bench mutex/handoff) takes it longer.
@@ -46,11 +46,8 @@ _Static_assert(MUTEX_TENURE_NS < MUTEX_SPIN_NS, "the tenure is part of the spin 
 /*
  * One look at the word MUTEX_TENURE_PEEK_NS into the tenure, taking the lock
  * if it is free then: an owner that has left (or takes the lock only now
- * and then) is not waited out. It shortens strict turns through the lock
- * (p50 round trip 2.2-2.5 us instead of 3.6-3.9, pthread 1.9-2.6) and lets
- * about a third of the tenures end early on a saturated lock (the counter
- * at 2 threads: 22-27 ns per operation instead of 18-19; pthread 26-32).
- * 0: no look.
+ * and then) is not waited out: it shortens strict turns through the lock
+ * at a small cost on a saturated one (docs/tuning.md). 0: no look.
  */
 #ifndef MUTEX_TENURE_PEEK_NS
 #define MUTEX_TENURE_PEEK_NS 400
@@ -125,13 +122,6 @@ static bool claim_spin(weft_mutex *m, uint32_t *s)
 	return false;
 }
 
-/* Burn about ns nanoseconds without touching shared memory. */
-static void pause_ns(uint64_t ns)
-{
-	for (uint32_t i = ns ? weft__relax_hints(ns) : 0; i; i--)
-		weft__cpu_relax();
-}
-
 /*
  * As the spinner, leave the word alone for tenure_ns (the owner's tenure)
  * but for one look, then poll for spin_ns with exponential backoff between
@@ -146,13 +136,13 @@ static bool spin_then_take(weft_mutex *m, uint64_t spin_ns, uint64_t tenure_ns)
 	weft__backoff b = weft__backoff_make_ns(spin_ns, MUTEX_SPIN_PAUSE_MAX_NS);
 	/* The tenure (counted in the budget), touching the word once. */
 	if (MUTEX_TENURE_PEEK_NS && tenure_ns > MUTEX_TENURE_PEEK_NS) {
-		pause_ns(MUTEX_TENURE_PEEK_NS);
+		weft__pause_ns(MUTEX_TENURE_PEEK_NS);
 		uint32_t s = load_state(m);
 		if (take_if_free(m, &s, WEFT_MUTEX_WOKEN))
 			return true;
 		tenure_ns -= MUTEX_TENURE_PEEK_NS;
 	}
-	pause_ns(tenure_ns);
+	weft__pause_ns(tenure_ns);
 	do {
 		uint32_t s = load_state(m);
 		if (take_if_free(m, &s, WEFT_MUTEX_WOKEN))

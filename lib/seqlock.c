@@ -19,9 +19,7 @@ _Static_assert(sizeof(weft_seqlock) <= 8 + sizeof(weft_mutex),
  * The spin polls after every single pause hint, without backing off: it
  * only loads the sequence, and a load of a line we share makes no traffic
  * until the writer stores to it, so a longer pause saves nothing and only
- * sees the end of the write later (an exponential backoff to 200 ns cost
- * a pinned reader 15-25% of its reads per write-microsecond against
- * ck_sequence's poll; docs/tuning.md).
+ * sees the end of the write later (docs/tuning.md).
  */
 #define SEQLOCK_SPIN_NS 10000
 

@@ -93,8 +93,8 @@ WEFT_STRESS_CASE("mutex_counter/8", mutex_counter, 8, 0, 250000);
  * benchmark's body): the thread whose turn it is not keeps re-taking the
  * lock to look at the flag, so each side is in turn an owner that re-takes
  * at once and a waiter that steals it back, or one that sleeps (no room
- * to spin, or its spin ran out) and must be woken by that owner. Invariants: every turn
- * is taken exactly once and in order (a lost wake-up hangs the case, which
+ * to spin, or its spin ran out) and must be woken by that owner.
+ * Invariants: every turn is taken exactly once and in order (a lost wake-up hangs the case, which
  * the runner reports), and the word is clean afterwards. The poller yields
  * every 64 looks so that threads sharing one CPU still progress.
  */

@@ -29,9 +29,9 @@
  *         owner that keeps re-taking the lock runs that long undisturbed;
  *         the fairness bound in time), then polls a bounded time (in ns),
  *         taking the lock the moment it is free and clearing WOKEN in that
- *         CAS. Every
- *         other waiter, and the spinner when its time is up, registers as a
- *         sleeper (+4; the spinner clears WOKEN in the same CAS) and
+ *         CAS. Every other waiter, and the spinner when its time is up,
+ *         registers as a sleeper (+4; the spinner clears WOKEN in the same
+ *         CAS) and
  *         futex-waits while LOCKED is set. A sleeper that runs again clears
  *         WOKEN in the same CAS that either takes the lock and deregisters
  *         (s -> (s - 4) & ~WOKEN | LOCKED) or goes back to sleep; so WOKEN

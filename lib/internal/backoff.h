@@ -57,6 +57,13 @@ static inline weft__backoff weft__backoff_make_paced_ns(uint64_t limit_ns,
 	return b;
 }
 
+/* Wait about ns nanoseconds in pause hints, touching no shared memory. */
+static inline void weft__pause_ns(uint64_t ns)
+{
+	for (uint32_t i = weft__relax_hints(ns); i; i--)
+		weft__cpu_relax();
+}
+
 /* Pause once; false when the budget is exhausted (no pause taken). */
 static inline bool weft__backoff_spin(weft__backoff *b)
 {
