@@ -124,7 +124,7 @@ arm64_binfmt() {
 # A hang under emulation (a lost wake-up, a broken exec) must fail CI, not
 # stall it: each emulated run gets this many seconds (its process group is
 # killed after that).
-ARM64_TIMEOUT_S=${WEFT_ARM64_TIMEOUT:-600}
+ARM64_TIMEOUT_S=${WEFT_ARM64_TIMEOUT:-1200}
 
 # Run an aarch64 binary under qemu with the sysroot as its root for the
 # dynamic loader; QEMU_* reach the re-executed children through the env.
