@@ -28,6 +28,15 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import conditions  # noqa: E402
 from dashboard import cpu_per_item, is_weft, parse_name  # noqa: E402
 
+
+def wrap_or_exit(cmd, condition):
+    """conditions.wrap, or stop with the reason the condition is unavailable."""
+    try:
+        return conditions.wrap(cmd, condition)
+    except (conditions.Unavailable, ValueError) as e:
+        sys.exit(f"--condition {condition}: {e}")
+
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
@@ -128,7 +137,7 @@ def run(args):
           f"(min {min_time}s each) on {ctx['weft_cpu_model']}, {ctx['weft_cores']} cores",
           flush=True)
     done = 0
-    cmd, cleanup, condition = conditions.wrap(cmd, args.condition)
+    cmd, cleanup, condition = wrap_or_exit(cmd, args.condition)
     print(f"condition: {condition}", flush=True)
     try:
         with subprocess.Popen(cmd, stdout=subprocess.PIPE, text=True) as p:
@@ -181,7 +190,7 @@ def merge_go_rows(data, args, reps, min_time):
     out = os.path.join(os.path.dirname(args.go_binary), "weft_bench_go.json")
     cmd = [args.go_binary, "-workers", workers, "-repetitions", str(reps),
            "-min_time", str(min_time), "-filter", args.filter, "-out", out]
-    cmd, cleanup, _ = conditions.wrap(cmd, args.condition)
+    cmd, cleanup, _ = wrap_or_exit(cmd, args.condition)
     print(f"running the Go peer: {len(names)} rows x {reps} repetitions", flush=True)
     try:
         try:

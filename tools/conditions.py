@@ -10,6 +10,9 @@ on a different machine would meet it:
                same priority (a noisy host: a vCPU the guest does not fully own)
 
 wrap(cmd, condition) returns the command to run and a cleanup function.
+`python3 tools/conditions.py CONDITION CMD...` runs one command under a
+condition and exits with its status (77: the condition is unavailable here,
+e.g. no writable cgroup); tools/run test runs the stress tests so.
 compare(runs) prints how each row moves against the quiet run and flags
 collapses: a weft row below 0.9x its pthread baseline, or any row more than
 10x slower than in the quiet run.
@@ -25,8 +28,12 @@ def _allowed_cpus():
     return sorted(os.sched_getaffinity(0))
 
 
+class Unavailable(Exception):
+    """The condition cannot be made on this machine (say why)."""
+
+
 def _cgroup_with_quota(cpus):
-    """A fresh cgroup limited to `cpus` CPUs: (procs file, dir) or exit."""
+    """A fresh cgroup limited to `cpus` CPUs: (procs file, dir)."""
     period = 100000
     quota = int(cpus * period)
     name = f"weft-bench-{os.getpid()}"
@@ -46,7 +53,7 @@ def _cgroup_with_quota(cpus):
             return os.path.join(d, "cgroup.procs"), d
         except OSError:
             os.rmdir(d)
-    sys.exit("--condition quota: no writable cgroup cpu controller (run as root)")
+    raise Unavailable("quota: no writable cgroup cpu controller (run as root)")
 
 
 def wrap(cmd, condition):
@@ -77,7 +84,7 @@ def wrap(cmd, condition):
             spin.kill()
             spin.wait()
         return cmd, cleanup, f"busy-loop neighbour on CPU {cpus[-1]}"
-    sys.exit(f"unknown condition {condition!r}; one of {', '.join(CONDITIONS)}")
+    raise ValueError(f"unknown condition {condition!r}; one of {', '.join(CONDITIONS)}")
 
 
 def compare(runs, collect, is_weft):
@@ -113,3 +120,24 @@ def compare(runs, collect, is_weft):
                 f" {x}" for x in cells))
     print(f"\n'!' = collapse (weft < 0.9x pthread, or > 10x slower than quiet): {collapses}")
     return collapses
+
+
+def main(argv):
+    if len(argv) < 2:
+        sys.exit(f"usage: conditions.py {'|'.join(CONDITIONS)} CMD...")
+    try:
+        cmd, cleanup, description = wrap(argv[1:], argv[0])
+    except Unavailable as e:
+        print(f"condition unavailable: {e}", file=sys.stderr)
+        return 77
+    except ValueError as e:
+        sys.exit(str(e))
+    print(f"condition: {description}", file=sys.stderr)
+    try:
+        return subprocess.call(cmd)
+    finally:
+        cleanup()
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
