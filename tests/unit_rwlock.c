@@ -345,7 +345,12 @@ static int cmp_u64(const void *a, const void *b)
  * one. Under outside load a single round can lose its CPU for several
  * scheduler ticks (measured: rounds of 4-88 ms among ~0.1 ms ones with 8
  * spinning processes on 2 CPUs), which a bound on the worst round alone
- * reported as starvation. Measured medians (the lock before issue 18):
+ * reported as starvation. Under sustained load (load average 10-19 on 2
+ * CPUs) the median itself is the machine's: the woken writer waits
+ * milliseconds for a CPU while readers that never slept pass it (8-28 ms
+ * seen; docs/tuning.md, "Readers kept out until the woken writer runs"),
+ * so the median bound is checked only when weft_test_machine_busy() says
+ * no. Measured medians (the lock before issue 18):
  * 10-100 us; 16-28 ms with readers that ignore a waiting writer. Under qemu the
  * median bound is scaled (weft_test_time_scale).
  */
@@ -387,9 +392,13 @@ static void starvation_run(bool test_writer)
 		pthread_join(th[i], NULL);
 	qsort(waits, STARVE_ROUNDS, sizeof waits[0], cmp_u64);
 	const char *who = test_writer ? "writer" : "reader";
-	cr_assert_lt(waits[STARVE_ROUNDS / 2], STARVE_MEDIAN_MAX_NS * weft_test_time_scale(),
-		     "%s's median wait %llu us", who,
-		     (unsigned long long)(waits[STARVE_ROUNDS / 2] / 1000));
+	if (weft_test_machine_busy())
+		cr_log_warn("%s's median wait %llu us: not checked, the machine is busy", who,
+			    (unsigned long long)(waits[STARVE_ROUNDS / 2] / 1000));
+	else
+		cr_assert_lt(waits[STARVE_ROUNDS / 2], STARVE_MEDIAN_MAX_NS * weft_test_time_scale(),
+			     "%s's median wait %llu us", who,
+			     (unsigned long long)(waits[STARVE_ROUNDS / 2] / 1000));
 	cr_assert_lt(waits[STARVE_ROUNDS - 1], 1000 * WEFT_MS, "%s's worst wait %llu ms", who,
 		     (unsigned long long)(waits[STARVE_ROUNDS - 1] / WEFT_MS));
 	cr_assert(weft_test_rwlock_idle(&s.l), "state %#x",
