@@ -75,7 +75,10 @@
  *
  * Task lifetime: a task's record is freed by whoever is last: an execute
  * task by the worker after running it; a spawned task by its join (every
- * spawned task must be joined exactly once). The runner reads who sleeps
+ * spawned task must be joined exactly once). The records of a parallel
+ * call's pieces and of a join's offered half live on their caller's
+ * stack, which returns only after they ended (the same rules, with "its
+ * frame is reused" for "freed"). The runner reads who sleeps
  * on the task before the CAS that ends it (after it, the joiner may free
  * the record): a joining worker is woken through its own park word (the
  * worker outlives the task). A joiner outside the pool sleeps on the
