@@ -38,6 +38,19 @@
 #define POOL_PAUSE_NS 500
 
 /*
+ * How long a joiner outside the pool (weft_task_join, an outside parallel
+ * call or weft_pool_join) spins before it sleeps. It helps with nothing
+ * and, with as many workers as CPUs, takes a CPU from them while it
+ * spins: on fib30 a build with 0 ran ~3% faster and used ~3% less CPU
+ * than with 20 us (docs/tuning.md, "Fifth pass"); a short outside join
+ * saves a futex wake-up by it. Left at POOL_SPIN_NS until a quiet machine
+ * prices both (-DPOOL_OUTSIDE_SPIN_NS=<ns>).
+ */
+#ifndef POOL_OUTSIDE_SPIN_NS
+#define POOL_OUTSIDE_SPIN_NS POOL_SPIN_NS
+#endif
+
+/*
  * A searching worker looks at the queues once per POOL_SEARCH_POLL_NS,
  * from its first look (weft__backoff_make_paced_ns), not 1, 2, 4, ...
  * hints apart. Each look reads the lines the submitters write per push
@@ -912,7 +925,8 @@ static void join_park(worker *w, weft_task *t)
  * as an idle worker would when there are none. */
 static void wait_task(worker *w, weft_task *t)
 {
-	weft__backoff b = weft__backoff_make_ns(POOL_SPIN_NS, POOL_PAUSE_NS);
+	weft__backoff b = weft__backoff_make_ns(w ? POOL_SPIN_NS : POOL_OUTSIDE_SPIN_NS,
+						POOL_PAUSE_NS);
 	for (;;) {
 		/* acquire: pairs with the release CAS in complete. */
 		uint32_t s = atomic_load_explicit(&t->state, memory_order_acquire);
