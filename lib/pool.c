@@ -41,10 +41,10 @@
  * How long a joiner outside the pool (weft_task_join, an outside parallel
  * call or weft_pool_join) spins before it sleeps. It helps with nothing
  * and, with as many workers as CPUs, takes a CPU from them while it
- * spins: on fib30 a build with 0 ran ~3% faster and used ~3% less CPU
- * than with 20 us (docs/tuning.md, "Fifth pass"); a short outside join
- * saves a futex wake-up by it. Left at POOL_SPIN_NS until a quiet machine
- * prices both (-DPOOL_OUTSIDE_SPIN_NS=<ns>).
+ * spins: on fib30 a build with 0 ran ~3% faster in one run, and could
+ * not be told apart in another (docs/tuning.md, "Fifth pass"); a short
+ * outside join saves a futex wake-up by it. Left at POOL_SPIN_NS until a
+ * quiet machine prices both (-DPOOL_OUTSIDE_SPIN_NS=<ns>).
  */
 #ifndef POOL_OUTSIDE_SPIN_NS
 #define POOL_OUTSIDE_SPIN_NS POOL_SPIN_NS
