@@ -7,7 +7,9 @@
  *   pool/empty_tasks/*   100k empty tasks submitted from one outside
  *                        thread, then wait for all; one item = one task
  *   pool/fib30/*         fib(30) fork-join, tasks down to n < 16 (tasks
- *                        spawned from tasks); one item = one fib(30)
+ *                        spawned from tasks); one item = one fib(30).
+ *                        weft: weft_pool_join (rayon::join's shape);
+ *                        weft_spawn: weft_pool_spawn + weft_task_join
  *   pool/reduce_10M/*    sum of bench_work(i) (~200 cycles) over 10M
  *                        indices, grain 10000; one item = one index
  *                        ("sequential": the plain loop on one thread)
@@ -102,6 +104,31 @@ typedef struct weft_fib_arg {
 	unsigned n;
 } weft_fib_arg;
 
+/* pool/fib30/weft: weft_pool_join, as rayon's row calls rayon::join (the
+ * halves on the caller's stack, fib(n - 1) here, fib(n - 2) offered). */
+static void *weft_fib_join(void *arg)
+{
+	weft_fib_arg *a = arg;
+	if (a->n < FIB_CUTOFF)
+		return (void *)(uintptr_t)bench_fib_seq(a->n);
+	weft_fib_arg left = { a->p, a->n - 1 }, right = { a->p, a->n - 2 };
+	void *l, *r;
+	check(weft_pool_join(a->p, weft_fib_join, &left, &l, weft_fib_join,
+			     &right, &r) == 0, "join");
+	return (void *)((uintptr_t)l + (uintptr_t)r);
+}
+
+static void weft_fib(weft_bench_ctx *ctx, uint64_t iters)
+{
+	for (uint64_t i = 0; i < iters; i++) {
+		weft_fib_arg a = { ctx->shared, FIB_N };
+		/* from outside: the pool runs the root join, we sleep */
+		check((uint64_t)(uintptr_t)weft_fib_join(&a) == 832040, "weft fib");
+	}
+}
+
+/* pool/fib30/weft_spawn: the same with weft_pool_spawn + weft_task_join
+ * (a malloc'd record per fork), as TBB's row uses task_group::run. */
 static void *weft_fib_task(void *arg)
 {
 	weft_fib_arg *a = arg;
@@ -116,7 +143,7 @@ static void *weft_fib_task(void *arg)
 	return (void *)(r + (uintptr_t)l);
 }
 
-static void weft_fib(weft_bench_ctx *ctx, uint64_t iters)
+static void weft_fib_spawn(weft_bench_ctx *ctx, uint64_t iters)
 {
 	for (uint64_t i = 0; i < iters; i++) {
 		weft_fib_arg a = { ctx->shared, FIB_N };
@@ -407,6 +434,7 @@ static void pthread_spawn_join(weft_bench_ctx *ctx, uint64_t iters)
 ROW(pool_empty_weft, "pool/empty_tasks/weft", weft_setup, weft_teardown, weft_empty, EMPTY_BATCH, NULL);
 ROW(pool_empty_pthread, "pool/empty_tasks/pthread", naive_setup, naive_teardown, naive_empty, EMPTY_BATCH, NULL);
 ROW(pool_fib_weft, "pool/fib30/weft", weft_setup, weft_teardown, weft_fib, 1, NULL);
+ROW(pool_fib_weft_spawn, "pool/fib30/weft_spawn", weft_setup, weft_teardown, weft_fib_spawn, 1, NULL);
 ROW(pool_fib_seq, "pool/fib30/sequential", NULL, NULL, seq_fib, 1, NULL);
 ROW(pool_reduce_weft, "pool/reduce_10M/weft", weft_setup, weft_teardown, weft_reduce, 1, NULL);
 ROW(pool_reduce_seq, "pool/reduce_10M/sequential", NULL, NULL, seq_reduce, 1, NULL);

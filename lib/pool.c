@@ -38,6 +38,19 @@
 #define POOL_PAUSE_NS 500
 
 /*
+ * How long a joiner outside the pool (weft_task_join, an outside parallel
+ * call or weft_pool_join) spins before it sleeps. It helps with nothing
+ * and, with as many workers as CPUs, takes a CPU from them while it
+ * spins: on fib30 a build with 0 ran ~3% faster in one run, and could
+ * not be told apart in another (docs/tuning.md, "Fifth pass"); a short
+ * outside join saves a futex wake-up by it. Left at POOL_SPIN_NS until a
+ * quiet machine prices both (-DPOOL_OUTSIDE_SPIN_NS=<ns>).
+ */
+#ifndef POOL_OUTSIDE_SPIN_NS
+#define POOL_OUTSIDE_SPIN_NS POOL_SPIN_NS
+#endif
+
+/*
  * A searching worker looks at the queues once per POOL_SEARCH_POLL_NS,
  * from its first look (weft__backoff_make_paced_ns), not 1, 2, 4, ...
  * hints apart. Each look reads the lines the submitters write per push
@@ -72,7 +85,14 @@
 /* Initial deque size: 2^8 slots, doubled when full. */
 #define DEQUE_LOG2_SLOTS 8
 
-enum task_kind { KIND_EXECUTE, KIND_SPAWN, KIND_PIECE };
+/*
+ * KIND_EXECUTE, KIND_SPAWN: counted, malloc'd, dropped by DISCARD.
+ * KIND_PIECE (a parallel_for/reduce half, an outside join's root) and
+ * KIND_JOIN (weft_pool_join's offered function, fn.spawn(arg) into result):
+ * records on their caller's stack, not counted (their caller's task or
+ * call is), always run (their caller waits for them).
+ */
+enum task_kind { KIND_EXECUTE, KIND_SPAWN, KIND_PIECE, KIND_JOIN };
 
 /*
  * What the deques and the submit rings hold: two words. fn non-NULL: an
@@ -836,6 +856,10 @@ static void run_task(worker *w, weft_task *t, bool joined_here)
 		}
 		finish_counted(p);
 		break;
+	case KIND_JOIN: /* always runs, its caller waits for it */
+		t->result = t->fn.spawn(t->arg);
+		end_task(t, TASK_DONE, joined_here);
+		break;
 	default: /* KIND_PIECE: always runs, its caller waits for it */
 		t->fn.piece(t);
 		end_task(t, TASK_DONE, joined_here);
@@ -901,7 +925,8 @@ static void join_park(worker *w, weft_task *t)
  * as an idle worker would when there are none. */
 static void wait_task(worker *w, weft_task *t)
 {
-	weft__backoff b = weft__backoff_make_ns(POOL_SPIN_NS, POOL_PAUSE_NS);
+	weft__backoff b = weft__backoff_make_ns(w ? POOL_SPIN_NS : POOL_OUTSIDE_SPIN_NS,
+						POOL_PAUSE_NS);
 	for (;;) {
 		/* acquire: pairs with the release CAS in complete. */
 		uint32_t s = atomic_load_explicit(&t->state, memory_order_acquire);
@@ -1349,6 +1374,15 @@ typedef struct range_piece {
 	void *acc; /* reduce: this piece's accumulator */
 } range_piece;
 
+/* A record on its caller's stack (a piece or a join's offered half). */
+static void init_stack_task(weft_task *t, uint8_t kind)
+{
+	atomic_init(&t->state, TASK_PENDING);
+	t->kind = kind;
+	t->waiter = NULL;
+	t->result = NULL;
+}
+
 /* Accumulators up to this size live on the forking frame's stack. */
 #define SMALL_ACC 64
 
@@ -1398,9 +1432,7 @@ static void run_range(const range_ctx *c, size_t lo, size_t hi, void *acc)
 		memcpy(right_acc, c->identity, c->acc_size);
 	}
 	range_piece right = { .ctx = c, .lo = mid, .hi = hi, .acc = right_acc };
-	atomic_init(&right.task.state, TASK_PENDING);
-	right.task.kind = KIND_PIECE;
-	right.task.waiter = NULL;
+	init_stack_task(&right.task, KIND_PIECE);
 	right.task.fn.piece = piece_main;
 	if (push_task(c->pool, &right.task) != 0) {
 		run_range(c, lo, mid, acc);
@@ -1424,6 +1456,23 @@ static int range_allowed(weft_pool *p)
 	return load_mode(p) == POOL_RUNNING ? 0 : EPIPE;
 }
 
+/*
+ * An outside caller's root piece: counted (EPIPE once destroy began),
+ * injected, and waited for asleep (the caller is not a worker: it has
+ * nothing to help with). Counted so that weft_pool_wait and destroy see it.
+ */
+static int run_outside(weft_pool *p, weft_task *root)
+{
+	int err = begin_counted(p);
+	if (err)
+		return err;
+	inject(p, &root->node);
+	notify_work_after_rmw(p);
+	wait_task(NULL, root);
+	finish_counted(p);
+	return 0;
+}
+
 /* The whole range as one piece: run here (a worker) or on the pool. */
 static int run_root(const range_ctx *c, size_t begin, size_t end, void *acc)
 {
@@ -1433,19 +1482,10 @@ static int run_root(const range_ctx *c, size_t begin, size_t end, void *acc)
 		run_range(c, begin, end, acc);
 		return 0;
 	}
-	int err = begin_counted(p);
-	if (err)
-		return err;
 	range_piece root = { .ctx = c, .lo = begin, .hi = end, .acc = acc };
-	atomic_init(&root.task.state, TASK_PENDING);
-	root.task.kind = KIND_PIECE;
-	root.task.waiter = NULL;
+	init_stack_task(&root.task, KIND_PIECE);
 	root.task.fn.piece = piece_main;
-	inject(p, &root.task.node);
-	notify_work_after_rmw(p);
-	wait_task(NULL, &root.task);
-	finish_counted(p);
-	return 0;
+	return run_outside(p, &root.task);
 }
 
 int weft_pool_parallel_for(weft_pool *p, size_t begin, size_t end,
@@ -1483,4 +1523,94 @@ int weft_pool_parallel_reduce(weft_pool *p, size_t begin, size_t end,
 			.identity = identity, .map = map, .combine = combine,
 			.arg = arg };
 	return run_root(&c, begin, end, result);
+}
+
+/* ------------------------------------------------------------ join */
+
+/*
+ * After fa: take the offered record t back from the bottom of w's deque
+ * and run it here (*rb: its result; true), the common case. false: a thief
+ * took it (the deque was empty), or fa left a newer job above it (an
+ * execute or spawn it did not join), which we run; then wait_task finds t
+ * (still ours, deeper in the deque) or waits for its thief.
+ */
+static bool take_back(worker *w, weft_task *t, void **rb)
+{
+	void *x[JOB_WORDS];
+	if (!weft__deque_take_words(&w->dq, x, JOB_WORDS))
+		return false;
+	job j = { x[0], x[1] };
+	if (j.fn || j.arg != t) {
+		run_job(w, j, false);
+		return false;
+	}
+	*rb = t->fn.spawn(t->arg);
+	return true;
+}
+
+/*
+ * weft_pool_join on a worker of the pool: offer fb(b) as a record on this
+ * stack (pushed on w's deque: no malloc, nothing counted), run fa(a), then
+ * take fb back and run it, or run other work until its thief ends it.
+ */
+static void join_in_worker(worker *w, void *(*fa)(void *), void *a, void **ra,
+			   void *(*fb)(void *), void *b, void **rb)
+{
+	weft_task offered;
+	init_stack_task(&offered, KIND_JOIN);
+	offered.fn.spawn = fb;
+	offered.arg = b;
+	if (!push_job(w, record_job(&offered))) {
+		/* no memory to grow the deque: both here, in order */
+		*ra = fa(a);
+		*rb = fb(b);
+		return;
+	}
+	notify_work(w->pool);
+	*ra = fa(a);
+	if (take_back(w, &offered, rb))
+		return;
+	wait_task(w, &offered);
+	/* wait_task's acquire load of state saw the end: the result is ours. */
+	*rb = offered.result;
+}
+
+/* An outside join's root: the whole join, run by a worker. */
+typedef struct join_root {
+	weft_task task;
+	void *(*fa)(void *);
+	void *(*fb)(void *);
+	void *a, *b, *ra, *rb;
+} join_root;
+
+static void join_root_main(weft_task *t)
+{
+	join_root *r = WEFT_CONTAINER_OF(t, join_root, task);
+	join_in_worker(tls_worker, r->fa, r->a, &r->ra, r->fb, r->b, &r->rb);
+}
+
+int weft_pool_join(weft_pool *p, void *(*fa)(void *), void *a, void **ra,
+		   void *(*fb)(void *), void *b, void **rb)
+{
+	if (!p || !fa || !fb)
+		return EINVAL;
+	void *ignored_a, *ignored_b;
+	ra = ra ? ra : &ignored_a;
+	rb = rb ? rb : &ignored_b;
+	worker *w = tls_worker;
+	if (w && w->pool == p) {
+		join_in_worker(w, fa, a, ra, fb, b, rb);
+		return 0;
+	}
+	join_root root = { .fa = fa, .fb = fb, .a = a, .b = b };
+	init_stack_task(&root.task, KIND_PIECE);
+	root.task.fn.piece = join_root_main;
+	int err = run_outside(p, &root.task);
+	if (!err) {
+		/* wait_task's acquire load saw the root end: its results are
+		 * visible (the release CAS in complete). */
+		*ra = root.ra;
+		*rb = root.rb;
+	}
+	return err;
 }

@@ -16,6 +16,12 @@
  * reduce. Every task and child runs exactly once, every join returns the
  * child's tag, every reduce equals its sequential sum, and weft_pool_wait
  * returns only after all of it.
+ *
+ * pool_join_exactly_once/N: N outside threads each cover their own index
+ * range with trees of weft_pool_join (halves down to one index), some
+ * from outside, some from inside an execute task, all at once on a
+ * 2-worker pool. Every index runs exactly once, and every join returns
+ * each half's own result (the sum of its indices + 1) in the right place.
  */
 #include <stdatomic.h>
 #include <stdlib.h>
@@ -351,3 +357,105 @@ static void pool_exactly_once(const weft_stress_case *c, weft_stress_result *r)
 WEFT_STRESS_CASE("pool_exactly_once/1x2", pool_exactly_once, 1, 2, 20000);
 WEFT_STRESS_CASE("pool_exactly_once/8x2", pool_exactly_once, 8, 2, 2500);
 WEFT_STRESS_CASE("pool_exactly_once/4x3", pool_exactly_once, 4, 3, 2500);
+
+/* ------------------------------------------------------------ join */
+
+#define JOIN_CHUNK 64
+
+typedef struct join_test {
+	weft_pool *p;
+	uint64_t per_submitter;
+	_Atomic uint8_t *ran[MAX_SUBMITTERS];
+	_Atomic uint64_t errors;
+} join_test;
+
+typedef struct join_range {
+	join_test *t;
+	unsigned submitter;
+	uint64_t lo, hi;
+} join_range;
+
+/* Sum of i + 1 over [lo, hi). */
+static uint64_t range_sum(uint64_t lo, uint64_t hi)
+{
+	return (hi * (hi + 1) - lo * (lo + 1)) / 2;
+}
+
+static void *join_tree(void *arg)
+{
+	join_range *g = arg;
+	join_test *t = g->t;
+	if (g->hi - g->lo == 1) {
+		atomic_fetch_add_explicit(&t->ran[g->submitter][g->lo], 1,
+					  memory_order_relaxed);
+		return (void *)(uintptr_t)(g->lo + 1);
+	}
+	uint64_t mid = g->lo + (g->hi - g->lo) / 2;
+	join_range left = { t, g->submitter, g->lo, mid };
+	join_range right = { t, g->submitter, mid, g->hi };
+	void *l = NULL, *r = NULL;
+	if (weft_pool_join(t->p, join_tree, &left, &l, join_tree, &right, &r) ||
+	    (uintptr_t)l != range_sum(g->lo, mid) ||
+	    (uintptr_t)r != range_sum(mid, g->hi))
+		atomic_fetch_add(&t->errors, 1);
+	return (void *)((uintptr_t)l + (uintptr_t)r);
+}
+
+static void join_tree_task(void *arg)
+{
+	join_range *g = arg;
+	if ((uintptr_t)join_tree(g) != range_sum(g->lo, g->hi))
+		atomic_fetch_add(&g->t->errors, 1);
+	free(g);
+}
+
+static void join_submitter(unsigned id, void *arg)
+{
+	join_test *t = arg;
+	for (uint64_t lo = 0; lo < t->per_submitter; lo += JOIN_CHUNK) {
+		uint64_t hi = lo + JOIN_CHUNK < t->per_submitter ? lo + JOIN_CHUNK
+								 : t->per_submitter;
+		join_range g = { t, id, lo, hi };
+		if ((lo / JOIN_CHUNK) % 3 == 1) { /* the tree from inside a task */
+			join_range *h = malloc(sizeof *h);
+			*h = g;
+			if (weft_pool_execute(t->p, join_tree_task, h))
+				atomic_fetch_add(&t->errors, 1);
+		} else if ((uintptr_t)join_tree(&g) != range_sum(lo, hi)) {
+			atomic_fetch_add(&t->errors, 1);
+		}
+	}
+}
+
+static void pool_join_exactly_once(const weft_stress_case *c, weft_stress_result *r)
+{
+	join_test t = { .per_submitter = weft_stress_ops(c) };
+	if (weft_pool_create(&t.p, &(weft_pool_opts){ .threads = c->arg })) {
+		weft_stress_fail(r, "create");
+		return;
+	}
+	for (unsigned i = 0; i < c->threads; i++)
+		t.ran[i] = calloc(t.per_submitter, 1);
+	weft_stress_run_threads(c->threads, join_submitter, &t);
+	weft_pool_wait(t.p);
+	weft_pool_destroy(t.p, WEFT_POOL_DRAIN);
+	if (atomic_load(&t.errors))
+		weft_stress_fail(r, "%llu joins with a wrong result or error",
+				 (unsigned long long)atomic_load(&t.errors));
+	for (unsigned s = 0; s < c->threads; s++) {
+		for (uint64_t i = 0; i < t.per_submitter; i++) {
+			unsigned n = atomic_load(&t.ran[s][i]);
+			if (n != 1) {
+				weft_stress_fail(r, "index %u/%llu ran %u times", s,
+						 (unsigned long long)i, n);
+				break;
+			}
+		}
+		free(t.ran[s]);
+	}
+}
+
+/* threads = outside submitters, arg = workers */
+WEFT_STRESS_CASE("pool_join_exactly_once/1x2", pool_join_exactly_once, 1, 2, 100000);
+WEFT_STRESS_CASE("pool_join_exactly_once/8x2", pool_join_exactly_once, 8, 2, 20000);
+WEFT_STRESS_CASE("pool_join_exactly_once/4x3", pool_join_exactly_once, 4, 3, 20000);

@@ -68,6 +68,9 @@ Test(pool, bad_arguments_are_einval)
 	cr_assert_eq(weft_pool_spawn(NULL, &t, noop_spawn, NULL), EINVAL);
 	cr_assert_null(t);
 	cr_assert_eq(weft_task_join(NULL, NULL), EINVAL);
+	cr_assert_eq(weft_pool_join(NULL, noop_spawn, NULL, NULL, noop_spawn, NULL, NULL), EINVAL);
+	cr_assert_eq(weft_pool_join(p, NULL, NULL, NULL, noop_spawn, NULL, NULL), EINVAL);
+	cr_assert_eq(weft_pool_join(p, noop_spawn, NULL, NULL, NULL, NULL, NULL), EINVAL);
 	cr_assert_eq(weft_pool_parallel_for(p, 0, 10, 0, noop_body, NULL), EINVAL);
 	cr_assert_eq(weft_pool_parallel_for(p, 5, 4, 1, noop_body, NULL), EINVAL);
 	cr_assert_eq(weft_pool_parallel_for(p, 0, 10, 1, NULL, NULL), EINVAL);
@@ -174,6 +177,32 @@ Test(pool, parallel_for_from_outside_during_destroy_is_epipe)
 	cr_assert_eq(atomic_load(&s.refused_with), EPIPE);
 }
 
+static void *join_from_outside(void *arg)
+{
+	outside_parallel *s = arg;
+	int err;
+	while ((err = weft_pool_join(s->p, noop_spawn, NULL, NULL, noop_spawn,
+				     NULL, NULL)) == 0)
+		atomic_store(&s->calls_started, 1);
+	atomic_store(&s->refused_with, err);
+	return NULL;
+}
+
+Test(pool, join_from_outside_during_destroy_is_epipe)
+{
+	outside_parallel s = { .p = make_pool(2) };
+	cr_assert_eq(weft_pool_execute(s.p, hold_until_refused, &s), 0);
+	while (!atomic_load(&s.blocker_started))
+		sched_yield();
+	pthread_t th;
+	pthread_create(&th, NULL, join_from_outside, &s);
+	while (!atomic_load(&s.calls_started))
+		sched_yield();
+	weft_pool_destroy(s.p, WEFT_POOL_DRAIN);
+	pthread_join(th, NULL);
+	cr_assert_eq(atomic_load(&s.refused_with), EPIPE);
+}
+
 /* ---- drain and discard */
 
 typedef struct gate {
@@ -270,6 +299,184 @@ Test(pool, join_inside_workers_helps_and_completes)
 		cr_assert_eq(weft_task_join(t, &r), 0);
 		cr_assert_eq((uint64_t)(uintptr_t)r, fib_seq(20), "on %u workers", threads);
 		weft_pool_destroy(p, WEFT_POOL_DRAIN);
+	}
+}
+
+/* ---- weft_pool_join */
+
+static void *fib_join(void *arg)
+{
+	fib_arg *a = arg;
+	if (a->n < 8)
+		return (void *)(uintptr_t)fib_seq(a->n);
+	fib_arg left = { a->p, a->n - 1 }, right = { a->p, a->n - 2 };
+	void *l = NULL, *r = NULL;
+	if (weft_pool_join(a->p, fib_join, &left, &l, fib_join, &right, &r) != 0)
+		return (void *)0; /* poisons the sum: the test fails */
+	return (void *)((uintptr_t)l + (uintptr_t)r);
+}
+
+static void *add_one(void *arg) { return (void *)((uintptr_t)arg + 1); }
+
+Test(pool, join_returns_both_results_from_outside_and_inside)
+{
+	for (unsigned threads = 1; threads <= 3; threads++) {
+		weft_pool *p = make_pool(threads);
+		void *ra = NULL, *rb = NULL;
+		cr_assert_eq(weft_pool_join(p, add_one, (void *)10, &ra, add_one,
+					    (void *)20, &rb), 0);
+		cr_assert_eq((uintptr_t)ra, 11);
+		cr_assert_eq((uintptr_t)rb, 21);
+		cr_assert_eq(weft_pool_join(p, add_one, NULL, NULL, add_one, NULL,
+					    NULL), 0);
+		/* nested from outside: the root join runs on a worker */
+		fib_arg a = { p, 22 };
+		cr_assert_eq((uint64_t)(uintptr_t)fib_join(&a), fib_seq(22),
+			     "outside, %u workers", threads);
+		/* nested from a spawned task */
+		weft_task *t;
+		void *r = NULL;
+		cr_assert_eq(weft_pool_spawn(p, &t, fib_join, &a), 0);
+		cr_assert_eq(weft_task_join(t, &r), 0);
+		cr_assert_eq((uint64_t)(uintptr_t)r, fib_seq(22),
+			     "inside, %u workers", threads);
+		weft_pool_destroy(p, WEFT_POOL_DRAIN);
+	}
+}
+
+typedef struct join_nest {
+	weft_pool *p;
+	unsigned depth;
+	_Atomic uint64_t *leaves;
+} join_nest;
+
+/* Three levels of joins, each half one level down; a leaf returns 1. */
+static void *join_level(void *arg)
+{
+	join_nest *n = arg;
+	if (n->depth == 0) {
+		atomic_fetch_add(n->leaves, 1);
+		return (void *)1;
+	}
+	join_nest down = { n->p, n->depth - 1, n->leaves };
+	void *l = NULL, *r = NULL;
+	if (weft_pool_join(n->p, join_level, &down, &l, join_level, &down, &r))
+		return (void *)0;
+	return (void *)((uintptr_t)l + (uintptr_t)r);
+}
+
+static void *join_three_deep_many(void *arg)
+{
+	join_nest *n = arg;
+	uintptr_t sum = 0;
+	for (int i = 0; i < 200; i++)
+		sum += (uintptr_t)join_level(n);
+	return (void *)sum;
+}
+
+Test(pool, join_nested_three_deep_on_two_workers)
+{
+	_Atomic uint64_t leaves = 0;
+	join_nest n = { make_pool(2), 3, &leaves };
+	/* from outside: 200 root joins, each 3 deep (8 leaves) */
+	cr_assert_eq((uintptr_t)join_three_deep_many(&n), 200 * 8);
+	/* from two tasks at once, competing for the two workers */
+	weft_task *t1, *t2;
+	void *r1 = NULL, *r2 = NULL;
+	cr_assert_eq(weft_pool_spawn(n.p, &t1, join_three_deep_many, &n), 0);
+	cr_assert_eq(weft_pool_spawn(n.p, &t2, join_three_deep_many, &n), 0);
+	cr_assert_eq(weft_task_join(t1, &r1), 0);
+	cr_assert_eq(weft_task_join(t2, &r2), 0);
+	cr_assert_eq((uintptr_t)r1, 200 * 8);
+	cr_assert_eq((uintptr_t)r2, 200 * 8);
+	cr_assert_eq(atomic_load(&leaves), 3 * 200 * 8);
+	weft_pool_destroy(n.p, WEFT_POOL_DRAIN);
+}
+
+typedef struct stolen_half {
+	_Atomic int b_started;
+	pthread_t a_thread, b_thread;
+} stolen_half;
+
+static uint64_t now_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+/* fa: gives the idle worker up to 1 s to steal fb (not a dependency on
+ * fb: it goes on either way, as join requires). */
+static void *half_a_lingers(void *arg)
+{
+	stolen_half *h = arg;
+	h->a_thread = pthread_self();
+	uint64_t until = now_ns() + 1000000000u;
+	while (!atomic_load(&h->b_started) && now_ns() < until)
+		sched_yield();
+	return (void *)1;
+}
+
+static void *half_b(void *arg)
+{
+	stolen_half *h = arg;
+	h->b_thread = pthread_self();
+	atomic_store(&h->b_started, 1);
+	return (void *)2;
+}
+
+Test(pool, join_waits_for_a_stolen_half_and_gets_its_result)
+{
+	weft_pool *p = make_pool(2);
+	int stolen = 0;
+	for (int round = 0; round < 20; round++) {
+		stolen_half h = { 0 };
+		void *ra = NULL, *rb = NULL;
+		cr_assert_eq(weft_pool_join(p, half_a_lingers, &h, &ra, half_b, &h, &rb), 0);
+		cr_assert_eq((uintptr_t)ra, 1);
+		cr_assert_eq((uintptr_t)rb, 2);
+		stolen += !pthread_equal(h.a_thread, h.b_thread);
+	}
+	/* an idle worker had a second each time to take fb */
+	cr_assert_gt(stolen, 0);
+	weft_pool_destroy(p, WEFT_POOL_DRAIN);
+}
+
+typedef struct leaves_work {
+	weft_pool *p;
+	_Atomic int executed;
+} leaves_work;
+
+static void count_executed(void *arg)
+{
+	leaves_work *w = arg;
+	atomic_fetch_add(&w->executed, 1);
+}
+
+/* fa queues work it does not wait for: it lies on the deque above fb. */
+static void *half_a_executes(void *arg)
+{
+	leaves_work *w = arg;
+	for (int i = 0; i < 3; i++)
+		if (weft_pool_execute(w->p, count_executed, w))
+			return NULL;
+	return (void *)1;
+}
+
+Test(pool, join_whose_first_half_leaves_work_behind)
+{
+	for (unsigned threads = 1; threads <= 2; threads++) {
+		leaves_work w = { .p = make_pool(threads) };
+		for (int round = 0; round < 100; round++) {
+			void *ra = NULL, *rb = NULL;
+			cr_assert_eq(weft_pool_join(w.p, half_a_executes, &w, &ra,
+						    add_one, (void *)41, &rb), 0);
+			cr_assert_eq((uintptr_t)ra, 1);
+			cr_assert_eq((uintptr_t)rb, 42);
+		}
+		weft_pool_wait(w.p);
+		cr_assert_eq(atomic_load(&w.executed), 300);
+		weft_pool_destroy(w.p, WEFT_POOL_DRAIN);
 	}
 }
 

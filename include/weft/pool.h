@@ -48,7 +48,7 @@
  *   the ring count) before its first push, so the recheck finds it.
  *
  * Waiting inside the pool never idles a worker: weft_task_join,
- * weft_pool_wait and nested parallel_for / parallel_reduce called from a
+ * weft_pool_join, weft_pool_wait and nested parallel_for / parallel_reduce called from a
  * task run other tasks while they wait (their own deque first, then the
  * injector, then stealing), and sleep only when there is nothing to run;
  * what they wait for is then running on another worker. A joining worker
@@ -57,23 +57,28 @@
  * depth completes on any number of workers (>= 1).
  *
  * Counting for wait and destroy: every execute/spawn task, and every
- * parallel_for/reduce called from outside the pool, counts in `pending`
+ * parallel_for/reduce/join called from outside the pool, counts in `pending`
  * from submission to its end. weft_pool_wait from outside returns when
  * pending reaches 0; from inside a task it returns when every pending item
  * is itself a task blocked in weft_pool_wait (it does not wait for its own
- * task). The pieces of a parallel_for are not counted: their call is.
+ * task). The pieces of a parallel_for and the halves of a join are not
+ * counted: their call is.
  *
  * Destroy: DRAIN runs everything queued (and whatever that spawns), then
  * stops the workers. DISCARD lets running tasks end and drops the queued
  * execute/spawn tasks without running them: an execute task is freed, a
  * spawned task's join returns ECANCELED. The pieces of a parallel_for
- * that is already running still run (its caller is waiting for them).
+ * and the halves of a join that is already running still run (their
+ * caller is waiting for them).
  * Submitting during or after destroy -> EPIPE. weft_panic inside a task
  * aborts the process (workers are not weft_threads: nobody joins them).
  *
  * Task lifetime: a task's record is freed by whoever is last: an execute
  * task by the worker after running it; a spawned task by its join (every
- * spawned task must be joined exactly once). The runner reads who sleeps
+ * spawned task must be joined exactly once). The records of a parallel
+ * call's pieces and of a join's offered half live on their caller's
+ * stack, which returns only after they ended (the same rules, with "its
+ * frame is reused" for "freed"). The runner reads who sleeps
  * on the task before the CAS that ends it (after it, the joiner may free
  * the record): a joining worker is woken through its own park word (the
  * worker outlives the task). A joiner outside the pool sleeps on the
@@ -133,6 +138,28 @@ WEFT_API int weft_pool_spawn(weft_pool *p, weft_task **t, void *(*fn)(void *),
  * (destroy(DISCARD) dropped t before it ran; t is freed too).
  */
 WEFT_API int weft_task_join(weft_task *t, void **result);
+
+/*
+ * Run fa(a) and fb(b), potentially in parallel, and return when both have
+ * returned: *ra = fa's result, *rb = fb's (ra, rb may be NULL). rayon's
+ * join. On a worker of p: fb(b) is offered to the other workers as a job
+ * whose record lives on the caller's stack (no malloc, nothing counted:
+ * the calling task is), fa(a) runs on the calling thread, then fb is taken
+ * back and run here unless a worker took it, in which case the caller runs
+ * other tasks until that worker has ended it (as weft_task_join). Nests to
+ * any depth on any number of workers. From any other thread the whole
+ * join is submitted as one task, counted like a spawned one, and the
+ * caller sleeps until it ends.
+ * States of the offered record: PENDING in the caller's deque; taken back
+ * by the caller (run, no atomic write) or stolen (run by the thief, which
+ * ends it with a release CAS to DONE that the caller's acquire load reads
+ * before *rb); the caller returns only after one of the two.
+ * Parallelism is offered, not promised (as rayon's and TBB's): fa must not
+ * wait for fb, which may run after fa on the calling thread.
+ * -> 0, EINVAL (NULL p, fa or fb), EPIPE (from outside, destroy began).
+ */
+WEFT_API int weft_pool_join(weft_pool *p, void *(*fa)(void *), void *a,
+			    void **ra, void *(*fb)(void *), void *b, void **rb);
 
 /* Return when all work submitted before the call is done (see above). */
 WEFT_API void weft_pool_wait(weft_pool *p);
