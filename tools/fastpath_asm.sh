@@ -189,9 +189,26 @@ discarded, never written to \`results/\` and never reported.
   and prints the exact commands to run as root.
 - Stress tests under emulation run at \`WEFT_STRESS_SCALE=0.25\`
   (\`WEFT_ARM64_STRESS_SCALE\` overrides) to keep the whole CI run within its
-  15-minute budget on 2 cores. Each emulated run is killed after 300 s
-  (\`WEFT_ARM64_TIMEOUT\`) and then counts as a failure: a hang fails CI
-  instead of stalling it.
+  15-minute budget on 2 cores.
+- Hangs fail a run instead of stalling it. Each test is killed after 300 s
+  (Criterion's \`--timeout\`, \`WEFT_TEST_TIMEOUT\`) and reported as FAIL by
+  name; each emulated suite after 600 s (\`WEFT_ARM64_TIMEOUT\`; native
+  suites 900 s, \`WEFT_SUITE_TIMEOUT\`). A killed emulated suite runs once
+  more, as a runner that crashed does, and says so. The output goes to a
+  file, not a pipe, and every process the suite started is killed
+  afterwards, found by a tag in its environment: Criterion's workers call
+  setsid(), so a killed runner leaves them running, and one that holds the
+  output pipe stalls the caller for good. That is what timed out session
+  9's CI (the v81a step, 90 minutes).
+- qemu-user 7.2 and fork: the runner forks one worker per test while its
+  other threads run. qemu allocates translated code through GLib's slice
+  allocator, whose lock fork() does not reset, so a child forked while
+  another thread held it blocks forever at its first translation (seen: 1
+  suite in 6 at load average 12, the child in \`g_slice_alloc\` under
+  \`tcg_tb_insert\`). \`tools/arm64.sh\` runs qemu with
+  \`G_SLICE=always-malloc\` (glibc's malloc is fork-safe). With it, 33
+  whole v81a suites in two loops side by side at load average 12-20
+  (session 10) neither hung nor lost their runner.
 - By hand: \`cmake --preset arm64-v81a && cmake --build build/arm64-v81a\`,
   then \`QEMU_LD_PREFIX=build/arm64-sysroot qemu-aarch64
   build/arm64-v81a/tests/weft_tests\` (after the sysroot and binfmt steps above,
