@@ -81,9 +81,12 @@ typedef struct chan_entry {
  */
 #define WK_WAITERS 1u
 #define WK_WOKEN 2u
-/* A woken sender waits for more room (room_wait); set and cleared by that
- * sender only, while it holds WOKEN, so at most one per list. */
+/* A woken sender waits for more room (room_wait); set by that sender
+ * only, while it holds WOKEN, so at most one per list. */
 #define WK_ROOM 4u
+/* Set with WOKEN when the woken waiter was woken by the previous woken
+ * one (a chained wake-up), not by an operation of the other side. */
+#define WK_CHAINED 8u
 
 typedef struct waker {
 	weft_mutex lock;
@@ -96,6 +99,8 @@ typedef struct waker {
 	_Atomic uint32_t waits;
 	/* room_wait's futex word: bumped by room_release. */
 	_Atomic uint32_t room_word;
+	/* Room waits that slept (weft__chan_room_waits; relaxed). */
+	_Atomic uint64_t room_waits;
 } waker;
 
 /* Credit after a spin that paid off; each failed spin takes one away. */
@@ -218,8 +223,9 @@ static void waker_unregister(waker *wk, chan_entry *e)
 	weft_mutex_unlock(&wk->lock);
 }
 
-/* waker_notify once its lock-free check found waiters and nobody woken. */
-static void waker_notify_slow(waker *wk)
+/* waker_notify once its lock-free check found waiters and nobody woken;
+ * `woken` is WK_WOKEN, or WK_WOKEN | WK_CHAINED for a chained wake-up. */
+static void waker_notify_slow(waker *wk, uint32_t woken)
 {
 	weft_mutex_lock(&wk->lock);
 	weft__waiter *w = NULL;
@@ -233,7 +239,7 @@ static void waker_notify_slow(waker *wk)
 			/* relaxed: read by notifiers as above; the woken
 			 * waiter's clear is ordered after by our unpark
 			 * (release) and its park (acquire). */
-			atomic_fetch_or_explicit(&wk->flags, WK_WOKEN, memory_order_relaxed);
+			atomic_fetch_or_explicit(&wk->flags, woken, memory_order_relaxed);
 		}
 	}
 	weft_mutex_unlock(&wk->lock);
@@ -242,15 +248,21 @@ static void waker_notify_slow(waker *wk)
 		weft__waiter_unpark(w);
 }
 
-/* One operation completed: wake one waiter of the other side, if any. */
-static inline void waker_notify(waker *wk)
+/* One operation completed: wake one waiter of the other side, if any.
+ * `woken` as in waker_notify_slow. */
+static inline void waker_notify_as(waker *wk, uint32_t woken)
 {
 	/* seq_cst: the notifier half of the Dekker pattern; pairs with the
 	 * seq_cst RMW in list_push (see there) and with the clearing of
 	 * WOKEN in waker_woken_done (see struct waker). */
 	if (atomic_load_explicit(&wk->flags, memory_order_seq_cst) == WK_WAITERS)
-		waker_notify_slow(wk);
+		waker_notify_slow(wk, woken);
 	/* else nobody waits, or the woken one passes it on */
+}
+
+static inline void waker_notify(waker *wk)
+{
+	waker_notify_as(wk, WK_WOKEN);
 }
 
 /*
@@ -900,12 +912,13 @@ static int try_send_queued(weft_chan *ch, const void *elem)
  * latency: select4 spent 25-60 futex calls per 1000 elements
  * (docs/tuning.md, "weft_chan: room waits"). The bound keeps a receiver
  * that stops receiving from leaving a sender blocked with room: it only
- * delays the send. Not below ROOM_MIN_CAP (half would be one slot).
+ * delays the send (the bound: lib/internal/chan.h). Not below ROOM_MIN_CAP (half would be one slot), and
+ * not for a sender woken by the chain (WK_CHAINED): that one follows a
+ * sender that has just waited and is refilling, and a second room wait
+ * there only added a sleep and a wake-up per refill (the 4x4 rows).
  */
 #define ROOM_MIN_CAP 4
-#ifndef ROOM_WAIT_MAX_NS
-#define ROOM_WAIT_MAX_NS 100000
-#endif
+_Atomic uint64_t weft__chan_room_wait_max_ns = WEFT__CHAN_ROOM_WAIT_MAX_NS;
 
 /* Is the channel more than half full and connected? (seq_cst loads: the
  * waiter half of room_release's Dekker pattern.) */
@@ -929,7 +942,7 @@ static inline void notify_senders(weft_chan *ch)
 	/* seq_cst: as in waker_notify. */
 	uint32_t f = atomic_load_explicit(&ch->senders.flags, memory_order_seq_cst);
 	if (f == WK_WAITERS)
-		waker_notify_slow(&ch->senders);
+		waker_notify_slow(&ch->senders, WK_WOKEN);
 	else if (WEFT_UNLIKELY(f & WK_ROOM))
 		room_check(ch);
 }
@@ -944,15 +957,21 @@ static void room_release_starved(weft_chan *ch, int kind)
 /* A woken sender (holding WK_WOKEN, so the only room waiter of its list). */
 static void room_wait(weft_chan *ch, const weft__deadline *dl)
 {
-	if (ch->flavour != FLAVOUR_ARRAY || ch->cap < ROOM_MIN_CAP)
-		return;
 	waker *wk = &ch->senders;
+	/* relaxed: our own WK_CHAINED, set before our unpark (release) was
+	 * read by our park (acquire). */
+	if (ch->flavour != FLAVOUR_ARRAY || ch->cap < ROOM_MIN_CAP ||
+	    (atomic_load_explicit(&wk->flags, memory_order_relaxed) & WK_CHAINED))
+		return;
 	/* relaxed: read before announcing WK_ROOM; see room_release. */
 	uint32_t word = atomic_load_explicit(&wk->room_word, memory_order_relaxed);
 	/* seq_cst: pairs with room_release (see there). */
 	atomic_fetch_or_explicit(&wk->flags, WK_ROOM, memory_order_seq_cst);
 	if (room_wanted(ch)) {
-		weft__deadline bound = weft__deadline_after(ROOM_WAIT_MAX_NS);
+		/* relaxed (both): a bound and a statistic, no data. */
+		atomic_fetch_add_explicit(&wk->room_waits, 1, memory_order_relaxed);
+		weft__deadline bound = weft__deadline_after(atomic_load_explicit(
+			&weft__chan_room_wait_max_ns, memory_order_relaxed));
 		(void)weft__futex_wait(&wk->room_word, word, weft__deadline_min(&bound, dl));
 	}
 	/* relaxed: only we set it; a releaser may have cleared it already. */
@@ -988,9 +1007,9 @@ static void waker_woken_done(weft_chan *ch, int kind)
 	waker *wk = kind == WEFT_CHAN_SEND ? &ch->senders : &ch->receivers;
 	/* seq_cst: orders the clear before our seq_cst ready check, against
 	 * a notifier that skipped because WOKEN was set (see struct waker). */
-	atomic_fetch_and_explicit(&wk->flags, ~WK_WOKEN, memory_order_seq_cst);
+	atomic_fetch_and_explicit(&wk->flags, ~(WK_WOKEN | WK_CHAINED), memory_order_seq_cst);
 	if (queued_ready(ch, kind))
-		waker_notify(wk);
+		waker_notify_as(wk, WK_WOKEN | WK_CHAINED);
 }
 
 static bool queued_ready(weft_chan *ch, int kind)
@@ -1442,6 +1461,12 @@ int weft__chan_recv_held(weft_chan *ch, void *out, void (*hold)(void *), void *a
 	hold(arg);
 	list_read(ch, &t, out);
 	return 0;
+}
+
+uint64_t weft__chan_room_waits(weft_chan *ch)
+{
+	/* relaxed: a statistic. */
+	return atomic_load_explicit(&ch->senders.room_waits, memory_order_relaxed);
 }
 
 size_t weft__chan_retired_blocks(weft_chan *ch)
