@@ -101,6 +101,10 @@ typedef struct waker {
 	_Atomic uint32_t room_word;
 	/* Room waits that slept (weft__chan_room_waits; relaxed). */
 	_Atomic uint64_t room_waits;
+	/* Room learning (relaxed: heuristics), as spin_credit: credit > 0,
+	 * recent room waits left the receivers enough to work on. */
+	_Atomic int32_t room_credit;
+	_Atomic uint32_t room_tries;
 } waker;
 
 /* Credit after a spin that paid off; each failed spin takes one away. */
@@ -954,6 +958,33 @@ static void room_release_starved(weft_chan *ch, int kind)
 		room_release(&ch->senders);
 }
 
+/*
+ * Should this woken sender wait for room? Only if recent room waits paid
+ * (ROOM_CREDIT_MAX after one that left the receivers at least an eighth of
+ * the channel when it ended, one less after one that left less), or as a
+ * periodic probe. A room wait hurts when the receivers drain the second
+ * half of the channel faster than the sender wakes up: they run dry and
+ * sleep (several receivers on a fast channel, the 4x4 rows).
+ */
+#define ROOM_CREDIT_MAX 4
+#define ROOM_PROBE_EVERY 16
+
+static bool room_plan(waker *wk)
+{
+	/* relaxed (all): heuristic counters, no data published. */
+	uint32_t n = atomic_fetch_add_explicit(&wk->room_tries, 1, memory_order_relaxed);
+	return atomic_load_explicit(&wk->room_credit, memory_order_relaxed) > 0 ||
+	       n % ROOM_PROBE_EVERY == 0;
+}
+
+static void room_learn(weft_chan *ch, waker *wk)
+{
+	/* relaxed: a heuristic; racing updates only blur it. */
+	int32_t c = atomic_load_explicit(&wk->room_credit, memory_order_relaxed);
+	c = array_len(ch) >= ch->cap / 8 ? ROOM_CREDIT_MAX : c > 0 ? c - 1 : 0;
+	atomic_store_explicit(&wk->room_credit, c, memory_order_relaxed);
+}
+
 /* A woken sender (holding WK_WOKEN, so the only room waiter of its list). */
 static void room_wait(weft_chan *ch, const weft__deadline *dl)
 {
@@ -961,7 +992,8 @@ static void room_wait(weft_chan *ch, const weft__deadline *dl)
 	/* relaxed: our own WK_CHAINED, set before our unpark (release) was
 	 * read by our park (acquire). */
 	if (ch->flavour != FLAVOUR_ARRAY || ch->cap < ROOM_MIN_CAP ||
-	    (atomic_load_explicit(&wk->flags, memory_order_relaxed) & WK_CHAINED))
+	    (atomic_load_explicit(&wk->flags, memory_order_relaxed) & WK_CHAINED) ||
+	    !room_plan(wk))
 		return;
 	/* relaxed: read before announcing WK_ROOM; see room_release. */
 	uint32_t word = atomic_load_explicit(&wk->room_word, memory_order_relaxed);
@@ -973,6 +1005,7 @@ static void room_wait(weft_chan *ch, const weft__deadline *dl)
 		weft__deadline bound = weft__deadline_after(atomic_load_explicit(
 			&weft__chan_room_wait_max_ns, memory_order_relaxed));
 		(void)weft__futex_wait(&wk->room_word, word, weft__deadline_min(&bound, dl));
+		room_learn(ch, wk);
 	}
 	/* relaxed: only we set it; a releaser may have cleared it already. */
 	atomic_fetch_and_explicit(&wk->flags, ~WK_ROOM, memory_order_relaxed);
