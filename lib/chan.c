@@ -909,17 +909,22 @@ static int try_send_queued(weft_chan *ch, const void *elem)
  * channel that is still more than half full does not send at once: it
  * sleeps again until the receivers have taken the channel down to half
  * (they check after each receive while WK_ROOM is set), the channel
- * empties or disconnects, or at most ROOM_WAIT_MAX_NS, and then fills
- * half the channel in one go. Without it, a sender faster than its
+ * empties or disconnects, or at most weft__chan_room_wait_max_ns, and
+ * then fills half the channel in one go (while room_plan says recent room
+ * waits paid). Without it, a sender faster than its
  * receiver slept and was woken (a futex wait, a futex wake paid by the
  * receiver) for every few elements the receiver took during one wake-up
  * latency: select4 spent 25-60 futex calls per 1000 elements
  * (docs/tuning.md, "weft_chan: room waits"). The bound keeps a receiver
  * that stops receiving from leaving a sender blocked with room: it only
- * delays the send (the bound: lib/internal/chan.h). Not below ROOM_MIN_CAP (half would be one slot), and
- * not for a sender woken by the chain (WK_CHAINED): that one follows a
- * sender that has just waited and is refilling, and a second room wait
- * there only added a sleep and a wake-up per refill (the 4x4 rows).
+ * delays the send (the bound: lib/internal/chan.h). Not below
+ * ROOM_MIN_CAP (half would be one slot); not for a sender woken by the
+ * chain (WK_CHAINED): it follows a sender that has just waited and is
+ * refilling, and a second room wait there only added a sleep and a
+ * wake-up per refill; and not while other senders sleep in the list
+ * (WK_WAITERS after our unlink): the chain wakes them after our first
+ * send, so the refills batch already, and the extra sleep and wake-up
+ * made the 4x4 and 8x8 rows slower pinned to one CPU (docs/tuning.md).
  */
 #define ROOM_MIN_CAP 4
 _Atomic uint64_t weft__chan_room_wait_max_ns = WEFT__CHAN_ROOM_WAIT_MAX_NS;
@@ -990,9 +995,9 @@ static void room_wait(weft_chan *ch, const weft__deadline *dl)
 {
 	waker *wk = &ch->senders;
 	/* relaxed: our own WK_CHAINED, set before our unpark (release) was
-	 * read by our park (acquire). */
+	 * read by our park (acquire); WK_WAITERS is a heuristic here. */
 	if (ch->flavour != FLAVOUR_ARRAY || ch->cap < ROOM_MIN_CAP ||
-	    (atomic_load_explicit(&wk->flags, memory_order_relaxed) & WK_CHAINED) ||
+	    (atomic_load_explicit(&wk->flags, memory_order_relaxed) & (WK_CHAINED | WK_WAITERS)) ||
 	    !room_plan(wk))
 		return;
 	/* relaxed: read before announcing WK_ROOM; see room_release. */
