@@ -81,6 +81,12 @@ typedef struct chan_entry {
  */
 #define WK_WAITERS 1u
 #define WK_WOKEN 2u
+/* A woken sender waits for more room (room_wait); set by that sender
+ * only, while it holds WOKEN, so at most one per list. */
+#define WK_ROOM 4u
+/* Set with WOKEN when the woken waiter was woken by the previous woken
+ * one (a chained wake-up), not by an operation of the other side. */
+#define WK_CHAINED 8u
 
 typedef struct waker {
 	weft_mutex lock;
@@ -91,6 +97,14 @@ typedef struct waker {
 	 * SPIN_PROBE_EVERY-th wait spins, to notice when it pays again. */
 	_Atomic int32_t spin_credit;
 	_Atomic uint32_t waits;
+	/* room_wait's futex word: bumped by room_release. */
+	_Atomic uint32_t room_word;
+	/* Room waits that slept (weft__chan_room_waits; relaxed). */
+	_Atomic uint64_t room_waits;
+	/* Room learning (relaxed: heuristics), as spin_credit: credit > 0,
+	 * recent room waits left the receivers enough to work on. */
+	_Atomic int32_t room_credit;
+	_Atomic uint32_t room_tries;
 } waker;
 
 /* Credit after a spin that paid off; each failed spin takes one away. */
@@ -213,14 +227,10 @@ static void waker_unregister(waker *wk, chan_entry *e)
 	weft_mutex_unlock(&wk->lock);
 }
 
-/* One operation completed: wake one waiter of the other side, if any. */
-static inline void waker_notify(waker *wk)
+/* waker_notify once its lock-free check found waiters and nobody woken;
+ * `woken` is WK_WOKEN, or WK_WOKEN | WK_CHAINED for a chained wake-up. */
+static void waker_notify_slow(waker *wk, uint32_t woken)
 {
-	/* seq_cst: the notifier half of the Dekker pattern; pairs with the
-	 * seq_cst RMW in list_push (see there) and with the clearing of
-	 * WOKEN in waker_woken_done (see struct waker). */
-	if (atomic_load_explicit(&wk->flags, memory_order_seq_cst) != WK_WAITERS)
-		return; /* nobody waits, or the woken one passes it on */
 	weft_mutex_lock(&wk->lock);
 	weft__waiter *w = NULL;
 	/* relaxed: re-read under the lock, which orders every change of
@@ -233,7 +243,7 @@ static inline void waker_notify(waker *wk)
 			/* relaxed: read by notifiers as above; the woken
 			 * waiter's clear is ordered after by our unpark
 			 * (release) and its park (acquire). */
-			atomic_fetch_or_explicit(&wk->flags, WK_WOKEN, memory_order_relaxed);
+			atomic_fetch_or_explicit(&wk->flags, woken, memory_order_relaxed);
 		}
 	}
 	weft_mutex_unlock(&wk->lock);
@@ -242,11 +252,53 @@ static inline void waker_notify(waker *wk)
 		weft__waiter_unpark(w);
 }
 
+/* One operation completed: wake one waiter of the other side, if any.
+ * `woken` as in waker_notify_slow. */
+static inline void waker_notify_as(waker *wk, uint32_t woken)
+{
+	/* seq_cst: the notifier half of the Dekker pattern; pairs with the
+	 * seq_cst RMW in list_push (see there) and with the clearing of
+	 * WOKEN in waker_woken_done (see struct waker). */
+	if (atomic_load_explicit(&wk->flags, memory_order_seq_cst) == WK_WAITERS)
+		waker_notify_slow(wk, woken);
+	/* else nobody waits, or the woken one passes it on */
+}
+
+static inline void waker_notify(waker *wk)
+{
+	waker_notify_as(wk, WK_WOKEN);
+}
+
+/*
+ * End a room wait (room_wait) early: the channel is half empty, empty, or
+ * disconnected. Only the caller that clears WK_ROOM wakes, so receivers
+ * racing past the half-way mark pay one wake-up between them.
+ */
+static void room_release(waker *wk)
+{
+	/* seq_cst (both): pairs with the seq_cst fetch_or of WK_ROOM in
+	 * room_wait, a Dekker pattern as in waker_notify: our caller's
+	 * seq_cst access to the channel (head CAS, the disconnect mark, an
+	 * empty check) precedes this load, so either we see ROOM or the room
+	 * waiter's seq_cst re-check after setting it sees the channel as we
+	 * left it. Reading ROOM in the RMW also orders the waiter's read of
+	 * room_word before our increment: its futex wait sees the change or
+	 * is woken. */
+	if (!(atomic_load_explicit(&wk->flags, memory_order_seq_cst) & WK_ROOM))
+		return;
+	if (!(atomic_fetch_and_explicit(&wk->flags, ~WK_ROOM, memory_order_seq_cst) & WK_ROOM))
+		return;
+	/* relaxed: the futex word carries no data; the kernel compares it. */
+	atomic_fetch_add_explicit(&wk->room_word, 1, memory_order_relaxed);
+	weft__futex_wake(&wk->room_word, 1);
+}
+
 static void waker_disconnect(waker *wk)
 {
 	weft_mutex_lock(&wk->lock);
 	list_disconnect(wk);
 	weft_mutex_unlock(&wk->lock);
+	room_release(wk);
 }
 
 /* ------------------------------------------------------------- the channel */
@@ -852,6 +904,118 @@ static int try_send_queued(weft_chan *ch, const void *elem)
 	return 0;
 }
 
+/*
+ * Room waits. A sender woken for the first freed slot of a big bounded
+ * channel that is still more than half full does not send at once: it
+ * sleeps again until the receivers have taken the channel down to half
+ * (they check after each receive while WK_ROOM is set), the channel
+ * empties or disconnects, or at most weft__chan_room_wait_max_ns, and
+ * then fills half the channel in one go (while room_plan says recent room
+ * waits paid). Without it, a sender faster than its
+ * receiver slept and was woken (a futex wait, a futex wake paid by the
+ * receiver) for every few elements the receiver took during one wake-up
+ * latency: select4 spent 25-60 futex calls per 1000 elements
+ * (docs/tuning.md, "weft_chan: room waits"). The bound keeps a receiver
+ * that stops receiving from leaving a sender blocked with room: it only
+ * delays the send (the bound: lib/internal/chan.h). Not below
+ * ROOM_MIN_CAP (half would be one slot); not for a sender woken by the
+ * chain (WK_CHAINED): it follows a sender that has just waited and is
+ * refilling, and a second room wait there only added a sleep and a
+ * wake-up per refill; and not while other senders sleep in the list
+ * (WK_WAITERS after our unlink): the chain wakes them after our first
+ * send, so the refills batch already, and the extra sleep and wake-up
+ * made the 4x4 and 8x8 rows slower pinned to one CPU (docs/tuning.md).
+ */
+#define ROOM_MIN_CAP 4
+_Atomic uint64_t weft__chan_room_wait_max_ns = WEFT__CHAN_ROOM_WAIT_MAX_NS;
+
+/* Is the channel more than half full and connected? (seq_cst loads: the
+ * waiter half of room_release's Dekker pattern.) */
+static bool room_wanted(weft_chan *ch)
+{
+	/* seq_cst: see room_release. */
+	size_t tail = atomic_load_explicit(&ch->tail, memory_order_seq_cst);
+	return !(tail & ch->mark_bit) && array_len(ch) > ch->cap / 2;
+}
+
+/* After a receive: end the room wait once half the channel is free. */
+static void room_check(weft_chan *ch)
+{
+	if (!room_wanted(ch))
+		room_release(&ch->senders);
+}
+
+/* The senders' notify after a receive (waker_notify plus room waits). */
+static inline void notify_senders(weft_chan *ch)
+{
+	/* seq_cst: as in waker_notify. */
+	uint32_t f = atomic_load_explicit(&ch->senders.flags, memory_order_seq_cst);
+	if (f == WK_WAITERS)
+		waker_notify_slow(&ch->senders, WK_WOKEN);
+	else if (WEFT_UNLIKELY(f & WK_ROOM))
+		room_check(ch);
+}
+
+/* A receiver found the channel empty: a room waiter should send now. */
+static void room_release_starved(weft_chan *ch, int kind)
+{
+	if (kind == WEFT_CHAN_RECV && ch->flavour == FLAVOUR_ARRAY)
+		room_release(&ch->senders);
+}
+
+/*
+ * Should this woken sender wait for room? Only if recent room waits paid
+ * (ROOM_CREDIT_MAX after one that left the receivers at least an eighth of
+ * the channel when it ended, one less after one that left less), or as a
+ * periodic probe. A room wait hurts when the receivers drain the second
+ * half of the channel faster than the sender wakes up: they run dry and
+ * sleep (several receivers on a fast channel, the 4x4 rows).
+ */
+#define ROOM_CREDIT_MAX 4
+#define ROOM_PROBE_EVERY 16
+
+static bool room_plan(waker *wk)
+{
+	/* relaxed (all): heuristic counters, no data published. */
+	uint32_t n = atomic_fetch_add_explicit(&wk->room_tries, 1, memory_order_relaxed);
+	return atomic_load_explicit(&wk->room_credit, memory_order_relaxed) > 0 ||
+	       n % ROOM_PROBE_EVERY == 0;
+}
+
+static void room_learn(weft_chan *ch, waker *wk)
+{
+	/* relaxed: a heuristic; racing updates only blur it. */
+	int32_t c = atomic_load_explicit(&wk->room_credit, memory_order_relaxed);
+	c = array_len(ch) >= ch->cap / 8 ? ROOM_CREDIT_MAX : c > 0 ? c - 1 : 0;
+	atomic_store_explicit(&wk->room_credit, c, memory_order_relaxed);
+}
+
+/* A woken sender (holding WK_WOKEN, so the only room waiter of its list). */
+static void room_wait(weft_chan *ch, const weft__deadline *dl)
+{
+	waker *wk = &ch->senders;
+	/* relaxed: our own WK_CHAINED, set before our unpark (release) was
+	 * read by our park (acquire); WK_WAITERS is a heuristic here. */
+	if (ch->flavour != FLAVOUR_ARRAY || ch->cap < ROOM_MIN_CAP ||
+	    (atomic_load_explicit(&wk->flags, memory_order_relaxed) & (WK_CHAINED | WK_WAITERS)) ||
+	    !room_plan(wk))
+		return;
+	/* relaxed: read before announcing WK_ROOM; see room_release. */
+	uint32_t word = atomic_load_explicit(&wk->room_word, memory_order_relaxed);
+	/* seq_cst: pairs with room_release (see there). */
+	atomic_fetch_or_explicit(&wk->flags, WK_ROOM, memory_order_seq_cst);
+	if (room_wanted(ch)) {
+		/* relaxed (both): a bound and a statistic, no data. */
+		atomic_fetch_add_explicit(&wk->room_waits, 1, memory_order_relaxed);
+		weft__deadline bound = weft__deadline_after(atomic_load_explicit(
+			&weft__chan_room_wait_max_ns, memory_order_relaxed));
+		(void)weft__futex_wait(&wk->room_word, word, weft__deadline_min(&bound, dl));
+		room_learn(ch, wk);
+	}
+	/* relaxed: only we set it; a releaser may have cleared it already. */
+	atomic_fetch_and_explicit(&wk->flags, ~WK_ROOM, memory_order_relaxed);
+}
+
 static int try_recv_queued(weft_chan *ch, void *out)
 {
 	chan_token t;
@@ -860,7 +1024,7 @@ static int try_recv_queued(weft_chan *ch, void *out)
 		if (rc)
 			return rc;
 		array_read(ch, &t, out);
-		waker_notify(&ch->senders);
+		notify_senders(ch);
 	} else {
 		int rc = list_start_recv(ch, &t);
 		if (rc)
@@ -881,9 +1045,9 @@ static void waker_woken_done(weft_chan *ch, int kind)
 	waker *wk = kind == WEFT_CHAN_SEND ? &ch->senders : &ch->receivers;
 	/* seq_cst: orders the clear before our seq_cst ready check, against
 	 * a notifier that skipped because WOKEN was set (see struct waker). */
-	atomic_fetch_and_explicit(&wk->flags, ~WK_WOKEN, memory_order_seq_cst);
+	atomic_fetch_and_explicit(&wk->flags, ~(WK_WOKEN | WK_CHAINED), memory_order_seq_cst);
 	if (queued_ready(ch, kind))
-		waker_notify(wk);
+		waker_notify_as(wk, WK_WOKEN | WK_CHAINED);
 }
 
 static bool queued_ready(weft_chan *ch, int kind)
@@ -930,6 +1094,7 @@ static int wait_queued(weft_chan *ch, int kind, void *buf, const weft__deadline 
 	int rc = try_queued(ch, kind, buf);
 	if (rc != EAGAIN)
 		return rc;
+	room_release_starved(ch, kind);
 	waker *wk = waker_of(ch, kind);
 	/* Spin only with a CPU to spare and nobody of our side asleep already
 	 * (as weft_mutex's room_to_spin on 2 CPUs): behind sleeping waiters a
@@ -957,6 +1122,8 @@ static int wait_queued(weft_chan *ch, int kind, void *buf, const weft__deadline 
 		bool notified = weft__waiter_selected(&w) == WEFT__SEL_OP(0);
 		if (!notified)
 			waker_unregister(wk, &e);
+		else if (kind == WEFT_CHAN_SEND)
+			room_wait(ch, dl);
 		rc = try_queued(ch, kind, buf);
 		if (notified)
 			waker_woken_done(ch, kind);
@@ -1334,6 +1501,12 @@ int weft__chan_recv_held(weft_chan *ch, void *out, void (*hold)(void *), void *a
 	return 0;
 }
 
+uint64_t weft__chan_room_waits(weft_chan *ch)
+{
+	/* relaxed: a statistic. */
+	return atomic_load_explicit(&ch->senders.room_waits, memory_order_relaxed);
+}
+
 size_t weft__chan_retired_blocks(weft_chan *ch)
 {
 	size_t n = 0;
@@ -1435,6 +1608,7 @@ static int select_wait(weft_chan_op *ops, size_t n, const weft__deadline *dl)
 	for (size_t i = 0; i < n; i++) {
 		entries[i] = (chan_entry){ .w = &w, .sel = WEFT__SEL_OP(i),
 					   .buf = ops[i].buf };
+		room_release_starved(ops[i].ch, ops[i].kind);
 		select_register(&ops[i], &entries[i]);
 	}
 	bool ready = false;

@@ -9,6 +9,9 @@
  * in order, none is corrupt; the senders' last drop ends every receiver
  * with EPIPE (no receiver left blocked).
  *
+ * chan_select_bounded/Px1: see there (a select receiver over P bounded
+ * channels, senders waiting for room).
+ *
  * chan_close_<flavour>/PxC: receiver 0 closes the channel half-way through;
  * senders stop at their first EPIPE; receivers stop too (dropping their
  * references), leaving elements queued for the drop function. The sum of
@@ -230,6 +233,97 @@ static void chan_close_rendezvous(const weft_stress_case *c, weft_stress_result 
 	run(c, r, 0, true);
 }
 
+/*
+ * chan_select_bounded/Px1: P senders, each on its own bounded(c->arg)
+ * channel, one receiver selecting over the P receive ops (the select4
+ * benchmark's shape). The receiver is the slow side, so senders sleep on
+ * full channels and, woken for one free slot, wait for room (lib/chan.c,
+ * "Room waits"); every fourth select has a short timeout, so the receiver
+ * also sleeps on empty channels. A sender's last drop ends its op (EPIPE,
+ * once drained), the last one ends the receiver. Invariants as above.
+ */
+typedef struct select_test {
+	weft_chan *ch[WEFT_CHAN_SELECT_MAX];
+	unsigned producers;
+	uint64_t per_producer;
+	weft_delivery d;
+	_Atomic uint64_t errors;
+} select_test;
+
+static void select_sender(unsigned id, select_test *t)
+{
+	for (uint64_t k = 0; k < t->per_producer; k++) {
+		item it = { .tag = (uint64_t)id << TAG_SHIFT | k };
+		it.check = ~it.tag;
+		if (weft_chan_send(t->ch[id], &it) != 0)
+			atomic_fetch_add(&t->errors, 1);
+	}
+	weft_chan_sender_drop(t->ch[id]);
+}
+
+static void select_receiver(select_test *t)
+{
+	uint64_t next[WEFT_DELIVERY_MAX_PRODUCERS] = { 0 };
+	item its[WEFT_CHAN_SELECT_MAX];
+	weft_chan_op ops[WEFT_CHAN_SELECT_MAX];
+	unsigned from[WEFT_CHAN_SELECT_MAX], live = t->producers; /* op -> sender */
+	for (unsigned p = 0; p < live; p++) {
+		ops[p] = (weft_chan_op){ t->ch[p], WEFT_CHAN_RECV, &its[p], -1 };
+		from[p] = p;
+	}
+	for (uint64_t k = 0; live; k++) {
+		int r;
+		while ((r = weft_chan_select(ops, live,
+					     k % 4 ? WEFT_TIMEOUT_NEVER : 20000)) == -ETIMEDOUT)
+			;
+		if (r < 0) {
+			weft_delivery_bad(&t->d);
+			return;
+		}
+		if (ops[r].result == EPIPE) { /* drained and disconnected */
+			live--;
+			ops[r] = ops[live];
+			from[r] = from[live];
+			continue;
+		}
+		const item *it = ops[r].buf;
+		if (ops[r].result != 0 || it->check != ~it->tag ||
+		    it->tag >> TAG_SHIFT != from[r]) {
+			weft_delivery_bad(&t->d);
+			continue;
+		}
+		weft_delivery_record(&t->d, next, from[r],
+				     it->tag & (((uint64_t)1 << TAG_SHIFT) - 1));
+	}
+}
+
+static void select_worker(unsigned i, void *arg)
+{
+	select_test *t = arg;
+	if (i < t->producers)
+		select_sender(i, t);
+	else
+		select_receiver(t);
+}
+
+static void chan_select_bounded(const weft_stress_case *c, weft_stress_result *r)
+{
+	select_test t = { .producers = c->threads };
+	t.per_producer = weft_stress_ops(c) / t.producers + 1;
+	for (unsigned p = 0; p < t.producers; p++)
+		if (weft_chan_create(&t.ch[p], sizeof(item), c->arg) != 0) {
+			weft_stress_fail(r, "create failed");
+			return;
+		}
+	weft_delivery_init(&t.d, t.producers, t.per_producer);
+	weft_stress_run_threads(t.producers + 1, select_worker, &t);
+	for (unsigned p = 0; p < t.producers; p++)
+		weft_chan_receiver_drop(t.ch[p]);
+	if (atomic_load(&t.errors))
+		weft_stress_fail(r, "%llu sends failed", (unsigned long long)atomic_load(&t.errors));
+	weft_delivery_check(&t.d, r);
+}
+
 /* base_ops: elements in total. Rendezvous hand-offs cost a wake-up each. */
 WEFT_STRESS_CASE("chan_unbounded/1x1", chan_unbounded, 1, 1, 200000);
 WEFT_STRESS_CASE("chan_unbounded/4x1", chan_unbounded, 4, 1, 200000);
@@ -246,3 +340,5 @@ WEFT_STRESS_CASE("chan_rendezvous/8x8", chan_rendezvous, 8, 8, 20000);
 WEFT_STRESS_CASE("chan_close_unbounded/4x4", chan_close_unbounded, 4, 4, 100000);
 WEFT_STRESS_CASE("chan_close_bounded/4x4", chan_close_bounded, 4, 4, 100000);
 WEFT_STRESS_CASE("chan_close_rendezvous/4x4", chan_close_rendezvous, 4, 4, 10000);
+WEFT_STRESS_CASE("chan_select_bounded/4x1", chan_select_bounded, 4, 64, 200000);
+WEFT_STRESS_CASE("chan_select_bounded/8x1", chan_select_bounded, 8, 16, 100000);

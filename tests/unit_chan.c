@@ -474,6 +474,98 @@ Test(chan, bounded_send_blocks_when_full_until_a_recv)
 	drop_both(ch);
 }
 
+/*
+ * Room waits (lib/chan.c): a sender woken for the first freed slot of a
+ * bounded channel still more than half full waits for more room. The wait
+ * must end when the receiver stops after one receive (bounded), when the
+ * receivers free half the channel (no lost wake-up: with the bound
+ * stretched to an hour, only their wake-up can end it), and on close.
+ */
+#define ROOM_CAP 64
+
+/* A full bounded(ROOM_CAP) channel and a sender asleep in send on it. */
+static weft_chan *room_setup(blocked *s, pthread_t *t)
+{
+	weft_chan *ch = make(8, ROOM_CAP);
+	for (uint64_t v = 0; v < ROOM_CAP; v++)
+		cr_assert_eq(weft_chan_try_send(ch, &v), 0);
+	*s = (blocked){ .ch = ch, .kind = WEFT_CHAN_SEND, .rc = -1, .val = ROOM_CAP };
+	start_blocked(s, t);
+	cr_assert(weft_test_thread_sleeping(atomic_load(&s->tid)), "sender did not block");
+	return ch;
+}
+
+/* Receive one element (value `want`): wakes the sender into its room wait. */
+static void room_take(weft_chan *ch, uint64_t want)
+{
+	uint64_t got = ~(uint64_t)0;
+	cr_assert_eq(weft_chan_recv(ch, &got), 0);
+	cr_assert_eq(got, want);
+}
+
+/* Wait until the sender sleeps in its room wait. */
+static void room_wait_entered(weft_chan *ch, blocked *s)
+{
+	while (weft__chan_room_waits(ch) == 0)
+		sched_yield();
+	uint64_t t0 = weft_test_now_ns();
+	while (!weft_test_thread_sleeping(atomic_load(&s->tid)) &&
+	       weft_test_now_ns() - t0 < WEFT_TEST_SLACK_NS)
+		sched_yield();
+}
+
+Test(chan, room_wait_is_bounded_when_the_receiver_stops)
+{
+	blocked s;
+	pthread_t ts;
+	weft_chan *ch = room_setup(&s, &ts);
+	room_take(ch, 0);
+	/* We receive nothing more: only the bound can end the room wait. */
+	pthread_join(ts, NULL);
+	cr_assert_eq(s.rc, 0);
+	cr_assert_eq(weft__chan_room_waits(ch), 1, "the woken sender did not wait for room");
+	cr_assert_eq(weft_chan_len(ch), ROOM_CAP);
+	drop_both(ch);
+}
+
+Test(chan, room_wait_ends_when_receivers_free_half)
+{
+	atomic_store(&weft__chan_room_wait_max_ns, 3600 * 1000000000ull);
+	blocked s;
+	pthread_t ts;
+	weft_chan *ch = room_setup(&s, &ts);
+	room_take(ch, 0);
+	room_wait_entered(ch, &s);
+	for (uint64_t v = 1; v < ROOM_CAP / 2; v++) {
+		cr_assert_not(atomic_load(&s.done), "sent with more than half full");
+		room_take(ch, v);
+	}
+	/* Half free now: that receive ended the wait (else this hangs). */
+	pthread_join(ts, NULL);
+	cr_assert_eq(s.rc, 0);
+	cr_assert_eq(weft_chan_len(ch), ROOM_CAP / 2 + 1);
+	for (uint64_t v = ROOM_CAP / 2; v <= ROOM_CAP; v++)
+		room_take(ch, v);
+	cr_assert_eq(weft__chan_room_waits(ch), 1);
+	drop_both(ch);
+	atomic_store(&weft__chan_room_wait_max_ns, WEFT__CHAN_ROOM_WAIT_MAX_NS);
+}
+
+Test(chan, close_ends_a_room_wait)
+{
+	atomic_store(&weft__chan_room_wait_max_ns, 3600 * 1000000000ull);
+	blocked s;
+	pthread_t ts;
+	weft_chan *ch = room_setup(&s, &ts);
+	room_take(ch, 0);
+	room_wait_entered(ch, &s);
+	weft_chan_close(ch);
+	pthread_join(ts, NULL);
+	cr_assert_eq(s.rc, EPIPE);
+	drop_both(ch);
+	atomic_store(&weft__chan_room_wait_max_ns, WEFT__CHAN_ROOM_WAIT_MAX_NS);
+}
+
 /* ------------------------------------------------------------- timeouts */
 
 static void check_timeout(uint64_t t0, uint64_t timeout)

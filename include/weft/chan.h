@@ -39,7 +39,12 @@
  * `selected` word and wakes it; while that waiter has not yet retried,
  * later notifies leave the list alone and the woken waiter wakes the next
  * one if the channel is still ready (chained wake-ups: one wake-up per
- * element at most, never zero). The same CAS is what makes select complete
+ * element at most, never zero). A sender woken for one free slot of a
+ * bounded channel that is still more than half full (and with no other
+ * sender asleep) waits again, without CPU, until the receivers have freed
+ * half of it, the channel empties or disconnects, or 100 us have passed,
+ * then refills in one go instead of being woken every few elements
+ * ("room waits", lib/chan.c). The same CAS is what makes select complete
  * exactly one operation: a waiter registered on several channels is
  * claimed by at most one of them. No sched_yield: on one CPU waiters sleep
  * at once (crossbeam-channel's collapse when pinned to one CPU, its issues
