@@ -3,6 +3,7 @@
 #define WEFT_TESTS_TEST_UTIL_H
 
 #include <sched.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -89,6 +90,21 @@ static inline bool weft_test_thread_sleeping(pid_t tid)
 	buf[n] = 0;
 	const char *end = strrchr(buf, ')'); /* the name may hold spaces */
 	return end && end[1] == ' ' && end[2] == 'S';
+}
+
+/*
+ * Wait until the thread that stores its id in *tid has done so and sleeps
+ * in the kernel, for at most WEFT_TEST_SLACK_NS once the id is there (a
+ * caller then asserts what it needs; the wait alone proves nothing).
+ */
+static inline void weft_test_await_sleeping(_Atomic pid_t *tid)
+{
+	while (!atomic_load(tid))
+		sched_yield();
+	uint64_t t0 = weft_test_now_ns();
+	while (!weft_test_thread_sleeping(atomic_load(tid)) &&
+	       weft_test_now_ns() - t0 < WEFT_TEST_SLACK_NS)
+		sched_yield();
 }
 
 /*

@@ -368,12 +368,7 @@ static void *blocked_main(void *p)
 static void start_blocked(blocked *b, pthread_t *t)
 {
 	cr_assert_eq(pthread_create(t, NULL, blocked_main, b), 0);
-	while (!atomic_load(&b->tid))
-		sched_yield();
-	uint64_t t0 = weft_test_now_ns();
-	while (!weft_test_thread_sleeping(atomic_load(&b->tid)) &&
-	       weft_test_now_ns() - t0 < WEFT_TEST_SLACK_NS)
-		sched_yield();
+	weft_test_await_sleeping(&b->tid);
 }
 
 Test(chan, close_wakes_blocked_receivers_and_senders)
@@ -508,10 +503,7 @@ static void room_wait_entered(weft_chan *ch, blocked *s)
 {
 	while (weft__chan_room_waits(ch) == 0)
 		sched_yield();
-	uint64_t t0 = weft_test_now_ns();
-	while (!weft_test_thread_sleeping(atomic_load(&s->tid)) &&
-	       weft_test_now_ns() - t0 < WEFT_TEST_SLACK_NS)
-		sched_yield();
+	weft_test_await_sleeping(&s->tid);
 }
 
 Test(chan, room_wait_is_bounded_when_the_receiver_stops)
@@ -528,14 +520,28 @@ Test(chan, room_wait_is_bounded_when_the_receiver_stops)
 	drop_both(ch);
 }
 
-Test(chan, room_wait_ends_when_receivers_free_half)
+/* A sender asleep in a room wait that only the receivers or a close can
+ * end (the bound set to an hour; room_wait_unbounded_end restores it). */
+static weft_chan *room_wait_unbounded(blocked *s, pthread_t *ts)
 {
 	atomic_store(&weft__chan_room_wait_max_ns, 3600 * 1000000000ull);
+	weft_chan *ch = room_setup(s, ts);
+	room_take(ch, 0);
+	room_wait_entered(ch, s);
+	return ch;
+}
+
+static void room_wait_unbounded_end(weft_chan *ch)
+{
+	drop_both(ch);
+	atomic_store(&weft__chan_room_wait_max_ns, WEFT__CHAN_ROOM_WAIT_MAX_NS);
+}
+
+Test(chan, room_wait_ends_when_receivers_free_half)
+{
 	blocked s;
 	pthread_t ts;
-	weft_chan *ch = room_setup(&s, &ts);
-	room_take(ch, 0);
-	room_wait_entered(ch, &s);
+	weft_chan *ch = room_wait_unbounded(&s, &ts);
 	for (uint64_t v = 1; v < ROOM_CAP / 2; v++) {
 		cr_assert_not(atomic_load(&s.done), "sent with more than half full");
 		room_take(ch, v);
@@ -547,23 +553,18 @@ Test(chan, room_wait_ends_when_receivers_free_half)
 	for (uint64_t v = ROOM_CAP / 2; v <= ROOM_CAP; v++)
 		room_take(ch, v);
 	cr_assert_eq(weft__chan_room_waits(ch), 1);
-	drop_both(ch);
-	atomic_store(&weft__chan_room_wait_max_ns, WEFT__CHAN_ROOM_WAIT_MAX_NS);
+	room_wait_unbounded_end(ch);
 }
 
 Test(chan, close_ends_a_room_wait)
 {
-	atomic_store(&weft__chan_room_wait_max_ns, 3600 * 1000000000ull);
 	blocked s;
 	pthread_t ts;
-	weft_chan *ch = room_setup(&s, &ts);
-	room_take(ch, 0);
-	room_wait_entered(ch, &s);
+	weft_chan *ch = room_wait_unbounded(&s, &ts);
 	weft_chan_close(ch);
 	pthread_join(ts, NULL);
 	cr_assert_eq(s.rc, EPIPE);
-	drop_both(ch);
-	atomic_store(&weft__chan_room_wait_max_ns, WEFT__CHAN_ROOM_WAIT_MAX_NS);
+	room_wait_unbounded_end(ch);
 }
 
 /* ------------------------------------------------------------- timeouts */
@@ -725,12 +726,7 @@ static void *select_main(void *p)
 static void start_select(select_arg *s, pthread_t *t)
 {
 	cr_assert_eq(pthread_create(t, NULL, select_main, s), 0);
-	while (!atomic_load(&s->tid))
-		sched_yield();
-	uint64_t t0 = weft_test_now_ns();
-	while (!weft_test_thread_sleeping(atomic_load(&s->tid)) &&
-	       weft_test_now_ns() - t0 < WEFT_TEST_SLACK_NS)
-		sched_yield();
+	weft_test_await_sleeping(&s->tid);
 }
 
 Test(chan, blocked_select_is_woken_by_a_send_on_any_channel)
