@@ -356,19 +356,22 @@ static int cmp_u64(const void *a, const void *b)
  */
 #define STARVE_ROUNDS 21
 /*
- * 6 ms: one scheduler tick (4 ms at HZ=250) and a half. The woken waiter
- * may wait a tick for a CPU that the busy threads (5 on 2 CPUs) hold; a
- * 2 ms bound failed 1 run in 15 on a quiet machine for that alone
- * (median 4.0 ms, session 8), while a lock without the policy measures
- * 16-28 ms, so the bound still tells the two apart.
+ * 10 ms: two scheduler ticks (4 ms at HZ=250) and a half. The woken waiter
+ * may wait a tick or two for a CPU that the busy threads (5 on 2 CPUs,
+ * beside the other test CI runs at the same time) hold: a 2 ms bound
+ * failed 1 run in 15 on a quiet machine (median 4.0 ms, session 8), and a
+ * 6 ms bound failed once in the asan suite of a quiet CI run (median 8.0
+ * ms, two ticks, session 10). A lock without the policy measures 16-28 ms,
+ * so the bound still tells the two apart; a round of 21 that misses it is
+ * run once more (the scheduler's bad second is not the lock's).
  */
-#define STARVE_MEDIAN_MAX_NS (6 * WEFT_MS)
-static void starvation_run(bool test_writer)
+#define STARVE_MEDIAN_MAX_NS (10 * WEFT_MS)
+/* One attempt: the waiter's sorted waits, and the lock left idle? */
+static bool starvation_rounds(bool test_writer, uint64_t waits[STARVE_ROUNDS])
 {
 	starve s = { .l = WEFT_RWLOCK_INIT };
 	const int n = test_writer ? 4 : 2;
 	pthread_t th[4];
-	uint64_t waits[STARVE_ROUNDS];
 	for (int i = 0; i < n; i++)
 		pthread_create(&th[i], NULL, test_writer ? busy_reader : busy_writer, &s);
 	while (atomic_load(&s.entries) < 1000)
@@ -391,18 +394,27 @@ static void starvation_run(bool test_writer)
 	for (int i = 0; i < n; i++)
 		pthread_join(th[i], NULL);
 	qsort(waits, STARVE_ROUNDS, sizeof waits[0], cmp_u64);
+	return weft_test_rwlock_idle(&s.l);
+}
+
+static void starvation_run(bool test_writer)
+{
 	const char *who = test_writer ? "writer" : "reader";
+	const uint64_t bound = STARVE_MEDIAN_MAX_NS * weft_test_time_scale();
+	uint64_t waits[STARVE_ROUNDS];
+	for (int attempt = 0; attempt < 2; attempt++) {
+		cr_assert(starvation_rounds(test_writer, waits), "lock not idle after the rounds");
+		cr_assert_lt(waits[STARVE_ROUNDS - 1], 1000 * WEFT_MS, "%s's worst wait %llu ms",
+			     who, (unsigned long long)(waits[STARVE_ROUNDS - 1] / WEFT_MS));
+		if (waits[STARVE_ROUNDS / 2] < bound)
+			return;
+	}
 	if (weft_test_machine_busy())
 		cr_log_warn("%s's median wait %llu us: not checked, the machine is busy", who,
 			    (unsigned long long)(waits[STARVE_ROUNDS / 2] / 1000));
 	else
-		cr_assert_lt(waits[STARVE_ROUNDS / 2], STARVE_MEDIAN_MAX_NS * weft_test_time_scale(),
-			     "%s's median wait %llu us", who,
+		cr_assert_lt(waits[STARVE_ROUNDS / 2], bound, "%s's median wait %llu us (twice)", who,
 			     (unsigned long long)(waits[STARVE_ROUNDS / 2] / 1000));
-	cr_assert_lt(waits[STARVE_ROUNDS - 1], 1000 * WEFT_MS, "%s's worst wait %llu ms", who,
-		     (unsigned long long)(waits[STARVE_ROUNDS - 1] / WEFT_MS));
-	cr_assert(weft_test_rwlock_idle(&s.l), "state %#x",
-		  (unsigned)atomic_load(&s.l.state));
 }
 
 Test(rwlock, writer_gets_in_past_four_busy_readers)
