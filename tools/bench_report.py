@@ -79,6 +79,29 @@ def machine_context():
     }
 
 
+def cpu_times():
+    """The machine's CPU time counters (/proc/stat's first line, in ticks):
+    (steal, total), or None where there is no /proc/stat."""
+    try:
+        with open("/proc/stat") as f:
+            ticks = [int(v) for v in f.readline().split()[1:]]
+    except (OSError, ValueError):
+        return None
+    # user nice system idle iowait irq softirq steal [guest guest_nice]:
+    # guest time is already counted in user and nice.
+    return ticks[7] if len(ticks) > 7 else 0, sum(ticks[:8])
+
+
+def steal_pct(before, after):
+    """The share of the machine's CPU time the hypervisor gave to others
+    between two cpu_times() readings, in percent (None if unknown). Above
+    about 1% a row's figures move between runs: a guest's vCPU that the
+    host does not run stalls whatever runs on it, weft and its peers alike."""
+    if not before or not after or after[1] <= before[1]:
+        return None
+    return 100.0 * (after[0] - before[0]) / (after[1] - before[1])
+
+
 def list_benchmarks(binary, flt):
     out = subprocess.run([binary, "--benchmark_list_tests=true",
                           f"--benchmark_filter={flt}"], capture_output=True,
@@ -138,6 +161,7 @@ def run(args):
           flush=True)
     done = 0
     cmd, cleanup, condition = wrap_or_exit(cmd, args.condition)
+    ticks_before = cpu_times()
     print(f"condition: {condition}", flush=True)
     try:
         with subprocess.Popen(cmd, stdout=subprocess.PIPE, text=True) as p:
@@ -150,6 +174,7 @@ def run(args):
         cleanup()
     if p.returncode != 0:
         sys.exit(f"benchmark binary failed with status {p.returncode}")
+    steal = steal_pct(ticks_before, cpu_times())
     with open(out) as f:
         data = json.load(f)
     merge_go_rows(data, args, reps, min_time)
@@ -158,6 +183,8 @@ def run(args):
     data["context"]["weft_min_time_s"] = str(min_time)
     data["context"]["weft_interleaved"] = "random"
     data["context"]["weft_condition"] = condition
+    if steal is not None:
+        data["context"]["weft_steal_pct"] = f"{steal:.1f}"
     with open(out, "w") as f:
         json.dump(data, f, indent=1)
     print(f"\nwrote {os.path.relpath(out, ROOT)}\n")
@@ -303,6 +330,9 @@ def print_table(data):
           f" ({ctx.get('weft_cpus_usable', '?')} usable), kernel {ctx.get('weft_kernel', '?')}")
     print(f"build:   {ctx.get('weft_compiler', '?')}, flags '{ctx.get('weft_cflags', '?').strip()}', "
           f"{ctx.get('weft_allocator', '?')}, commit {ctx.get('weft_git_commit', '?')[:12]}")
+    if "weft_steal_pct" in ctx:
+        print(f"steal:   {ctx['weft_steal_pct']}% of the machine's CPU time went to the hypervisor's other"
+              " work during the run (above ~1%, rows move between runs)")
     print("items/s and CPU ns/item (all threads' CPU time over the items) are medians of repetitions;")
     print("vs X: wall ratio weft/X items/s (> 1: weft faster) / CPU ratio weft/X ns per item (< 1: cheaper);")
     print(f"'!' = a wall-time win costing more than {CPU_WIN_LIMIT}x the baseline's CPU: not a win")

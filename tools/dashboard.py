@@ -44,7 +44,7 @@ CONTEXT_KEYS = ("weft_condition", "weft_machine", "weft_cpu_model", "weft_cores"
                 "weft_allocator", "weft_rustc", "weft_git_commit", "date", "host_name",
                 "num_cpus", "mhz_per_cpu", "load_avg", "weft_repetitions",
                 "weft_min_time_s", "weft_interleaved", "weft_relax_hints_per_us",
-                "weft_note", "weft_go", "weft_go_note")
+                "weft_note", "weft_go", "weft_go_note", "weft_steal_pct")
 # Per-run counters kept beside items/s (bench/bench_rt.c's sleepers rows:
 # time to all done and peak memory), judged by bars with "counter".
 KEPT_COUNTERS = ("weft_done_ms", "weft_peak_rss_mib", "weft_base_rss_mib", "weft_most_asleep",
