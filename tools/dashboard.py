@@ -39,6 +39,9 @@ ALPHA = 0.05
 LAT_SUFFIX = "_lat"
 LAT_KEYS = (("p50", "weft_lat_p50_ns"), ("p99", "weft_lat_p99_ns"),
             ("p99.9", "weft_lat_p999_ns"))
+# Steal time (the hypervisor running other work, weft_steal_pct) above which
+# the bar summary warns that the run's figures are not comparable.
+STEAL_NOTE_PCT = 2.0
 CONTEXT_KEYS = ("weft_condition", "weft_machine", "weft_cpu_model", "weft_cores", "weft_cpus_usable",
                 "weft_kernel", "weft_compiler", "weft_cflags", "weft_build_type",
                 "weft_allocator", "weft_rustc", "weft_git_commit", "date", "host_name",
@@ -513,6 +516,10 @@ def summary_lines(run, bars_doc, runs=None):
              f"{counts.get('met', 0)} met, {counts.get('missed', 0)} missed, "
              f"{counts.get('not measured', 0)} not measured; "
              f"CPU > {bars_doc['cpu_limit']}x the baseline's at {cpu_missed}"]
+    steal = float(run["context"].get("weft_steal_pct", 0) or 0)
+    if steal > STEAL_NOTE_PCT:
+        lines.append(f"  (the host took {steal:.1f}% of the CPU time during this run: "
+                     "its figures are not comparable with a run without; measure again)")
     for r in results:
         bar = by_id[r["id"]]
         if r["status"] == "not measured" and bar.get("tentative"):

@@ -19,6 +19,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
 sys.path.insert(0, os.path.join(ROOT, "tools"))
 import dashboard  # noqa: E402
+import bench_report  # noqa: E402
 
 FIXTURES = os.path.join(HERE, "fixtures")
 
@@ -320,6 +321,21 @@ class Results(unittest.TestCase):
         doc = dashboard.load_bars()
         lines = dashboard.summary_lines(runs[-1], doc)
         self.assertRegex(lines[0], r"\d+ met, \d+ missed, \d+ not measured")
+
+    def test_summary_warns_of_steal(self):
+        doc = {"cpu_limit": 1.5, "bars": [bar(rows=["g"], vs=["x"], wall_min=1)]}
+        r = run_of({("g", "weft", 1): ([2], None), ("g", "x", 1): ([1], None)})
+        for steal, warned in (("39.2", True), ("0.4", False), (None, False)):
+            r["context"] = {} if steal is None else {"weft_steal_pct": steal}
+            text = "\n".join(dashboard.summary_lines(r, doc))
+            self.assertEqual("took" in text, warned, steal)
+        r["context"] = {"weft_steal_pct": "39.2"}
+        self.assertIn("39.2%", dashboard.summary_lines(r, doc)[1])
+
+    def test_steal_share_from_proc_stat_counters(self):
+        self.assertAlmostEqual(bench_report.steal_pct((10, 1000), (60, 2000)), 5.0)
+        self.assertIsNone(bench_report.steal_pct(None, (60, 2000)))
+        self.assertIsNone(bench_report.steal_pct((10, 1000), (10, 1000)))
 
     def test_compare_runs_verdicts(self):
         a = run_of({("g", "weft", 1): ([1, 2, 3, 4, 5], None), ("g", "x", 1): ([1, 2, 3], None)})
