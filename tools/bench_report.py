@@ -26,7 +26,7 @@ import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import conditions  # noqa: E402
-from dashboard import cpu_per_item, is_weft, parse_name  # noqa: E402
+from dashboard import STEAL_NOTE_PCT, cpu_per_item, is_weft, parse_name  # noqa: E402
 
 
 def wrap_or_exit(cmd, condition):
@@ -95,8 +95,9 @@ def cpu_times():
 def steal_pct(before, after):
     """The share of the machine's CPU time the hypervisor gave to others
     between two cpu_times() readings, in percent (None if unknown). Above
-    about 1% a row's figures move between runs: a guest's vCPU that the
-    host does not run stalls whatever runs on it, weft and its peers alike."""
+    STEAL_NOTE_PCT a row's figures move between runs: a guest's vCPU that
+    the host does not run stalls whatever runs on it, weft and its peers
+    alike."""
     if not before or not after or after[1] <= before[1]:
         return None
     return 100.0 * (after[0] - before[0]) / (after[1] - before[1])
@@ -332,7 +333,7 @@ def print_table(data):
           f"{ctx.get('weft_allocator', '?')}, commit {ctx.get('weft_git_commit', '?')[:12]}")
     if "weft_steal_pct" in ctx:
         print(f"steal:   {ctx['weft_steal_pct']}% of the machine's CPU time went to the hypervisor's other"
-              " work during the run (above ~1%, rows move between runs)")
+              f" work during the run (above {STEAL_NOTE_PCT:g}%, rows move between runs)")
     print("items/s and CPU ns/item (all threads' CPU time over the items) are medians of repetitions;")
     print("vs X: wall ratio weft/X items/s (> 1: weft faster) / CPU ratio weft/X ns per item (< 1: cheaper);")
     print(f"'!' = a wall-time win costing more than {CPU_WIN_LIMIT}x the baseline's CPU: not a win")
