@@ -46,9 +46,35 @@
 
 _Static_assert(sizeof(weft_mpsc_block) == WEFT_MPSC_BLOCK_BYTES,
 	       "a block is one 4 KiB allocation");
+_Static_assert(WEFT_MPSC_LANES <= 32, "lanes are bits of weft_mpsc.used");
 
-/* A zeroed block for positions [base, base + SLOTS). NULL when out of memory. */
-static weft_mpsc_block *block_new(weft_mpsc *q, uint64_t base)
+/* ---------------------------------------------------------------- lanes */
+
+/* The lane this thread pushes into, plus 1 (0: not given yet). One source
+ * for every caller, inside the library (initial-exec: one load). */
+static _Thread_local __attribute__((tls_model("initial-exec"))) uint32_t my_lane_1;
+/* The next lane to give: threads take lanes round-robin. */
+static _Atomic uint32_t next_lane;
+
+static __attribute__((noinline, cold)) void give_lane(void)
+{
+	/* relaxed: only distinctness matters; each thread reads its own. */
+	uint32_t n = atomic_fetch_add_explicit(&next_lane, 1, memory_order_relaxed);
+	my_lane_1 = n % WEFT_MPSC_LANES + 1;
+}
+
+unsigned weft__mpsc_my_lane(void)
+{
+	if (WEFT_UNLIKELY(!my_lane_1))
+		give_lane();
+	return my_lane_1 - 1;
+}
+
+/* ---------------------------------------------------------------- blocks */
+
+/* A zeroed block for positions [base, base + SLOTS), or NULL when out of
+ * memory. */
+static weft_mpsc_block *block_try_new(weft_mpsc *q, uint64_t base)
 {
 	/* acquire: pairs with the release exchange in put_spare, so the
 	 * consumer's reset of the block happens-before our use. */
@@ -64,10 +90,23 @@ static weft_mpsc_block *block_new(weft_mpsc *q, uint64_t base)
 	return b;
 }
 
+/* block_try_new for a producer, whose position is claimed and must be
+ * filled: it waits for memory, sleeping 1 us doubling to 1 ms between
+ * attempts (no CPU burnt, and no sched_yield loop whose cost depends on
+ * the scheduler). */
+static weft_mpsc_block *block_new(weft_mpsc *q, uint64_t base)
+{
+	weft_mpsc_block *b;
+	for (long nap_ns = 1000; !(b = block_try_new(q, base));
+	     nap_ns = nap_ns < 1000000 ? 2 * nap_ns : nap_ns)
+		nanosleep(&(struct timespec){ .tv_nsec = nap_ns }, NULL);
+	return b;
+}
+
 /* Keep b (zeroed, unpublished) as the spare; free the one it displaces. */
 static void put_spare(weft_mpsc *q, weft_mpsc_block *b)
 {
-	/* release: publishes b's reset to block_new's acquire exchange;
+	/* release: publishes b's reset to block_try_new's acquire exchange;
 	 * acquire: the displaced block's last writer happens-before free. */
 	weft_mpsc_block *old = atomic_exchange_explicit(&q->spare, b,
 							memory_order_acq_rel);
@@ -77,16 +116,21 @@ static void put_spare(weft_mpsc *q, weft_mpsc_block *b)
 int weft__mpsc_init_at(weft_mpsc *q, uint64_t start)
 {
 	memset(q, 0, sizeof *q);
-	weft_mpsc_block *b = block_new(q, start);
+	/* The first lane pushed to takes this block: init reports ENOMEM, and
+	 * a queue with one producer allocates nothing more until it grows. */
+	weft_mpsc_block *b = block_try_new(q, start);
 	if (!b)
 		return ENOMEM;
-	atomic_init(&q->tail, start);
+	atomic_init(&q->spare, b);
 	atomic_init(&q->sleeping, 0);
-	q->wait_head = start;
+	atomic_init(&q->used, 0);
+	q->origin = start;
+	for (unsigned i = 0; i < WEFT_MPSC_LANES; i++) {
+		atomic_init(&q->lanes[i].tail, start);
+		atomic_init(&q->lanes[i].tail_block, NULL);
+		q->cursors[i].head = start;
+	}
 	q->poll_ns = POLL_MIN_NS;
-	atomic_init(&q->tail_block, b);
-	q->head = start;
-	q->head_block = q->free_head = b;
 	return 0;
 }
 
@@ -95,50 +139,76 @@ int weft_mpsc_init(weft_mpsc *q)
 	return weft__mpsc_init_at(q, 0);
 }
 
+/* The oldest block of lane i the consumer has not reclaimed (NULL: none).
+ * Consumer thread, or destroy. */
+static weft_mpsc_block *lane_oldest(weft_mpsc *q, unsigned i)
+{
+	if (q->cursors[i].free_head)
+		return q->cursors[i].free_head;
+	/* The consumer never took a block of this lane: none was reclaimed,
+	 * and prev leads from tail_block back to the first. acquire: pairs
+	 * with the release CAS that installed tail_block (and, transitively,
+	 * the CASes that published the blocks before it, with their prev). */
+	weft_mpsc_block *b = atomic_load_explicit(&q->lanes[i].tail_block,
+						  memory_order_acquire);
+	while (b && b->prev)
+		b = b->prev;
+	return b;
+}
+
 void weft_mpsc_destroy(weft_mpsc *q)
 {
-	weft_mpsc_block *b = q->free_head;
-	while (b) {
-		weft_mpsc_block *next = atomic_load_explicit(&b->next,
-							     memory_order_relaxed);
-		free(b);
-		b = next;
+	for (unsigned i = 0; i < WEFT_MPSC_LANES; i++) {
+		weft_mpsc_block *b = lane_oldest(q, i);
+		while (b) {
+			weft_mpsc_block *next =
+				atomic_load_explicit(&b->next, memory_order_relaxed);
+			free(b);
+			b = next;
+		}
+		atomic_store_explicit(&q->lanes[i].tail_block, NULL,
+				      memory_order_relaxed);
+		q->cursors[i].free_head = q->cursors[i].head_block = NULL;
 	}
 	free(atomic_load_explicit(&q->spare, memory_order_relaxed));
-	q->free_head = q->head_block = NULL;
 	atomic_store_explicit(&q->spare, NULL, memory_order_relaxed);
 }
 
-size_t weft_mpsc_memory(const weft_mpsc *q)
+size_t weft_mpsc_memory(const weft_mpsc *cq)
 {
+	weft_mpsc *q = (weft_mpsc *)cq; /* lane_oldest only reads */
 	size_t bytes = sizeof *q;
-	/* acquire: pairs with the release CAS that linked each block. */
-	for (weft_mpsc_block *b = q->free_head; b;
-	     b = atomic_load_explicit(&b->next, memory_order_acquire))
-		bytes += sizeof *b;
-	if (atomic_load_explicit(&((weft_mpsc *)q)->spare, memory_order_relaxed))
+	for (unsigned i = 0; i < WEFT_MPSC_LANES; i++)
+		/* acquire: pairs with the release CAS that linked each block. */
+		for (weft_mpsc_block *b = lane_oldest(q, i); b;
+		     b = atomic_load_explicit(&b->next, memory_order_acquire))
+			bytes += sizeof *b;
+	if (atomic_load_explicit(&q->spare, memory_order_relaxed))
 		bytes += sizeof(weft_mpsc_block);
 	return bytes;
 }
 
+/* ------------------------------------------------------------------ push */
+
 /*
- * Move tail_block from b to next if it is still b; record the tail seen
- * after the move in b and mark b released (see "Reclamation" in the header).
+ * Move lane's tail_block from b to next if it is still b; record the tail
+ * seen after the move in b and mark b released (see "Reclamation" in the
+ * header).
  */
-static void advance_tail_block(weft_mpsc *q, weft_mpsc_block *b,
+static void advance_tail_block(weft_mpsc_lane *lane, weft_mpsc_block *b,
 			       weft_mpsc_block *next)
 {
 	weft_mpsc_block *expected = b;
 	/* relaxed: a hint that saves the CAS when tail_block moved on. */
-	if (atomic_load_explicit(&q->tail_block, memory_order_relaxed) != b)
+	if (atomic_load_explicit(&lane->tail_block, memory_order_relaxed) != b)
 		return;
 	/* seq_cst: ordered before our seq_cst load of tail below, against the
 	 * producers' seq_cst fetch_add of tail then load of tail_block. */
-	if (!atomic_compare_exchange_strong_explicit(&q->tail_block, &expected,
+	if (!atomic_compare_exchange_strong_explicit(&lane->tail_block, &expected,
 						     next, memory_order_seq_cst,
 						     memory_order_relaxed))
 		return;
-	b->observed_tail = atomic_load_explicit(&q->tail, memory_order_seq_cst);
+	b->observed_tail = atomic_load_explicit(&lane->tail, memory_order_seq_cst);
 	/* release: publishes observed_tail (and our last access to b) to the
 	 * consumer's acquire load in reclaim(). */
 	atomic_store_explicit(&b->released, 1, memory_order_release);
@@ -151,16 +221,10 @@ static weft_mpsc_block *next_block(weft_mpsc *q, weft_mpsc_block *b)
 	weft_mpsc_block *next = atomic_load_explicit(&b->next, memory_order_acquire);
 	if (next)
 		return next;
-	weft_mpsc_block *fresh;
-	/* Our position is claimed, so we must fill it: wait for memory,
-	 * sleeping 1 us doubling to 1 ms between attempts (no CPU burnt, and
-	 * no sched_yield loop whose cost depends on the scheduler). */
-	for (long nap_ns = 1000; !(fresh = block_new(q, b->base + SLOTS));
-	     nap_ns = nap_ns < 1000000 ? 2 * nap_ns : nap_ns)
-		nanosleep(&(struct timespec){ .tv_nsec = nap_ns }, NULL);
+	weft_mpsc_block *fresh = block_new(q, b->base + SLOTS);
 	fresh->prev = b;
-	/* release: publishes fresh's base and zeroed slots to whoever loads
-	 * b->next or tail_block; acquire (failure): the winner's block. */
+	/* release: publishes fresh's base, prev and zeroed slots to whoever
+	 * loads b->next or tail_block; acquire (failure): the winner's block. */
 	if (atomic_compare_exchange_strong_explicit(&b->next, &next, fresh,
 						    memory_order_acq_rel,
 						    memory_order_acquire))
@@ -169,70 +233,32 @@ static weft_mpsc_block *next_block(weft_mpsc *q, weft_mpsc_block *b)
 	return next;
 }
 
-int weft__mpsc_push_slow(weft_mpsc *q, uint64_t pos, weft_mpsc_block *b,
-			 void *item)
+/* The lane's first block, installing one if it has none: its first push. */
+static weft_mpsc_block *first_block(weft_mpsc *q, unsigned i)
 {
-	/* tail_block ran ahead of pos (we were delayed between the fetch_add
-	 * and the load): step back. The blocks from ours up to b cannot be
-	 * reclaimed before ours, which holds our unwritten slot. */
-	while ((int64_t)(b->base - pos) > 0)
-		b = b->prev;
-	while (pos - b->base >= SLOTS) {
-		weft_mpsc_block *next = next_block(q, b);
-		advance_tail_block(q, b, next);
-		b = next;
-	}
-	/* release: publishes item to the acquire load in weft_mpsc_pop. This
-	 * store is our last access to any block. */
-	atomic_store_explicit(&b->slots[pos - b->base], item, memory_order_release);
-	/* seq_cst: as the load in weft_mpsc_push (after our fetch_add in the
-	 * single total order), taken again here where it is cheap. */
-	if (atomic_load_explicit(&q->sleeping, memory_order_seq_cst))
-		return weft__mpsc_wake(q);
-	return 0;
+	weft_mpsc_lane *lane = &q->lanes[i];
+	/* Mark the lane used before it has a block, by every producer that
+	 * finds it without one (the winner of the CAS below may be preempted
+	 * before anything after it): a push that returned happens-before any
+	 * pop that happens after it, so that pop sees the bit, and its acquire
+	 * load of tail_block sees the block. A consumer that sees the bit
+	 * before the block finds no block: the lane is empty. release: pairs
+	 * with the acquire load of used in weft__mpsc_pop_slow. */
+	atomic_fetch_or_explicit(&q->used, 1u << i, memory_order_release);
+	weft_mpsc_block *fresh = block_new(q, q->origin), *b = NULL;
+	/* release: publishes fresh's base and zeroed slots to the acquire
+	 * loads of tail_block (push, lane_oldest); acquire (failure): the
+	 * winner's block. */
+	if (atomic_compare_exchange_strong_explicit(&lane->tail_block, &b, fresh,
+						    memory_order_acq_rel,
+						    memory_order_acquire))
+		return fresh;
+	put_spare(q, fresh);
+	return b;
 }
 
-/* Reset a drained block and keep it as the spare. */
-static void recycle(weft_mpsc *q, weft_mpsc_block *b)
-{
-	/* Plain writes: no other thread holds b (reclamation rule); put_spare's
-	 * release publishes them. */
-	memset((void *)b, 0, sizeof *b);
-	put_spare(q, b);
-}
-
-/* Reclaim the drained blocks before head_block that producers released. */
-static void reclaim(weft_mpsc *q)
-{
-	while (q->free_head != q->head_block) {
-		weft_mpsc_block *b = q->free_head;
-		/* acquire: pairs with the release store in advance_tail_block. */
-		if (!atomic_load_explicit(&b->released, memory_order_acquire))
-			return;
-		if ((int64_t)(b->observed_tail - q->head) > 0)
-			return; /* a producer that saw b may not have written yet */
-		q->free_head = atomic_load_explicit(&b->next, memory_order_relaxed);
-		recycle(q, b);
-	}
-}
-
-bool weft__mpsc_pop_slow(weft_mpsc *q, void **item)
-{
-	weft_mpsc_block *b = q->head_block;
-	/* acquire: pairs with the release CAS in next_block. */
-	weft_mpsc_block *next = atomic_load_explicit(&b->next, memory_order_acquire);
-	if (!next)
-		return false;
-	/* b is drained: help producers move tail_block past it. */
-	advance_tail_block(q, b, next);
-	q->head_block = next;
-	reclaim(q);
-	return weft_mpsc_pop(q, item);
-}
-
-/* ------------------------------------------------------------ pop_wait */
-
-int weft__mpsc_wake(weft_mpsc *q)
+/* Wake the consumer if it still sleeps (the push read sleeping == 1). */
+static int wake_consumer(weft_mpsc *q)
 {
 	/* seq_cst: every write of sleeping is seq_cst, so a push's seq_cst
 	 * load reads the last one before it in the total order (no older 0
@@ -244,16 +270,165 @@ int weft__mpsc_wake(weft_mpsc *q)
 	return 0;
 }
 
+/* pos's block, from b = the lane's tail_block as push loaded it. */
+static weft_mpsc_block *block_of(weft_mpsc *q, unsigned i, uint64_t pos,
+				 weft_mpsc_block *b)
+{
+	if (!b)
+		b = first_block(q, i);
+	/* tail_block ran ahead of pos (we were delayed between the fetch_add
+	 * and the load): step back. The blocks from ours up to b cannot be
+	 * reclaimed before ours, which holds our unwritten slot. */
+	while ((int64_t)(b->base - pos) > 0)
+		b = b->prev;
+	while (pos - b->base >= SLOTS) {
+		weft_mpsc_block *next = next_block(q, b);
+		advance_tail_block(&q->lanes[i], b, next);
+		b = next;
+	}
+	return b;
+}
+
+/* push when pos is not in b (b: tail_block as push loaded it): out of line,
+ * so that the fast path keeps its registers. */
+static __attribute__((noinline)) int push_slow(weft_mpsc *q, unsigned i,
+					       uint64_t pos, weft_mpsc_block *b,
+					       void *item)
+{
+	b = block_of(q, i, pos, b);
+	/* release: as in weft_mpsc_push; our last access to any block. */
+	atomic_store_explicit(&b->slots[pos - b->base], item, memory_order_release);
+	/* seq_cst: as the load in weft_mpsc_push (after our fetch_add in the
+	 * single total order), taken again here where it is cheap. */
+	if (atomic_load_explicit(&q->sleeping, memory_order_seq_cst))
+		return wake_consumer(q);
+	return 0;
+}
+
+int weft_mpsc_push(weft_mpsc *q, void *item)
+{
+	if (WEFT_UNLIKELY(!item))
+		return EINVAL;
+	const unsigned i = weft__mpsc_my_lane();
+	weft_mpsc_lane *lane = &q->lanes[i];
+	/* seq_cst: ordered before the seq_cst load of tail_block below, against
+	 * the CAS of tail_block and the load of tail in advance_tail_block
+	 * (see "Reclamation" in the header). */
+	uint64_t pos = atomic_fetch_add_explicit(&lane->tail, 1, memory_order_seq_cst);
+	/* seq_cst: see above; also acquire for the block's base (the CAS that
+	 * published the block released it). */
+	weft_mpsc_block *b = atomic_load_explicit(&lane->tail_block, memory_order_seq_cst);
+	/* seq_cst: after our fetch_add in the single total order, against the
+	 * consumer's seq_cst store of sleeping then loads of the tails in
+	 * consumer_sleep (see "Sleeping consumer" in the header). Loaded
+	 * before the slot store, so ARM64 needs no store-load barrier (ldar
+	 * after the ldaddal, then stlr); the wake-up comes after the store. */
+	uint32_t sleeping = atomic_load_explicit(&q->sleeping, memory_order_seq_cst);
+	if (WEFT_UNLIKELY(!b || pos - b->base >= SLOTS))
+		return push_slow(q, i, pos, b, item);
+	/* release: publishes item to the acquire load in weft_mpsc_pop. This
+	 * store is our last access to any block. */
+	atomic_store_explicit(&b->slots[pos - b->base], item, memory_order_release);
+	if (WEFT_UNLIKELY(sleeping))
+		return wake_consumer(q);
+	return 0;
+}
+
+/* ------------------------------------------------------------------- pop */
+
+/* Reset a drained block and keep it as the spare. */
+static void recycle(weft_mpsc *q, weft_mpsc_block *b)
+{
+	/* Plain writes: no other thread holds b (reclamation rule); put_spare's
+	 * release publishes them. */
+	memset((void *)b, 0, sizeof *b);
+	put_spare(q, b);
+}
+
+/* Reclaim lane c's drained blocks before head_block that producers released. */
+static void reclaim(weft_mpsc *q, weft_mpsc_cursor *c)
+{
+	while (c->free_head != c->head_block) {
+		weft_mpsc_block *b = c->free_head;
+		/* acquire: pairs with the release store in advance_tail_block. */
+		if (!atomic_load_explicit(&b->released, memory_order_acquire))
+			return;
+		if ((int64_t)(b->observed_tail - c->head) > 0)
+			return; /* a producer that saw b may not have written yet */
+		c->free_head = atomic_load_explicit(&b->next, memory_order_relaxed);
+		recycle(q, b);
+	}
+}
+
+/* Take the item at lane i's head if it is written. */
+static bool take(weft_mpsc *q, unsigned i, void **item)
+{
+	weft_mpsc_cursor *c = &q->cursors[i];
+	weft_mpsc_block *b = c->head_block;
+	if (!b) {
+		/* The lane's first block: lane_oldest's acquire load pairs
+		 * with the CAS in first_block. */
+		b = lane_oldest(q, i);
+		if (!b)
+			return false;
+		c->head_block = c->free_head = b;
+	}
+	if (c->head - b->base >= SLOTS) {
+		/* acquire: pairs with the release CAS in next_block. */
+		weft_mpsc_block *next = atomic_load_explicit(&b->next,
+							     memory_order_acquire);
+		if (!next)
+			return false;
+		/* b is drained: help producers move tail_block past it. */
+		advance_tail_block(&q->lanes[i], b, next);
+		c->head_block = b = next;
+		reclaim(q, c);
+	}
+	/* acquire: pairs with the release store of the slot in push. */
+	void *v = atomic_load_explicit(&b->slots[c->head - b->base],
+				       memory_order_acquire);
+	if (!v)
+		return false;
+	c->head++;
+	q->taken++;
+	*item = v;
+	return true;
+}
+
+/* The lanes in turn, from the one after q->lane round to q->lane itself:
+ * whichever gives an item becomes q->lane with a fresh quota. */
+bool weft__mpsc_pop_slow(weft_mpsc *q, void **item)
+{
+	/* acquire: pairs with the release fetch_or in first_block. */
+	uint32_t used = atomic_load_explicit(&q->used, memory_order_acquire);
+	for (unsigned k = 1; k <= WEFT_MPSC_LANES; k++) {
+		unsigned i = (q->lane + k) % WEFT_MPSC_LANES;
+		if (!(used & (1u << i)) || !take(q, i, item))
+			continue;
+		q->lane = i;
+		q->quota = WEFT_MPSC_LANE_QUOTA - 1;
+		return true;
+	}
+	return false;
+}
+
+/* ------------------------------------------------------------ pop_wait */
+
 static weft__deadline deadline_in(uint64_t ns)
 {
-	if (ns == WEFT_TIMEOUT_NEVER)
-		return weft__deadline_never();
-	struct timespec now;
-	clock_gettime(CLOCK_MONOTONIC, &now);
-	uint64_t at = (uint64_t)now.tv_nsec + ns % 1000000000u;
-	now.tv_sec += (time_t)(ns / 1000000000u + at / 1000000000u);
-	now.tv_nsec = (long)(at % 1000000000u);
-	return now;
+	return ns == WEFT_TIMEOUT_NEVER ? weft__deadline_never()
+					: weft__deadline_after(ns);
+}
+
+/* Every lane's tail equals its head: nothing is claimed and unconsumed. */
+static bool nothing_claimed(weft_mpsc *q)
+{
+	for (unsigned i = 0; i < WEFT_MPSC_LANES; i++)
+		/* seq_cst: see consumer_sleep. */
+		if (atomic_load_explicit(&q->lanes[i].tail, memory_order_seq_cst) !=
+		    q->cursors[i].head)
+			return false;
+	return true;
 }
 
 /*
@@ -263,18 +438,18 @@ static weft__deadline deadline_in(uint64_t ns)
 static int consumer_sleep(weft_mpsc *q, const weft__deadline *deadline,
 			  uint32_t *nap_ns)
 {
-	/* seq_cst (both): the store, then the load of tail, against a push's
-	 * seq_cst fetch_add of tail then load of sleeping: in the single total
-	 * order either our load sees the push's position or its load sees our
-	 * 1 (store buffering forbidden for seq_cst). */
+	/* seq_cst (all): the store, then the loads of the tails, against a
+	 * push's seq_cst fetch_add of its lane's tail then load of sleeping:
+	 * in the single total order, lane by lane, either our load sees the
+	 * push's position or its load sees our 1 (store buffering is
+	 * forbidden for seq_cst). */
 	atomic_store_explicit(&q->sleeping, 1, memory_order_seq_cst);
-	uint64_t tail = atomic_load_explicit(&q->tail, memory_order_seq_cst);
 	int rc;
-	if (tail == q->head) {
-		/* Nothing claimed: the push that claims head reads our 1. */
+	if (nothing_claimed(q)) {
+		/* The push that claims a head reads our 1. */
 		rc = weft__futex_wait(&q->sleeping, 1, deadline);
 	} else {
-		/* head is claimed, not written: its producer may have read 0. */
+		/* A head is claimed, not written: its producer may have read 0. */
 		weft__deadline nap = deadline_in(*nap_ns);
 		rc = weft__futex_wait(&q->sleeping, 1, weft__deadline_min(&nap, deadline));
 		if (rc == ETIMEDOUT && !weft__deadline_passed(deadline))
@@ -282,7 +457,7 @@ static int consumer_sleep(weft_mpsc *q, const weft__deadline *deadline,
 		if (*nap_ns < NAP_MAX_NS)
 			*nap_ns *= 2;
 	}
-	/* seq_cst: as in weft__mpsc_wake (every write of sleeping is); its
+	/* seq_cst: as in wake_consumer (every write of sleeping is); its
 	 * acquire half pairs with the waker's exchange, so the waker's slot
 	 * store is visible to our next poll. */
 	(void)atomic_exchange_explicit(&q->sleeping, 0, memory_order_seq_cst);
@@ -293,7 +468,7 @@ static int consumer_sleep(weft_mpsc *q, const weft__deadline *deadline,
 static void got_after_wait(weft_mpsc *q, uint32_t poll)
 {
 	q->poll_ns = poll;
-	q->wait_head = q->head;
+	q->wait_taken = q->taken;
 }
 
 int weft__mpsc_pop_wait_slow(weft_mpsc *q, void **item, uint64_t timeout_ns)
@@ -304,7 +479,7 @@ int weft__mpsc_pop_wait_slow(weft_mpsc *q, void **item, uint64_t timeout_ns)
 	 * stream and we re-polled too soon (wait longer this time); fewer,
 	 * that items come one by one (wait less: latency). */
 	uint32_t poll = q->poll_ns;
-	if (q->head - q->wait_head >= LINE_SLOTS)
+	if (q->taken - q->wait_taken >= LINE_SLOTS)
 		poll = poll < POLL_MAX_NS ? 2 * poll : POLL_MAX_NS;
 	else
 		poll = poll > POLL_MIN_NS ? poll / 2 : POLL_MIN_NS;

@@ -143,10 +143,11 @@ Test(mpsc, pop_wait_sleeps_and_is_woken)
 	until_asleep(w);
 	cr_assert_eq(weft_mpsc_push(&w->q, P(1)), 0);
 	until_asleep(w); /* in its second pop_wait, tail == head */
-	uint64_t pos = atomic_fetch_add(&w->q.tail, 1);
+	weft_mpsc_lane *lane = &w->q.lanes[weft__mpsc_my_lane()];
+	uint64_t pos = atomic_fetch_add(&lane->tail, 1);
 	cr_assert_eq(weft_mpsc_push(&w->q, P(2)), 0); /* wakes it */
 	until_asleep(w); /* napping behind pos */
-	weft_mpsc_block *b = atomic_load(&w->q.tail_block);
+	weft_mpsc_block *b = atomic_load(&lane->tail_block);
 	cr_assert_lt(pos - b->base, WEFT_MPSC_BLOCK_SLOTS);
 	atomic_store(&b->slots[pos - b->base], P(3));
 	cr_assert_eq(pthread_join(th, NULL), 0);
