@@ -258,5 +258,8 @@ WEFT_STRESS_CASE("mpsc/1", mpsc, 1, 0, 1000000);
 WEFT_STRESS_CASE("mpsc/2", mpsc, 2, 0, 1000000);
 WEFT_STRESS_CASE("mpsc/4", mpsc, 4, 0, 1000000);
 WEFT_STRESS_CASE("mpsc/8", mpsc, 8, 0, 1000000);
+/* more producers than lanes: threads share lanes */
+WEFT_STRESS_CASE("mpsc/16", mpsc, 16, 0, 1000000);
 WEFT_STRESS_CASE("mpsc_wait/1", mpsc_wait, 1, 0, 100000);
 WEFT_STRESS_CASE("mpsc_wait/4", mpsc_wait, 4, 0, 100000);
+WEFT_STRESS_CASE("mpsc_wait/16", mpsc_wait, 16, 0, 100000);

@@ -82,6 +82,130 @@ Test(mpsc, block_is_4k)
 	cr_assert_eq(WEFT_MPSC_BLOCK_SLOTS, 504);
 }
 
+/* ---------------------------------------------------------------- lanes */
+
+typedef struct pusher {
+	weft_mpsc *q;
+	uintptr_t first, n; /* pushes first .. first + n - 1 */
+	unsigned lane;
+} pusher;
+
+static void *push_run(void *arg)
+{
+	pusher *p = arg;
+	p->lane = weft__mpsc_my_lane();
+	for (uintptr_t i = 0; i < p->n; i++)
+		cr_assert_eq(weft_mpsc_push(p->q, P(p->first + i)), 0);
+	return NULL;
+}
+
+/* Push from a new thread (its own lane when fewer than LANES were given
+ * since the last one) and wait for it to finish. */
+static unsigned push_from_thread(weft_mpsc *q, uintptr_t first, uintptr_t n)
+{
+	pusher p = { q, first, n, 0 };
+	pthread_t th;
+	cr_assert_eq(pthread_create(&th, NULL, push_run, &p), 0);
+	cr_assert_eq(pthread_join(th, NULL), 0);
+	return p.lane;
+}
+
+/* Threads take lanes round-robin: WEFT_MPSC_LANES threads in a row get
+ * every lane once, and a thread keeps its lane. */
+Test(mpsc, threads_take_lanes_round_robin)
+{
+	unsigned seen = 0;
+	for (unsigned t = 0; t < WEFT_MPSC_LANES; t++) {
+		pusher p = { NULL, 0, 0, 0 };
+		pthread_t th;
+		cr_assert_eq(pthread_create(&th, NULL, push_run, &p), 0);
+		cr_assert_eq(pthread_join(th, NULL), 0);
+		cr_assert_lt(p.lane, WEFT_MPSC_LANES);
+		cr_assert_not(seen & (1u << p.lane), "lane %u given twice", p.lane);
+		seen |= 1u << p.lane;
+	}
+	cr_assert_eq(weft__mpsc_my_lane(), weft__mpsc_my_lane());
+}
+
+/*
+ * Three lanes, one of them grown over several blocks before the consumer
+ * first looks at it: every item comes out once, each lane's in order, and
+ * a lane with a long backlog does not hold back another lane's item for
+ * more than one quota.
+ */
+Test(mpsc, lanes_keep_each_threads_order)
+{
+	weft_mpsc q;
+	void *v;
+	cr_assert_eq(weft_mpsc_init(&q), 0);
+	const uintptr_t big = 3 * WEFT_MPSC_BLOCK_SLOTS + 5;
+	const uintptr_t A = 1u << 20, B = 2u << 20, C = 3u << 20;
+	push_from_thread(&q, A, big);
+	push_from_thread(&q, B, 1);
+	push_from_thread(&q, C, 100);
+	uintptr_t next[4] = { 0, 0, 0, 0 }, pops = 0, b_at = 0;
+	while (weft_mpsc_pop(&q, &v)) {
+		uintptr_t x = (uintptr_t)v, who = x >> 20, seq = x & ((1u << 20) - 1);
+		cr_assert(who >= 1 && who <= 3, "foreign item %zx", (size_t)x);
+		cr_assert_eq(seq, next[who], "thread %zu: %zu after %zu", (size_t)who,
+			     (size_t)seq, (size_t)next[who]);
+		next[who]++;
+		pops++;
+		if (who == 2)
+			b_at = pops;
+	}
+	cr_assert_eq(next[1], big);
+	cr_assert_eq(next[2], 1);
+	cr_assert_eq(next[3], 100);
+	cr_assert_leq(b_at, 2 * WEFT_MPSC_LANE_QUOTA, "B's item came %zu-th", (size_t)b_at);
+	/* drained: per lane its current block (and one not yet released in
+	 * the lane that grew), plus the spare */
+	size_t drained = weft_mpsc_memory(&q);
+	cr_assert_leq(drained, sizeof q + 5 * WEFT_MPSC_BLOCK_BYTES, "%zu bytes", drained);
+	weft_mpsc_destroy(&q);
+}
+
+/* destroy frees the blocks of lanes the consumer never looked at, however
+ * far they grew (ASan reports a leak otherwise). */
+Test(mpsc, destroy_frees_unvisited_lanes)
+{
+	weft_mpsc q;
+	cr_assert_eq(weft_mpsc_init(&q), 0);
+	push_from_thread(&q, 1, 4 * WEFT_MPSC_BLOCK_SLOTS);
+	push_from_thread(&q, 1, 3);
+	size_t bytes = weft_mpsc_memory(&q);
+	/* 4 full blocks in one lane, 1 in the other */
+	cr_assert_eq(bytes, sizeof q + 5 * WEFT_MPSC_BLOCK_BYTES, "%zu bytes", bytes);
+	weft_mpsc_destroy(&q);
+}
+
+/* A producer stopped in its window (position claimed, slot not written)
+ * holds back its own lane only: another thread's item comes out. */
+Test(mpsc, unwritten_slot_holds_back_its_lane_only)
+{
+	weft_mpsc q;
+	void *v;
+	cr_assert_eq(weft_mpsc_init(&q), 0);
+	cr_assert_eq(weft_mpsc_push(&q, P(1)), 0); /* our lane gets its block */
+	cr_assert(weft_mpsc_pop(&q, &v));
+	weft_mpsc_lane *mine = &q.lanes[weft__mpsc_my_lane()];
+	uint64_t pos = atomic_fetch_add(&mine->tail, 1);
+	cr_assert_eq(weft_mpsc_push(&q, P(2)), 0); /* behind pos */
+	unsigned other = push_from_thread(&q, 3, 1);
+	cr_assert_neq(other, weft__mpsc_my_lane());
+	cr_assert(weft_mpsc_pop(&q, &v), "the other lane's item is held back");
+	cr_assert_eq(v, P(3));
+	cr_assert_not(weft_mpsc_pop(&q, &v));
+	weft_mpsc_block *b = atomic_load(&mine->tail_block);
+	atomic_store(&b->slots[pos - b->base], P(4));
+	cr_assert(weft_mpsc_pop(&q, &v));
+	cr_assert_eq(v, P(4));
+	cr_assert(weft_mpsc_pop(&q, &v));
+	cr_assert_eq(v, P(2));
+	cr_assert_not(weft_mpsc_pop(&q, &v));
+	weft_mpsc_destroy(&q);
+}
+
 /* ------------------------------------------------------------ pop_wait */
 
 Test(mpsc, pop_wait_times_out_and_leaves_item)
@@ -155,6 +279,28 @@ Test(mpsc, pop_wait_sleeps_and_is_woken)
 	for (int i = 0; i < 3; i++) {
 		cr_assert_eq(w->rc[i], 0);
 		cr_assert_eq(w->got[i], want[i]);
+	}
+	weft_mpsc_destroy(&w->q);
+	free(w);
+}
+
+/* A consumer asleep on an empty queue is woken by the first push of a
+ * lane that had no block yet, three times, each from a new thread (a
+ * missing wake-up hangs the test: no timeout would save it). */
+Test(mpsc, pop_wait_woken_by_new_lanes)
+{
+	waiter *w = calloc(1, sizeof *w);
+	cr_assert_eq(weft_mpsc_init(&w->q), 0);
+	pthread_t th;
+	cr_assert_eq(pthread_create(&th, NULL, consume_three, w), 0);
+	for (uintptr_t i = 1; i <= 3; i++) {
+		until_asleep(w);
+		push_from_thread(&w->q, i, 1);
+	}
+	cr_assert_eq(pthread_join(th, NULL), 0);
+	for (int i = 0; i < 3; i++) {
+		cr_assert_eq(w->rc[i], 0);
+		cr_assert_eq(w->got[i], P(i + 1));
 	}
 	weft_mpsc_destroy(&w->q);
 	free(w);

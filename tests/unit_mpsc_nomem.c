@@ -6,11 +6,13 @@
  * test in its own process, so no other test sees a failure.
  */
 #include <criterion/criterion.h>
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stdint.h>
 #include <stdlib.h>
 
 #include "test_util.h"
+
 #include "weft/mpsc.h"
 
 TestSuite(mpsc_nomem, .timeout = WEFT_UNIT_TIMEOUT_S);
@@ -52,6 +54,39 @@ Test(mpsc_nomem, push_retries_until_the_allocator_gives_a_block)
 		cr_assert(weft_mpsc_pop(&q, &v), "item %zu lost", (size_t)i);
 		cr_assert_eq(v, P(i));
 	}
+	cr_assert_not(weft_mpsc_pop(&q, &v));
+	weft_mpsc_destroy(&q);
+}
+
+static void *push_two(void *q)
+{
+	cr_assert_eq(weft_mpsc_push(q, P(2)), 0);
+	cr_assert_eq(weft_mpsc_push(q, P(3)), 0);
+	return NULL;
+}
+
+/* A lane's first block (a second thread's first push) is allocated the
+ * same way: the push waits for memory, nothing is lost. */
+Test(mpsc_nomem, a_new_lane_waits_for_its_first_block)
+{
+	weft_mpsc q;
+	void *v;
+	cr_assert_eq(weft_mpsc_init(&q), 0);
+	cr_assert_eq(weft_mpsc_push(&q, P(1)), 0); /* takes init's block */
+	atomic_store(&fail_next, 2);
+	pthread_t th;
+	cr_assert_eq(pthread_create(&th, NULL, push_two, &q), 0);
+	cr_assert_eq(pthread_join(th, NULL), 0);
+	cr_assert_eq(atomic_load(&fail_next), 0, "the lane's block was not allocated");
+	/* 1 from our lane, 2 then 3 from the other: in any interleaving */
+	uintptr_t at[4] = { 0, 0, 0, 0 };
+	for (uintptr_t n = 1; n <= 3; n++) {
+		cr_assert(weft_mpsc_pop(&q, &v), "%zu items of 3", (size_t)n - 1);
+		uintptr_t x = (uintptr_t)v;
+		cr_assert(x >= 1 && x <= 3 && !at[x], "item %zu", (size_t)x);
+		at[x] = n;
+	}
+	cr_assert_lt(at[2], at[3], "one thread's items out of order");
 	cr_assert_not(weft_mpsc_pop(&q, &v));
 	weft_mpsc_destroy(&q);
 }
