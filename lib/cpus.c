@@ -14,6 +14,10 @@
 
 #include "internal/arch.h"
 
+#if defined(__x86_64__)
+#include <cpuid.h>
+#endif
+
 /* CPUs in the affinity mask; sysconf's online count if the mask is unreadable. */
 static uint32_t affinity_cpus(void)
 {
@@ -215,3 +219,19 @@ int weft__cpus_check_set(const cpu_set_t *want)
 	CPU_XOR(&outside, &outside, want);
 	return CPU_COUNT(&outside) == 0 ? 0 : EINVAL;
 }
+
+#if defined(__x86_64__)
+bool weft__have_prefetchw(void)
+{
+	/* -1: not read yet. relaxed: every thread reads the same CPUID bit,
+	 * so a racing first read only repeats the work. */
+	static _Atomic int have = -1;
+	int h = atomic_load_explicit(&have, memory_order_relaxed);
+	if (WEFT_UNLIKELY(h < 0)) {
+		unsigned a, b, c, d;
+		h = __get_cpuid(0x80000001u, &a, &b, &c, &d) && (c & (1u << 8));
+		atomic_store_explicit(&have, h, memory_order_relaxed);
+	}
+	return h;
+}
+#endif

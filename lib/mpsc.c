@@ -22,11 +22,19 @@
  * POLL_MIN_NS: the shortest re-poll interval, about the time a producer
  *   takes to fill one line of slots (8 pushes); re-reading sooner takes the
  *   line the producer is writing for fewer items.
- * POLL_MAX_NS: the longest, about 256 pushes (32 lines). A consumer held
- *   that far behind no longer slows the producer (10.5 ns per push against
- *   17-20 ns when it follows at once, 2 threads at 56-63M/s); at a whole
- *   block (4 KiB, 504 items) the gain stops. It is also the latency a
- *   streaming consumer adds to an item, well under a futex wake-up.
+ * STREAM_MIN_ITEMS, STREAM_MAX_ITEMS: the interval doubles while a wait
+ *   finds from a line up to STREAM_MIN_ITEMS (256, 32 lines) of items, and
+ *   halves when it finds fewer than a line (items come one by one:
+ *   latency) or STREAM_MAX_ITEMS (1024, two blocks) and more. A consumer
+ *   held 256 items behind no longer slows the producer (EPYC: 10.5 ns per
+ *   push against 17-20 ns when it follows at once); at a block (504) the
+ *   gain stops. Set in items, the distance holds on any machine: the
+ *   interval that gives it follows the producers' speed there.
+ * POLL_MAX_NS: the longest interval (16 us), which bounds the latency a
+ *   streaming consumer adds to an item. The former fixed 2 us held the
+ *   consumer about 80 items behind on an Intel guest where a push costs
+ *   20-25 ns, and one producer ran at 26-29 ns per item instead of 18-21
+ *   (docs/tuning.md, "mpsc lanes").
  * SPIN_NS: polling stops after this long without an item, then the consumer
  *   sleeps: about one futex sleep + wake-up round trip on a VM (5-20 us),
  *   as MUTEX_SPIN_NS (the 2-competitive rule).
@@ -39,7 +47,9 @@
  *   second while it waits: no measurable CPU).
  */
 #define POLL_MIN_NS 64u
-#define POLL_MAX_NS 2048u
+#define POLL_MAX_NS 16384u
+#define STREAM_MIN_ITEMS 256u
+#define STREAM_MAX_ITEMS 1024u
 #define SPIN_NS 10000u
 #define NAP_MIN_NS 50000u
 #define NAP_MAX_NS 1000000u
@@ -101,6 +111,20 @@ static weft_mpsc_block *block_new(weft_mpsc *q, uint64_t base)
 	     nap_ns = nap_ns < 1000000 ? 2 * nap_ns : nap_ns)
 		nanosleep(&(struct timespec){ .tv_nsec = nap_ns }, NULL);
 	return b;
+}
+
+/*
+ * Ask for all of a new tail block's slot lines owned, at once: the
+ * consumer zeroed them (recycle) or another thread last held them, and a
+ * push that finds its slot's line elsewhere waits a whole transfer at its
+ * next fetch_add (a full barrier). Asked together, the transfers overlap;
+ * the block is the producers' alone until they write it (docs/tuning.md,
+ * "mpsc lanes").
+ */
+static void own_lines(weft_mpsc_block *b)
+{
+	for (size_t i = 0; i < SLOTS; i += LINE_SLOTS)
+		weft__prefetch_w(&b->slots[i]);
 }
 
 /* Keep b (zeroed, unpublished) as the spare; free the one it displaces. */
@@ -222,6 +246,7 @@ static weft_mpsc_block *next_block(weft_mpsc *q, weft_mpsc_block *b)
 	if (next)
 		return next;
 	weft_mpsc_block *fresh = block_new(q, b->base + SLOTS);
+	own_lines(fresh);
 	fresh->prev = b;
 	/* release: publishes fresh's base, prev and zeroed slots to whoever
 	 * loads b->next or tail_block; acquire (failure): the winner's block. */
@@ -246,6 +271,7 @@ static weft_mpsc_block *first_block(weft_mpsc *q, unsigned i)
 	 * with the acquire load of used in weft__mpsc_pop_slow. */
 	atomic_fetch_or_explicit(&q->used, 1u << i, memory_order_release);
 	weft_mpsc_block *fresh = block_new(q, q->origin), *b = NULL;
+	own_lines(fresh);
 	/* release: publishes fresh's base and zeroed slots to the acquire
 	 * loads of tail_block (push, lane_oldest); acquire (failure): the
 	 * winner's block. */
@@ -478,10 +504,11 @@ int weft__mpsc_pop_wait_slow(weft_mpsc *q, void **item, uint64_t timeout_ns)
 	/* Items taken since the last wait: a line or more means the producers
 	 * stream and we re-polled too soon (wait longer this time); fewer,
 	 * that items come one by one (wait less: latency). */
+	uint64_t got = q->taken - q->wait_taken;
 	uint32_t poll = q->poll_ns;
-	if (q->taken - q->wait_taken >= LINE_SLOTS)
+	if (got >= LINE_SLOTS && got < STREAM_MIN_ITEMS)
 		poll = poll < POLL_MAX_NS ? 2 * poll : POLL_MAX_NS;
-	else
+	else if (got < LINE_SLOTS || got >= STREAM_MAX_ITEMS)
 		poll = poll > POLL_MIN_NS ? poll / 2 : POLL_MIN_NS;
 	const uint32_t first = poll;
 	weft__deadline deadline = deadline_in(timeout_ns);

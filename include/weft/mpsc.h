@@ -67,10 +67,13 @@
  * (a full barrier) waits for: 17-20 ns per push instead of 8-10, half the
  * throughput (docs/tuning.md, "mpsc: the consumer that follows too
  * closely"). pop_wait re-polls after an interval that adapts: it doubles
- * (64 ns up to 2 us, about 256 pushes) while each wait found a line or
- * more of items (the producers stream: let a batch build up) and halves
- * when items come one by one (latency). After 10 us without an item (at
- * once with one usable CPU) it sleeps on a futex and uses no CPU.
+ * (from 64 ns, at most 16 us) while each wait found from a line up to 256
+ * items (the producers stream: let a batch build up, 32 lines behind
+ * them) and halves when items come one by one (latency) or a wait found
+ * more than two blocks. After 10 us without an item (at once with one
+ * usable CPU) it sleeps on a futex and uses no CPU. A producer that
+ * installs a new block asks for all its lines at once (prefetch for
+ * writing), so their transfers overlap instead of each stalling a push.
  *
  * Sleeping consumer. The consumer stores sleeping = 1, then loads every
  * lane's tail (all seq_cst); every push loads sleeping (seq_cst) after its
