@@ -37,7 +37,7 @@ mkdir -p "$CFG/weft" && sed 's/@WEFT_CACHELINE@/64/' cmake/config.h.in >"$CFG/we
 # asm_of compiler flags -> GCC assembly of all wrappers, directives removed
 asm_of() {
   # shellcheck disable=SC2086
-  "$1" -std=gnu11 $2 -DNDEBUG -Iinclude -I"$CFG" -S -o - -fno-asynchronous-unwind-tables \
+  "$1" -std=gnu11 $2 -DNDEBUG -Iinclude -Ilib -I"$CFG" -S -o - -fno-asynchronous-unwind-tables \
     -fno-ident -Wall -Wextra -Wmissing-prototypes "$SRC"
 }
 
