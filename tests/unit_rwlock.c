@@ -366,8 +366,10 @@ static int cmp_u64(const void *a, const void *b)
  * run once more (the scheduler's bad second is not the lock's).
  */
 #define STARVE_MEDIAN_MAX_NS (10 * WEFT_MS)
-/* One attempt: the waiter's sorted waits, and the lock left idle? */
-static bool starvation_rounds(bool test_writer, uint64_t waits[STARVE_ROUNDS])
+/* One attempt: the waiter's sorted waits, and the lock left idle? (*state:
+ * the lock's word at the end, for the message.) */
+static bool starvation_rounds(bool test_writer, uint64_t waits[STARVE_ROUNDS],
+			      unsigned *state)
 {
 	starve s = { .l = WEFT_RWLOCK_INIT };
 	const int n = test_writer ? 4 : 2;
@@ -394,6 +396,7 @@ static bool starvation_rounds(bool test_writer, uint64_t waits[STARVE_ROUNDS])
 	for (int i = 0; i < n; i++)
 		pthread_join(th[i], NULL);
 	qsort(waits, STARVE_ROUNDS, sizeof waits[0], cmp_u64);
+	*state = (unsigned)atomic_load(&s.l.state);
 	return weft_test_rwlock_idle(&s.l);
 }
 
@@ -402,8 +405,10 @@ static void starvation_run(bool test_writer)
 	const char *who = test_writer ? "writer" : "reader";
 	const uint64_t bound = STARVE_MEDIAN_MAX_NS * weft_test_time_scale();
 	uint64_t waits[STARVE_ROUNDS];
+	unsigned state;
 	for (int attempt = 0; attempt < 2; attempt++) {
-		cr_assert(starvation_rounds(test_writer, waits), "lock not idle after the rounds");
+		cr_assert(starvation_rounds(test_writer, waits, &state),
+			  "lock not idle after the rounds: state %#x", state);
 		cr_assert_lt(waits[STARVE_ROUNDS - 1], 1000 * WEFT_MS, "%s's worst wait %llu ms",
 			     who, (unsigned long long)(waits[STARVE_ROUNDS - 1] / WEFT_MS));
 		if (waits[STARVE_ROUNDS / 2] < bound)
