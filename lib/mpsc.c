@@ -82,9 +82,10 @@ unsigned weft__mpsc_my_lane(void)
 
 /* ---------------------------------------------------------------- blocks */
 
-/* A zeroed block for positions [base, base + SLOTS), or NULL when out of
- * memory. */
-static weft_mpsc_block *block_try_new(weft_mpsc *q, uint64_t base)
+/* A block with zeroed slots for positions [base, base + SLOTS), after
+ * prev (NULL: a lane's first), or NULL when out of memory. */
+static weft_mpsc_block *block_try_new(weft_mpsc *q, uint64_t base,
+				      weft_mpsc_block *prev)
 {
 	/* acquire: pairs with the release exchange in put_spare, so the
 	 * consumer's reset of the block happens-before our use. */
@@ -96,7 +97,10 @@ static weft_mpsc_block *block_try_new(weft_mpsc *q, uint64_t base)
 			return NULL;
 		memset(b, 0, sizeof *b);
 	}
+	/* Both set every time: a spare put back by a producer that lost its
+	 * append (next_block) still holds that attempt's base and prev. */
 	b->base = base;
+	b->prev = prev;
 	return b;
 }
 
@@ -104,10 +108,11 @@ static weft_mpsc_block *block_try_new(weft_mpsc *q, uint64_t base)
  * filled: it waits for memory, sleeping 1 us doubling to 1 ms between
  * attempts (no CPU burnt, and no sched_yield loop whose cost depends on
  * the scheduler). */
-static weft_mpsc_block *block_new(weft_mpsc *q, uint64_t base)
+static weft_mpsc_block *block_new(weft_mpsc *q, uint64_t base,
+				  weft_mpsc_block *prev)
 {
 	weft_mpsc_block *b;
-	for (long nap_ns = 1000; !(b = block_try_new(q, base));
+	for (long nap_ns = 1000; !(b = block_try_new(q, base, prev));
 	     nap_ns = nap_ns < 1000000 ? 2 * nap_ns : nap_ns)
 		nanosleep(&(struct timespec){ .tv_nsec = nap_ns }, NULL);
 	return b;
@@ -127,7 +132,8 @@ static void own_lines(weft_mpsc_block *b)
 		weft__prefetch_w(&b->slots[i]);
 }
 
-/* Keep b (zeroed, unpublished) as the spare; free the one it displaces. */
+/* Keep b (slots and next zeroed, unpublished) as the spare; free the one
+ * it displaces. */
 static void put_spare(weft_mpsc *q, weft_mpsc_block *b)
 {
 	/* release: publishes b's reset to block_try_new's acquire exchange;
@@ -142,7 +148,7 @@ int weft__mpsc_init_at(weft_mpsc *q, uint64_t start)
 	memset(q, 0, sizeof *q);
 	/* The first lane pushed to takes this block: init reports ENOMEM, and
 	 * a queue with one producer allocates nothing more until it grows. */
-	weft_mpsc_block *b = block_try_new(q, start);
+	weft_mpsc_block *b = block_try_new(q, start, NULL);
 	if (!b)
 		return ENOMEM;
 	atomic_init(&q->spare, b);
@@ -245,9 +251,8 @@ static weft_mpsc_block *next_block(weft_mpsc *q, weft_mpsc_block *b)
 	weft_mpsc_block *next = atomic_load_explicit(&b->next, memory_order_acquire);
 	if (next)
 		return next;
-	weft_mpsc_block *fresh = block_new(q, b->base + SLOTS);
+	weft_mpsc_block *fresh = block_new(q, b->base + SLOTS, b);
 	own_lines(fresh);
-	fresh->prev = b;
 	/* release: publishes fresh's base, prev and zeroed slots to whoever
 	 * loads b->next or tail_block; acquire (failure): the winner's block. */
 	if (atomic_compare_exchange_strong_explicit(&b->next, &next, fresh,
@@ -270,7 +275,7 @@ static weft_mpsc_block *first_block(weft_mpsc *q, unsigned i)
 	 * before the block finds no block: the lane is empty. release: pairs
 	 * with the acquire load of used in weft__mpsc_pop_slow. */
 	atomic_fetch_or_explicit(&q->used, 1u << i, memory_order_release);
-	weft_mpsc_block *fresh = block_new(q, q->origin), *b = NULL;
+	weft_mpsc_block *fresh = block_new(q, q->origin, NULL), *b = NULL;
 	own_lines(fresh);
 	/* release: publishes fresh's base and zeroed slots to the acquire
 	 * loads of tail_block (push, lane_oldest); acquire (failure): the

@@ -179,6 +179,27 @@ Test(mpsc, destroy_frees_unvisited_lanes)
 	weft_mpsc_destroy(&q);
 }
 
+/* A producer that loses the race to append a block puts its block back as
+ * the spare with that attempt's prev still set; a lane whose first block
+ * is that spare must not lead back into the other lane's blocks (memory
+ * and destroy walk prev to find a lane's first block). */
+Test(mpsc, a_lane_started_from_a_used_spare_has_no_prev)
+{
+	weft_mpsc q;
+	void *v;
+	weft_mpsc_block *other = calloc(1, sizeof *other);
+	cr_assert_eq(weft_mpsc_init(&q), 0);
+	weft_mpsc_block *spare = atomic_load(&q.spare);
+	spare->prev = other; /* as next_block's loser leaves it */
+	spare->base = 12345;
+	push_from_thread(&q, 7, 1);
+	cr_assert_eq(weft_mpsc_memory(&q), sizeof q + WEFT_MPSC_BLOCK_BYTES);
+	cr_assert(weft_mpsc_pop(&q, &v));
+	cr_assert_eq(v, P(7));
+	weft_mpsc_destroy(&q); /* would free `other` too */
+	free(other);
+}
+
 /* A producer stopped in its window (position claimed, slot not written)
  * holds back its own lane only: another thread's item comes out. */
 Test(mpsc, unwritten_slot_holds_back_its_lane_only)
