@@ -244,48 +244,47 @@ static void advance_tail_block(weft_mpsc_lane *lane, weft_mpsc_block *b,
 	atomic_store_explicit(&b->released, 1, memory_order_release);
 }
 
-/* The block after b, appending one if b is the last. */
-static weft_mpsc_block *next_block(weft_mpsc *q, weft_mpsc_block *b)
+/* A new block for [base, base + SLOTS) after prev, stored into *link if
+ * *link is still NULL; else the block another producer stored there. */
+static weft_mpsc_block *install(weft_mpsc *q, _Atomic(weft_mpsc_block *) *link,
+				uint64_t base, weft_mpsc_block *prev)
 {
-	/* acquire: pairs with the release CAS below that published it. */
-	weft_mpsc_block *next = atomic_load_explicit(&b->next, memory_order_acquire);
-	if (next)
-		return next;
-	weft_mpsc_block *fresh = block_new(q, b->base + SLOTS, b);
+	weft_mpsc_block *fresh = block_new(q, base, prev), *won = NULL;
 	own_lines(fresh);
-	/* release: publishes fresh's base, prev and zeroed slots to whoever
-	 * loads b->next or tail_block; acquire (failure): the winner's block. */
-	if (atomic_compare_exchange_strong_explicit(&b->next, &next, fresh,
+	/* release: publishes fresh's base, prev and zeroed slots to the
+	 * acquire loads of *link (b->next in next_block and take, tail_block
+	 * in push and lane_oldest); acquire (failure): the winner's block. */
+	if (atomic_compare_exchange_strong_explicit(link, &won, fresh,
 						    memory_order_acq_rel,
 						    memory_order_acquire))
 		return fresh;
 	put_spare(q, fresh);
-	return next;
+	return won;
+}
+
+/* The block after b, appending one if b is the last. */
+static weft_mpsc_block *next_block(weft_mpsc *q, weft_mpsc_block *b)
+{
+	/* acquire: pairs with the release CAS in install that published it. */
+	weft_mpsc_block *next = atomic_load_explicit(&b->next, memory_order_acquire);
+	if (next)
+		return next;
+	return install(q, &b->next, b->base + SLOTS, b);
 }
 
 /* The lane's first block, installing one if it has none: its first push. */
 static weft_mpsc_block *first_block(weft_mpsc *q, unsigned i)
 {
-	weft_mpsc_lane *lane = &q->lanes[i];
 	/* Mark the lane used before it has a block, by every producer that
-	 * finds it without one (the winner of the CAS below may be preempted
-	 * before anything after it): a push that returned happens-before any
-	 * pop that happens after it, so that pop sees the bit, and its acquire
-	 * load of tail_block sees the block. A consumer that sees the bit
-	 * before the block finds no block: the lane is empty. release: pairs
-	 * with the acquire load of used in weft__mpsc_pop_slow. */
+	 * finds it without one (the winner of the CAS in install may be
+	 * preempted before anything after it): a push that returned
+	 * happens-before any pop that happens after it, so that pop sees the
+	 * bit, and its acquire load of tail_block sees the block. A consumer
+	 * that sees the bit before the block finds no block: the lane is
+	 * empty. release: pairs with the acquire load of used in
+	 * weft__mpsc_pop_slow. */
 	atomic_fetch_or_explicit(&q->used, 1u << i, memory_order_release);
-	weft_mpsc_block *fresh = block_new(q, q->origin, NULL), *b = NULL;
-	own_lines(fresh);
-	/* release: publishes fresh's base and zeroed slots to the acquire
-	 * loads of tail_block (push, lane_oldest); acquire (failure): the
-	 * winner's block. */
-	if (atomic_compare_exchange_strong_explicit(&lane->tail_block, &b, fresh,
-						    memory_order_acq_rel,
-						    memory_order_acquire))
-		return fresh;
-	put_spare(q, fresh);
-	return b;
+	return install(q, &q->lanes[i].tail_block, q->origin, NULL);
 }
 
 /* Wake the consumer if it still sleeps (the push read sleeping == 1). */
@@ -398,14 +397,14 @@ static bool take(weft_mpsc *q, unsigned i, void **item)
 	weft_mpsc_block *b = c->head_block;
 	if (!b) {
 		/* The lane's first block: lane_oldest's acquire load pairs
-		 * with the CAS in first_block. */
+		 * with the CAS in install (first_block). */
 		b = lane_oldest(q, i);
 		if (!b)
 			return false;
 		c->head_block = c->free_head = b;
 	}
 	if (c->head - b->base >= SLOTS) {
-		/* acquire: pairs with the release CAS in next_block. */
+		/* acquire: pairs with the release CAS in install (next_block). */
 		weft_mpsc_block *next = atomic_load_explicit(&b->next,
 							     memory_order_acquire);
 		if (!next)
