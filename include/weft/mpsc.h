@@ -95,8 +95,10 @@
  * written once per sleep (x86: a plain mov; ARM64: an ldar before the stlr).
  *
  * Memory: the header (about 1 KiB) plus 4 KiB blocks (about 8.1 bytes per
- * queued item) in the lanes that were pushed to; destroy frees every block
- * (items still inside are the caller's). Positions wrap modulo 2^64; all
+ * queued item) in the lanes that were pushed to. An empty queue keeps each
+ * used lane's current block: 4 KiB with one producer thread, up to 32 KiB
+ * once 8 or more threads have pushed. destroy frees every block (items
+ * still inside are the caller's). Positions wrap modulo 2^64; all
  * comparisons are on differences.
  *
  * Who may call what concurrently:
