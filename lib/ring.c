@@ -5,6 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "internal/arch.h"
+
 int weft__ring_init_at(weft_ring *r, size_t capacity, uint64_t start)
 {
 	if (capacity == 0 || capacity > WEFT_RING_MAX_CAPACITY)
@@ -62,15 +64,15 @@ static inline int64_t dist(weft_ring_slot *slots, uint64_t mask, uint64_t p,
 }
 
 /* Fetch the lines of slots [pos, pos + n), asking for them owned: we write
- * every slot we claim. ARM64 gets PRFM PSTL1KEEP; x86-64 gets PREFETCHW only
- * when built for a CPU that has it (-mprfchw, most -march=), otherwise GCC
- * emits a plain read prefetch. On the development EPYC the two measured the
- * same (docs/tuning.md, "weft_ring bulk"). */
+ * every slot we claim (weft__prefetch_w: PREFETCHW where the CPU has it,
+ * PRFM PSTL1KEEP on ARM64). On the development EPYC a read prefetch measured
+ * the same; on the Intel guest of session 12 the owned one was as fast or
+ * faster (docs/tuning.md, "weft_ring bulk"). */
 static inline void prefetch_w(weft_ring_slot *slots, uint64_t mask, uint64_t pos,
 			      size_t n)
 {
 	for (size_t i = 0; i < n; i += WEFT_CACHELINE / sizeof *slots)
-		__builtin_prefetch(&slots[(pos + i) & mask], 1);
+		weft__prefetch_w(&slots[(pos + i) & mask]);
 }
 
 /*
