@@ -1,6 +1,8 @@
 /* lib/mpsc.c - weft_mpsc slow paths; the algorithm is in weft/mpsc.h. */
+#define _GNU_SOURCE
 #include "weft/mpsc.h"
 
+#include <sched.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -295,6 +297,9 @@ static int wake_consumer(weft_mpsc *q)
 	 * from a non-seq_cst write); its release half publishes our slot
 	 * store (program order before) to the consumer's exchange in
 	 * consumer_sleep. Only the producer that takes the 1 wakes. */
+	/* relaxed: a hint, published by the exchange below to the consumer's
+	 * exchange after it wakes (consumer_sleep). */
+	atomic_store_explicit(&q->waker_cpu, sched_getcpu(), memory_order_relaxed);
 	if (atomic_exchange_explicit(&q->sleeping, 0, memory_order_seq_cst))
 		(void)weft__futex_wake(&q->sleeping, 1);
 	return 0;
@@ -475,9 +480,11 @@ static int consumer_sleep(weft_mpsc *q, const weft__deadline *deadline,
 	 * forbidden for seq_cst). */
 	atomic_store_explicit(&q->sleeping, 1, memory_order_seq_cst);
 	int rc;
+	bool woken = false;
 	if (nothing_claimed(q)) {
 		/* The push that claims a head reads our 1. */
 		rc = weft__futex_wait(&q->sleeping, 1, deadline);
+		woken = rc == 0;
 	} else {
 		/* A head is claimed, not written: its producer may have read 0. */
 		weft__deadline nap = deadline_in(*nap_ns);
@@ -491,6 +498,11 @@ static int consumer_sleep(weft_mpsc *q, const weft__deadline *deadline,
 	 * acquire half pairs with the waker's exchange, so the waker's slot
 	 * store is visible to our next poll. */
 	(void)atomic_exchange_explicit(&q->sleeping, 0, memory_order_seq_cst);
+	/* A producer that wakes us from our own CPU ran there while we slept:
+	 * the two share a CPU, and a spin would only keep it from running. */
+	if (woken)
+		q->beside_waker = atomic_load_explicit(&q->waker_cpu,
+						       memory_order_relaxed) == sched_getcpu();
 	return rc;
 }
 
@@ -517,8 +529,9 @@ int weft__mpsc_pop_wait_slow(weft_mpsc *q, void **item, uint64_t timeout_ns)
 	const uint32_t first = poll;
 	weft__deadline deadline = deadline_in(timeout_ns);
 	const bool timed = timeout_ns != WEFT_TIMEOUT_NEVER;
-	/* Spin only while the producers can run beside us. */
-	uint32_t spun = weft__cpus_usable() > 1 ? 0 : SPIN_NS;
+	/* Spin only while the producers can run beside us: not with one
+	 * usable CPU, nor after a wake-up from a push on our own CPU. */
+	uint32_t spun = weft__cpus_usable() > 1 && !q->beside_waker ? 0 : SPIN_NS;
 	uint32_t nap = NAP_MIN_NS;
 	for (;;) {
 		int rc = 0;

@@ -326,3 +326,64 @@ Test(mpsc, pop_wait_woken_by_new_lanes)
 	weft_mpsc_destroy(&w->q);
 	free(w);
 }
+
+static void pin_to(int cpu)
+{
+	cpu_set_t one;
+	CPU_ZERO(&one);
+	CPU_SET(cpu, &one);
+	cr_assert_eq(pthread_setaffinity_np(pthread_self(), sizeof one, &one), 0);
+}
+
+typedef struct beside {
+	weft_mpsc q;
+	_Atomic pid_t tid;
+	int cpu;
+	void *got;
+} beside;
+
+static void *consume_one_on_cpu(void *arg)
+{
+	beside *b = arg;
+	pin_to(b->cpu);
+	atomic_store(&b->tid, (pid_t)syscall(SYS_gettid));
+	(void)weft_mpsc_pop_wait(&b->q, &b->got, WEFT_TIMEOUT_NEVER);
+	return NULL;
+}
+
+/*
+ * A consumer woken by a push made on its own CPU (the producer ran there
+ * while it slept) skips its spin at the next wait: the spin would only
+ * keep that producer off the CPU. Woken from another CPU, it spins again.
+ */
+Test(mpsc, no_spin_after_a_wake_up_from_our_own_cpu)
+{
+	cpu_set_t allowed;
+	cr_assert_eq(sched_getaffinity(0, sizeof allowed, &allowed), 0);
+	int cpus[2] = { -1, -1 };
+	for (int i = 0, n = 0; i < CPU_SETSIZE && n < 2; i++)
+		if (CPU_ISSET(i, &allowed))
+			cpus[n++] = i;
+	for (int round = 0; round < 2 && cpus[round] >= 0; round++) {
+		beside *b = calloc(1, sizeof *b);
+		cr_assert_eq(weft_mpsc_init(&b->q), 0);
+		b->cpu = cpus[0];
+		pthread_t th;
+		cr_assert_eq(pthread_create(&th, NULL, consume_one_on_cpu, b), 0);
+		uint64_t t0 = weft_test_now_ns();
+		while (!(atomic_load(&b->q.sleeping) && atomic_load(&b->tid) &&
+			 weft_test_thread_sleeping(atomic_load(&b->tid))) &&
+		       weft_test_now_ns() - t0 < 10000000000ull)
+			sched_yield();
+		pin_to(cpus[round]); /* round 0: the consumer's CPU; 1: another */
+		cr_assert_eq(weft_mpsc_push(&b->q, P(1)), 0);
+		cr_assert_eq(pthread_join(th, NULL), 0);
+		cr_assert_eq(b->got, P(1));
+		cr_assert_eq(b->q.beside_waker, round == 0 ? 1u : 0u,
+			     "round %d: pushed on CPU %d, consumer on CPU %d", round,
+			     cpus[round], cpus[0]);
+		cr_assert_eq(pthread_setaffinity_np(pthread_self(), sizeof allowed, &allowed), 0);
+		weft_mpsc_destroy(&b->q);
+		free(b);
+	}
+}

@@ -70,8 +70,9 @@
  * (from 64 ns, at most 16 us) while each wait found from a line up to 256
  * items (the producers stream: let a batch build up, 32 lines behind
  * them) and halves when items come one by one (latency) or a wait found
- * more than two blocks. After 10 us without an item (at once with one
- * usable CPU) it sleeps on a futex and uses no CPU. A producer that
+ * more than two blocks. After 10 us without an item it sleeps on a futex
+ * and uses no CPU; at once with one usable CPU, or when the push that last
+ * woke it was made on its own CPU (that producer runs where we would spin). A producer that
  * installs a new block asks for all its lines at once (prefetch for
  * writing), so their transfers overlap instead of each stalling a push.
  *
@@ -89,7 +90,8 @@
  *     in the window), so sleep with a timeout (50 us doubling to 1 ms) and
  *     poll again.
  * The consumer resets sleeping to 0 (exchange) after waking, which pairs
- * with the waker's exchange: its slot store is visible to the next poll.
+ * with the waker's exchange: its slot store is visible to the next poll,
+ * and so is waker_cpu, a hint the waker stores (relaxed) before it.
  * Every write of sleeping is seq_cst, so a push's load reads the last one
  * before it in the total order. Cost on the push: one load of a line
  * written once per sleep (x86: a plain mov; ARM64: an ldar before the stlr).
@@ -161,6 +163,7 @@ typedef struct weft_mpsc {
 	WEFT_ALIGNED_CACHELINE _Atomic(weft_mpsc_block *) spare; /* one recycled block */
 	_Atomic uint32_t sleeping; /* 1: the consumer sleeps (or is about to) in pop_wait */
 	_Atomic uint32_t used;	   /* bit i: lane i has its first block */
+	_Atomic int32_t waker_cpu; /* CPU of the last push that woke the consumer (a hint) */
 	uint64_t origin;	   /* every lane's first position; set by init */
 	/* consumer's lines: plain fields, one thread */
 	WEFT_ALIGNED_CACHELINE weft_mpsc_cursor cursors[WEFT_MPSC_LANES];
@@ -169,6 +172,7 @@ typedef struct weft_mpsc {
 	uint64_t taken;	    /* items popped since init */
 	uint64_t wait_taken; /* taken when pop_wait last found an item after waiting */
 	uint32_t poll_ns;   /* pop_wait's first re-poll interval (adapted) */
+	uint32_t beside_waker; /* 1: the last wake-up came from our own CPU: do not spin */
 } weft_mpsc;
 
 /* 0 or ENOMEM (the first block). */
