@@ -9,6 +9,7 @@
  * The listing shows the wrapper `fp_<name>`: the inlined fast path plus the
  * branch/tail call to its slow path in lib/.
  */
+#define _GNU_SOURCE /* before any header: lib/mpsc.c, included below, needs sched_getcpu */
 #include <weft/weft.h>
 
 #define FASTPATH(ret, name, params, call)                                      \
