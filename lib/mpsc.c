@@ -517,9 +517,11 @@ int weft__mpsc_pop_wait_slow(weft_mpsc *q, void **item, uint64_t timeout_ns)
 {
 	if (timeout_ns == 0)
 		return ETIMEDOUT;
-	/* Items taken since the last wait: a line or more means the producers
-	 * stream and we re-polled too soon (wait longer this time); fewer,
-	 * that items come one by one (wait less: latency). */
+	/* Items taken since the last wait: from a line up to STREAM_MIN_ITEMS,
+	 * the producers stream and we re-polled too soon (wait longer this
+	 * time); fewer than a line, items come one by one, and
+	 * STREAM_MAX_ITEMS or more, we are farther behind than helps (wait
+	 * less: latency); in between, keep the interval. */
 	uint64_t got = q->taken - q->wait_taken;
 	uint32_t poll = q->poll_ns;
 	if (got >= LINE_SLOTS && got < STREAM_MIN_ITEMS)
