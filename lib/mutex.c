@@ -26,32 +26,23 @@
 #endif
 
 /*
- * The owner's tenure: a new spinner leaves the lock word alone for
- * MUTEX_TENURE_NS but for one look (below). An owner that keeps re-taking the
- * lock (a counter under contention) then runs that long at its uncontended
- * rate, its line in its own cache, before the spinner takes the lock at a
- * release; without it the spinner's polls (every 20-160 ns) pulled the line
- * away at nearly every operation of the owner and stole the lock every ~30
- * operations, keeping both CPUs busy.
+ * The owner's tenure: a waiter that could spin first leaves the lock word
+ * alone for MUTEX_TENURE_NS, without claiming the spinner's role, then looks
+ * once. An owner that keeps re-taking the lock (a counter under contention)
+ * runs that long at its uncontended rate, its line in its own cache; the
+ * waiter's failed fetch_or is the only transfer of the line it pays for. A
+ * poll or a claim inside the tenure pulled the line away again each time,
+ * and a look that found the lock free between two of the owner's
+ * operations ended the tenure early (docs/tuning.md, "weft_mutex: the
+ * tenure left alone").
  * The tenure is the fairness bound in time (a waiter that spins gets the
  * lock within about MUTEX_TENURE_NS plus one release), and the price: a
- * strict turn through the lock (bench mutex/handoff) takes it longer.
- * docs/tuning.md ("weft_mutex: the owner's tenure") has the sweep.
+ * strict turn through the lock (bench mutex/handoff) takes at least as long.
  */
 #ifndef MUTEX_TENURE_NS
 #define MUTEX_TENURE_NS 1500
 #endif
 _Static_assert(MUTEX_TENURE_NS < MUTEX_SPIN_NS, "the tenure is part of the spin budget");
-
-/*
- * One look at the word MUTEX_TENURE_PEEK_NS into the tenure, taking the lock
- * if it is free then: an owner that has left (or takes the lock only now
- * and then) is not waited out: it shortens strict turns through the lock
- * at a small cost on a saturated one (docs/tuning.md). 0: no look.
- */
-#ifndef MUTEX_TENURE_PEEK_NS
-#define MUTEX_TENURE_PEEK_NS 400
-#endif
 
 /*
  * A thread woken in a crowd by weft_cond_broadcast (weft__mutex_lock_yielding)
@@ -123,26 +114,15 @@ static bool claim_spin(weft_mutex *m, uint32_t *s)
 }
 
 /*
- * As the spinner, leave the word alone for tenure_ns (the owner's tenure)
- * but for one look, then poll for spin_ns with exponential backoff between
- * polls (backing off keeps us from pulling the cache line away from the
- * owner on every poll; the tenure, from pulling it at all), taking the lock
- * as soon as it is seen free and clearing WOKEN in the same CAS. On
- * timeout, return with WOKEN still ours: the caller hands it back in the CAS
- * that registers it as a sleeper.
+ * As the spinner, poll for spin_ns with exponential backoff between polls
+ * (backing off keeps us from pulling the cache line away from the owner on
+ * every poll), taking the lock as soon as it is seen free and clearing
+ * WOKEN in the same CAS. On timeout, return with WOKEN still ours: the
+ * caller hands it back in the CAS that registers it as a sleeper.
  */
-static bool spin_then_take(weft_mutex *m, uint64_t spin_ns, uint64_t tenure_ns)
+static bool spin_then_take(weft_mutex *m, uint64_t spin_ns)
 {
 	weft__backoff b = weft__backoff_make_ns(spin_ns, MUTEX_SPIN_PAUSE_MAX_NS);
-	/* The tenure (counted in the budget), touching the word once. */
-	if (MUTEX_TENURE_PEEK_NS && tenure_ns > MUTEX_TENURE_PEEK_NS) {
-		weft__pause_ns(MUTEX_TENURE_PEEK_NS);
-		uint32_t s = load_state(m);
-		if (take_if_free(m, &s, WEFT_MUTEX_WOKEN))
-			return true;
-		tenure_ns -= MUTEX_TENURE_PEEK_NS;
-	}
-	weft__pause_ns(tenure_ns);
 	do {
 		uint32_t s = load_state(m);
 		if (take_if_free(m, &s, WEFT_MUTEX_WOKEN))
@@ -254,6 +234,42 @@ static uint32_t register_sleeper(weft_mutex *m, bool spinner)
 	return (s + WEFT_MUTEX_SLEEPER) & ~WEFT_MUTEX_WOKEN;
 }
 
+/*
+ * Wait out the owner's tenure (above) where this waiter may spin and no
+ * other waiter is awake (WOKEN clear: else we would only register), then
+ * take the lock if it is free. *s is refreshed.
+ */
+static bool tenure_then_take(weft_mutex *m, uint32_t *s)
+{
+	if (!room_to_spin(*s) || (*s & WEFT_MUTEX_WOKEN))
+		return false;
+	weft__pause_ns(MUTEX_TENURE_NS);
+	*s = load_state(m);
+	return take_if_free(m, s, 0);
+}
+
+enum claim { CLAIM_TOOK, CLAIM_SPINNER, CLAIM_SLEEPER };
+
+/*
+ * Become the spinner while there is room, or take the lock if claim_spin
+ * found it free: registering then would put us to sleep behind an owner
+ * that re-takes the lock before we look again, and cost it a FUTEX_WAKE
+ * at each of its unlocks until we catch the lock free (measured: ~200k
+ * sleeps per 30M operations of the 2-thread counter, ~150 with the retry).
+ */
+static enum claim claim_or_take(weft_mutex *m, uint32_t *s)
+{
+	while (room_to_spin(*s)) {
+		if (claim_spin(m, s))
+			return CLAIM_SPINNER;
+		if (*s & WEFT_MUTEX_LOCKED)
+			break; /* another waiter holds WOKEN */
+		if (take_if_free(m, s, 0))
+			return CLAIM_TOOK;
+	}
+	return CLAIM_SLEEPER;
+}
+
 static int lock_slow(weft_mutex *m, uint64_t timeout_ns, enum lock_poll poll)
 {
 	uint32_t s = load_state(m);
@@ -261,19 +277,23 @@ static int lock_slow(weft_mutex *m, uint64_t timeout_ns, enum lock_poll poll)
 		return 0;
 	if (timeout_ns == 0)
 		return ETIMEDOUT;
-	/* A woken waiter's yield polls give the CPU away: no spinner rule. */
+	/* A woken waiter's yield polls give the CPU away: no spinner rule.
+	 * Its relock spin is short and its holder is usually leaving (the
+	 * signaller): no tenure there. */
 	if (poll == POLL_YIELD) {
 		if (yield_then_take(m))
 			return 0;
 		s = load_state(m);
+	} else if (tenure_then_take(m, &s)) {
+		return 0;
 	}
-	const bool spinner = room_to_spin(s) && claim_spin(m, &s);
-	/* A woken waiter's relock spin is short and its holder is usually
-	 * leaving (the signaller): no tenure there. */
-	if (spinner && (poll == POLL_YIELD
-				? spin_then_take(m, MUTEX_RELOCK_SPIN_NS, 0)
-				: spin_then_take(m, MUTEX_SPIN_NS - MUTEX_TENURE_NS,
-						 MUTEX_TENURE_NS)))
+	const enum claim claim = claim_or_take(m, &s);
+	if (claim == CLAIM_TOOK)
+		return 0;
+	const bool spinner = claim == CLAIM_SPINNER;
+	if (spinner && spin_then_take(m, poll == POLL_YIELD
+						 ? MUTEX_RELOCK_SPIN_NS
+						 : MUTEX_SPIN_NS - MUTEX_TENURE_NS))
 		return 0;
 
 	weft__deadline deadline = timeout_ns == WEFT_TIMEOUT_NEVER

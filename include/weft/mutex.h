@@ -20,22 +20,23 @@
  *     k*4 (+WOKEN)       unlocked with k sleepers (one was woken)
  *
  * lock:   fetch_or LOCKED (acquire): taken if LOCKED was clear, whatever
- *         the other bits hold. On failure, lib/mutex.c may spin: one
- *         waiter at a time, the one that sets WOKEN while the lock is held
- *         (only while the owner, the spinner and the registered sleepers
- *         fit on the usable CPUs: beyond that a spinner takes a CPU from a
- *         thread about to run). It first leaves the word alone for the
- *         owner's tenure but for one look (MUTEX_TENURE_NS, _PEEK_NS: an
- *         owner that keeps re-taking the lock runs that long undisturbed;
- *         the fairness bound in time), then polls a bounded time (in ns),
+ *         the other bits hold. On failure, lib/mutex.c may spin (only while
+ *         the owner, the spinner and the registered sleepers fit on the
+ *         usable CPUs: beyond that a spinner takes a CPU from a thread about
+ *         to run). A waiter that may spin and finds WOKEN clear first leaves
+ *         the word alone for the owner's tenure (MUTEX_TENURE_NS: an owner
+ *         that keeps re-taking the lock runs that long undisturbed; the
+ *         fairness bound in time) and takes the lock if it is free then.
+ *         Else one waiter at a time becomes the spinner, the one that sets
+ *         WOKEN while the lock is held, and polls a bounded time (in ns),
  *         taking the lock the moment it is free and clearing WOKEN in that
  *         CAS. Every other waiter, and the spinner when its time is up,
  *         registers as a sleeper (+4; the spinner clears WOKEN in the same
- *         CAS) and
- *         futex-waits while LOCKED is set. A sleeper that runs again clears
- *         WOKEN in the same CAS that either takes the lock and deregisters
- *         (s -> (s - 4) & ~WOKEN | LOCKED) or goes back to sleep; so WOKEN
- *         is only ever set by a running thread that will clear it.
+ *         CAS) and futex-waits while LOCKED is set. A sleeper that runs
+ *         again clears WOKEN in the same CAS that either takes the lock and
+ *         deregisters (s -> (s - 4) & ~WOKEN | LOCKED) or goes back to
+ *         sleep; so WOKEN is only ever set by a running thread that will
+ *         clear it.
  * unlock: fetch_sub LOCKED (release). No sleeper, or WOKEN set: done, no
  *         call into lib/. Otherwise the slow path wakes one sleeper, unless
  *         the lock was re-taken meanwhile (that owner's unlock will).
