@@ -27,22 +27,33 @@
 
 /*
  * The owner's tenure: a waiter that could spin first leaves the lock word
- * alone for MUTEX_TENURE_NS, without claiming the spinner's role, then looks
- * once. An owner that keeps re-taking the lock (a counter under contention)
- * runs that long at its uncontended rate, its line in its own cache; the
- * waiter's failed fetch_or is the only transfer of the line it pays for. A
- * poll or a claim inside the tenure pulled the line away again each time,
- * and a look that found the lock free between two of the owner's
- * operations ended the tenure early (docs/tuning.md, "weft_mutex: the
- * tenure left alone").
+ * alone for MUTEX_TENURE_NS but for one look (below), without claiming the
+ * spinner's role, then takes the lock if it is free. An owner that keeps
+ * re-taking the lock (a counter under contention) runs that long at its
+ * uncontended rate, its line in its own cache: the waiter's failed
+ * fetch_or and its one look are the only transfers of the line it pays
+ * for (claiming WOKEN at once cost it one more, and polls one each).
  * The tenure is the fairness bound in time (a waiter that spins gets the
  * lock within about MUTEX_TENURE_NS plus one release), and the price: a
- * strict turn through the lock (bench mutex/handoff) takes at least as long.
+ * strict turn through the lock (bench mutex/handoff) takes it longer.
+ * docs/tuning.md ("weft_mutex: the owner's tenure", "the claim after the
+ * tenure") has the sweeps.
  */
 #ifndef MUTEX_TENURE_NS
 #define MUTEX_TENURE_NS 1500
 #endif
 _Static_assert(MUTEX_TENURE_NS < MUTEX_SPIN_NS, "the tenure is part of the spin budget");
+
+/*
+ * One look at the word MUTEX_TENURE_PEEK_NS into the tenure, taking the lock
+ * if it is free then: an owner that has left (a strict turn, a cond
+ * ping-pong's signaller) is not waited out, at the cost of ending some
+ * tenures of a saturated lock early (docs/tuning.md). 0: no look.
+ */
+#ifndef MUTEX_TENURE_PEEK_NS
+#define MUTEX_TENURE_PEEK_NS 400
+#endif
+_Static_assert(MUTEX_TENURE_PEEK_NS < MUTEX_TENURE_NS, "the look is inside the tenure");
 
 /*
  * A thread woken in a crowd by weft_cond_broadcast (weft__mutex_lock_yielding)
@@ -236,14 +247,20 @@ static uint32_t register_sleeper(weft_mutex *m, bool spinner)
 
 /*
  * Wait out the owner's tenure (above) where this waiter may spin and no
- * other waiter is awake (WOKEN clear: else we would only register), then
- * take the lock if it is free. *s is refreshed.
+ * other waiter is awake (WOKEN clear: else we would only register), taking
+ * the lock if it is free at the look or at the end. *s is refreshed.
  */
 static bool tenure_then_take(weft_mutex *m, uint32_t *s)
 {
 	if (!room_to_spin(*s) || (*s & WEFT_MUTEX_WOKEN))
 		return false;
-	weft__pause_ns(MUTEX_TENURE_NS);
+	if (MUTEX_TENURE_PEEK_NS) {
+		weft__pause_ns(MUTEX_TENURE_PEEK_NS);
+		*s = load_state(m);
+		if (take_if_free(m, s, 0))
+			return true;
+	}
+	weft__pause_ns(MUTEX_TENURE_NS - MUTEX_TENURE_PEEK_NS);
 	*s = load_state(m);
 	return take_if_free(m, s, 0);
 }

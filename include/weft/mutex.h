@@ -24,9 +24,10 @@
  *         the owner, the spinner and the registered sleepers fit on the
  *         usable CPUs: beyond that a spinner takes a CPU from a thread about
  *         to run). A waiter that may spin and finds WOKEN clear first leaves
- *         the word alone for the owner's tenure (MUTEX_TENURE_NS: an owner
- *         that keeps re-taking the lock runs that long undisturbed; the
- *         fairness bound in time) and takes the lock if it is free then.
+ *         the word alone for the owner's tenure but for one look
+ *         (MUTEX_TENURE_NS, _PEEK_NS: an owner that keeps re-taking the
+ *         lock runs that long undisturbed; the fairness bound in time),
+ *         claiming nothing, and takes the lock if it is free then.
  *         Else one waiter at a time becomes the spinner, the one that sets
  *         WOKEN while the lock is held, and polls a bounded time (in ns),
  *         taking the lock the moment it is free and clearing WOKEN in that
