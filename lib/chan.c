@@ -1449,8 +1449,7 @@ static int timed_op(weft_chan *ch, int kind, void *buf, uint64_t timeout_ns)
 		int rc = chan_op(ch, kind, buf, NULL);
 		return rc == EAGAIN ? ETIMEDOUT : rc;
 	}
-	weft__deadline dl = timeout_ns == WEFT_TIMEOUT_NEVER ? weft__deadline_never()
-							   : weft__deadline_after(timeout_ns);
+	weft__deadline dl = weft__deadline_for(timeout_ns);
 	return chan_op(ch, kind, buf, &dl);
 }
 
@@ -1642,8 +1641,7 @@ int weft_chan_select(weft_chan_op *ops, size_t n, uint64_t timeout_ns)
 {
 	if (!select_valid(ops, n))
 		return -EINVAL;
-	weft__deadline dl = timeout_ns == WEFT_TIMEOUT_NEVER ? weft__deadline_never()
-							   : weft__deadline_after(timeout_ns);
+	weft__deadline dl = weft__deadline_for(timeout_ns);
 	for (;;) {
 		int done = select_try(ops, n, select_random() % n);
 		if (done >= 0)

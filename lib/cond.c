@@ -89,6 +89,6 @@ void weft_cond_wait(weft_cond *c, weft_mutex *m)
 
 int weft_cond_wait_timeout(weft_cond *c, weft_mutex *m, uint64_t timeout_ns)
 {
-	weft__deadline d = weft__deadline_after(timeout_ns);
+	weft__deadline d = weft__deadline_for(timeout_ns);
 	return wait_common(c, m, &d);
 }

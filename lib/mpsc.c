@@ -449,12 +449,6 @@ bool weft__mpsc_pop_slow(weft_mpsc *q, void **item)
 
 /* ------------------------------------------------------------ pop_wait */
 
-static weft__deadline deadline_in(uint64_t ns)
-{
-	return ns == WEFT_TIMEOUT_NEVER ? weft__deadline_never()
-					: weft__deadline_after(ns);
-}
-
 /* Every lane's tail equals its head: nothing is claimed and unconsumed. */
 static bool nothing_claimed(weft_mpsc *q)
 {
@@ -487,7 +481,7 @@ static int consumer_sleep(weft_mpsc *q, const weft__deadline *deadline,
 		woken = rc == 0;
 	} else {
 		/* A head is claimed, not written: its producer may have read 0. */
-		weft__deadline nap = deadline_in(*nap_ns);
+		weft__deadline nap = weft__deadline_for(*nap_ns);
 		rc = weft__futex_wait(&q->sleeping, 1, weft__deadline_min(&nap, deadline));
 		if (rc == ETIMEDOUT && !weft__deadline_passed(deadline))
 			rc = 0;
@@ -529,7 +523,7 @@ int weft__mpsc_pop_wait_slow(weft_mpsc *q, void **item, uint64_t timeout_ns)
 	else if (got < LINE_SLOTS || got >= STREAM_MAX_ITEMS)
 		poll = poll > POLL_MIN_NS ? poll / 2 : POLL_MIN_NS;
 	const uint32_t first = poll;
-	weft__deadline deadline = deadline_in(timeout_ns);
+	weft__deadline deadline = weft__deadline_for(timeout_ns);
 	const bool timed = timeout_ns != WEFT_TIMEOUT_NEVER;
 	/* Spin only while the producers can run beside us: not with one
 	 * usable CPU, nor after a wake-up from a push on our own CPU. */

@@ -313,9 +313,7 @@ static int lock_slow(weft_mutex *m, uint64_t timeout_ns, enum lock_poll poll)
 						 : MUTEX_SPIN_NS - MUTEX_TENURE_NS))
 		return 0;
 
-	weft__deadline deadline = timeout_ns == WEFT_TIMEOUT_NEVER
-					 ? weft__deadline_never()
-					 : weft__deadline_after(timeout_ns);
+	weft__deadline deadline = weft__deadline_for(timeout_ns);
 	s = register_sleeper(m, spinner);
 	for (;;) {
 		if (take_if_free(m, &s, WEFT_MUTEX_SLEEPER))

@@ -326,9 +326,7 @@ static enum step lock_steps(weft_mutex *m, const weft__deadline *d)
 
 int weft__mutex_bias_lock(weft_mutex *m, uint64_t timeout_ns)
 {
-	const weft__deadline d = timeout_ns == WEFT_TIMEOUT_NEVER
-					 ? weft__deadline_never()
-					 : weft__deadline_after(timeout_ns);
+	const weft__deadline d = weft__deadline_for(timeout_ns);
 	switch (timeout_ns ? lock_steps(m, &d) : (weft__mutex_bias_trylock(m)
 							  ? STEP_LOCKED : STEP_TIMEDOUT)) {
 	case STEP_LOCKED:

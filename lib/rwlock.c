@@ -13,8 +13,6 @@ _Static_assert(sizeof(weft_rwlock) == 8, "weft_rwlock must stay 8 bytes");
 #define WWAIT WEFT__RWLOCK_WWAIT
 
 static bool is_free(uint32_t s) { return !(s & (READERS | WLOCKED)); }
-/* No clock read for an untimed wait (most slow paths). */
-static weft__deadline deadline(uint64_t ns) { return ns == WEFT_TIMEOUT_NEVER ? weft__deadline_never() : weft__deadline_after(ns); }
 /* relaxed: a guess for the next CAS, which does the ordering. */
 static uint32_t load_state(weft_rwlock *l) { return atomic_load_explicit(&l->state, memory_order_relaxed); }
 /* CAS from *s (refreshed on failure, relaxed: a guess like load_state). */
@@ -94,7 +92,7 @@ int weft__rwlock_read_lock_slow(weft_rwlock *l, uint64_t timeout_ns)
 	uint32_t s = atomic_fetch_sub_explicit(&l->state, 1, memory_order_relaxed);
 	if ((s & (READERS | WLOCKED | WWAIT)) == (1 | WWAIT))
 		weft__rwlock_read_unlock_slow(l);
-	weft__deadline d = deadline(timeout_ns);
+	weft__deadline d = weft__deadline_for(timeout_ns);
 	s = timeout_ns ? spin(l, true) : load_state(l);
 	for (;;) {
 		if (weft__rwlock_read_open(s)) {
@@ -138,7 +136,7 @@ static int write_give_up(weft_rwlock *l, uint32_t keep, const weft__deadline *d)
 
 int weft__rwlock_write_lock_slow(weft_rwlock *l, uint64_t timeout_ns)
 {
-	weft__deadline d = deadline(timeout_ns);
+	weft__deadline d = weft__deadline_for(timeout_ns);
 	uint32_t keep = 0; /* WWAIT once we slept: others may sleep too */
 	uint32_t s = load_state(l);
 	for (;;) {

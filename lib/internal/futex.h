@@ -15,6 +15,8 @@
 #include <stdint.h>
 #include <time.h>
 
+#include "weft/common.h" /* WEFT_TIMEOUT_NEVER */
+
 /* An absolute CLOCK_MONOTONIC time; tv_sec < 0 means "no deadline". */
 typedef struct timespec weft__deadline;
 
@@ -25,6 +27,14 @@ weft__deadline weft__deadline_after(uint64_t timeout_ns);
 static inline weft__deadline weft__deadline_never(void)
 {
 	return (weft__deadline){ .tv_sec = -1, .tv_nsec = 0 };
+}
+
+/* The deadline of a wait of timeout_ns; WEFT_TIMEOUT_NEVER is none (and
+ * reads no clock, as most slow paths are untimed). */
+static inline weft__deadline weft__deadline_for(uint64_t timeout_ns)
+{
+	return timeout_ns == WEFT_TIMEOUT_NEVER ? weft__deadline_never()
+						: weft__deadline_after(timeout_ns);
 }
 
 /* The earlier of two deadlines ("never" is later than any time). */
