@@ -42,7 +42,8 @@ int weft_barrier_init(weft_barrier *b, unsigned n)
 {
 	if (n == 0)
 		return EINVAL;
-	const uint32_t cpus = weft__cpus_usable();
+	/* Spin only if every party can run at once (internal/cpus.h). */
+	const uint32_t cpus = weft__cpus_parallel();
 	atomic_init(&b->arrived, 0);
 	atomic_init(&b->gen, 0);
 	b->n = n;

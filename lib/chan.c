@@ -1100,7 +1100,7 @@ static int wait_queued(weft_chan *ch, int kind, void *buf, const weft__deadline 
 	 * (as weft_mutex's room_to_spin on 2 CPUs): behind sleeping waiters a
 	 * spinner only keeps a CPU from the thread it waits for.
 	 * relaxed: a heuristic; registration below re-checks properly. */
-	if (weft__cpus_usable() > 1 &&
+	if (weft__cpus_parallel() > 1 &&
 	    !(atomic_load_explicit(&wk->flags, memory_order_relaxed) & WK_WAITERS)) {
 		weft__backoff b = weft__backoff_make_ns(CHAN_SPIN_NS, CHAN_SPIN_PAUSE_MAX_NS);
 		while (weft__backoff_spin(&b)) {

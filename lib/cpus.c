@@ -1,4 +1,4 @@
-/* lib/cpus.c - usable CPU count and spin-hint calibration (internal/cpus.h). */
+/* lib/cpus.c - CPU counts and spin-hint calibration (internal/cpus.h). */
 #define _GNU_SOURCE
 #include "internal/cpus.h"
 
@@ -149,6 +149,23 @@ uint32_t weft__cpus_probe(void)
 {
 	uint32_t mask = affinity_cpus(), quota = cgroup_cpus();
 	return quota < mask ? quota : mask;
+}
+
+uint32_t weft__cpus_parallel_probe(void)
+{
+	return affinity_cpus();
+}
+
+uint32_t weft__cpus_parallel(void)
+{
+	static _Atomic uint32_t cached;
+	/* relaxed: as in weft__cpus_usable. */
+	uint32_t n = atomic_load_explicit(&cached, memory_order_relaxed);
+	if (WEFT_UNLIKELY(n == 0)) {
+		n = weft__cpus_parallel_probe();
+		atomic_store_explicit(&cached, n, memory_order_relaxed);
+	}
+	return n;
 }
 
 uint32_t weft__cpus_usable(void)

@@ -527,7 +527,7 @@ int weft__mpsc_pop_wait_slow(weft_mpsc *q, void **item, uint64_t timeout_ns)
 	const bool timed = timeout_ns != WEFT_TIMEOUT_NEVER;
 	/* Spin only while the producers can run beside us: not with one
 	 * usable CPU, nor after a wake-up from a push on our own CPU. */
-	uint32_t spun = weft__cpus_usable() > 1 && !q->beside_waker ? 0 : SPIN_NS;
+	uint32_t spun = weft__cpus_parallel() > 1 && !q->beside_waker ? 0 : SPIN_NS;
 	uint32_t nap = NAP_MIN_NS;
 	for (;;) {
 		int rc = 0;

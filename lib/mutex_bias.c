@@ -181,7 +181,7 @@ static void first_lock(weft_mutex *m)
 static int wait_owner_out(weft_mutex *m, const weft__deadline *d)
 {
 	weft__backoff b = weft__backoff_make_ns(
-		weft__cpus_usable() >= 2 ? BIAS_REVOKE_SPIN_NS : 0, BIAS_REVOKE_PAUSE_MAX_NS);
+		weft__cpus_parallel() >= 2 ? BIAS_REVOKE_SPIN_NS : 0, BIAS_REVOKE_PAUSE_MAX_NS);
 	for (;;) {
 		/* acquire: pairs with the owner's release store of held=0, so
 		 * its sections happen before ours (the header's proof). */

@@ -25,7 +25,7 @@ static uint32_t spin(weft_rwlock *l, bool reader)
 	uint32_t s = load_state(l);
 	weft__backoff b = weft__backoff_make_ns(WEFT__RW_SPIN_NS, WEFT__RW_SPIN_PAUSE_MAX_NS);
 	while ((reader ? !weft__rwlock_read_open(s) : !is_free(s)) && !(s & (WWAIT | WAITING)) &&
-	       weft__cpus_usable() > 1 && weft__backoff_spin(&b))
+	       weft__cpus_parallel() > 1 && weft__backoff_spin(&b))
 		s = load_state(l);
 	return s;
 }

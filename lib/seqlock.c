@@ -45,7 +45,7 @@ uint32_t weft__seqlock_wait_even(const weft_seqlock *s)
 {
 	uint32_t seq;
 	/* Spin only if the writer can run beside us. */
-	if (weft__cpus_usable() > 1) {
+	if (weft__cpus_parallel() > 1) {
 		weft__backoff b = weft__backoff_make(weft__relax_hints(SEQLOCK_SPIN_NS), 1);
 		do {
 			seq = load_seq(s);

@@ -46,7 +46,7 @@ int weft__waiter_park(weft__waiter *w, const weft__deadline *deadline)
 {
 	if (w->task)
 		return weft__rt_waiter_park(w, deadline);
-	if (w->spin && weft__cpus_usable() > 1) {
+	if (w->spin && weft__cpus_parallel() > 1) {
 		w->spun = spin_until_unparked(w);
 		if (w->spun)
 			return 0;
@@ -107,7 +107,7 @@ void weft__waiter_unpark(weft__waiter *w)
 void weft__wait_progress(unsigned *round)
 {
 	unsigned r = (*round)++;
-	if (weft__cpus_usable() > 1 && r < 16) {
+	if (weft__cpus_parallel() > 1 && r < 16) {
 		weft__backoff b = weft__backoff_make_ns(PROGRESS_SPIN_NS,
 						      PROGRESS_SPIN_NS);
 		while (weft__backoff_spin(&b))

@@ -30,6 +30,14 @@ Test(cpus, usable_is_at_most_the_affinity_mask)
 	cr_assert_eq(weft__cpus_usable(), n, "the cached value changed");
 }
 
+Test(cpus, parallel_is_the_affinity_mask)
+{
+	uint32_t n = weft__cpus_parallel();
+	cr_assert_eq(n, (uint32_t)mask_count());
+	cr_assert_geq(n, weft__cpus_usable(), "usable is the smaller of mask and quota");
+	cr_assert_eq(weft__cpus_parallel(), n, "the cached value changed");
+}
+
 Test(cpus, follows_a_narrowed_affinity_mask)
 {
 	cpu_set_t old, one;
@@ -40,9 +48,10 @@ Test(cpus, follows_a_narrowed_affinity_mask)
 	CPU_ZERO(&one);
 	CPU_SET(first, &one);
 	cr_assert_eq(sched_setaffinity(0, sizeof one, &one), 0);
-	uint32_t pinned = weft__cpus_probe();
+	uint32_t pinned = weft__cpus_probe(), parallel = weft__cpus_parallel_probe();
 	cr_assert_eq(sched_setaffinity(0, sizeof old, &old), 0);
 	cr_assert_eq(pinned, 1, "pinned to one CPU, probe says %u", pinned);
+	cr_assert_eq(parallel, 1, "pinned to one CPU, parallel probe says %u", parallel);
 }
 
 /* Write `text` to `path`; false when the kernel refuses (no such hierarchy,
@@ -68,6 +77,7 @@ static bool is_cgroupfs(const char *dir)
 /*
  * A child moved into a fresh cgroup limited to half a CPU must see 1, and
  * its sub-cgroup (no quota of its own) too: the ancestor's quota counts.
+ * The CPUs that can run at once stay the affinity mask's (internal/cpus.h).
  * Uses whichever hierarchy has the cpu controller writable: v2 (cpu.max) or
  * v1 (cpu.cfs_quota_us); skipped when neither is (not root, no cgroupfs).
  */
@@ -95,7 +105,12 @@ Test(cpus, follows_a_cgroup_quota_of_an_ancestor)
 			snprintf(me, sizeof me, "%d\n", (int)getpid());
 			if (!write_file(path, me))
 				_exit(2);
-			_exit(weft__cpus_probe() == 1 ? 0 : 1);
+			cpu_set_t set;
+			if (sched_getaffinity(0, sizeof set, &set) != 0)
+				_exit(2);
+			_exit(weft__cpus_probe() == 1 &&
+				      weft__cpus_parallel_probe() == (uint32_t)CPU_COUNT(&set)
+			      ? 0 : 1);
 		}
 		int status = -1;
 		if (child > 0)
@@ -104,7 +119,8 @@ Test(cpus, follows_a_cgroup_quota_of_an_ancestor)
 		rmdir(dir);
 		if (child > 0 && WIFEXITED(status) && WEXITSTATUS(status) != 2) {
 			cr_assert_eq(WEXITSTATUS(status), 0,
-				     "in %s with a 0.5-CPU quota the probe did not say 1",
+				     "in %s with a 0.5-CPU quota the probe did not say 1 "
+				     "(or the parallel probe not the mask's count)",
 				     kinds[k].base);
 			return;
 		}
