@@ -19,7 +19,8 @@
  * (WAITING - 1) by a CAS that checks GRANT first (moved: granted, returns
  * 0), so no grant goes to a reader that left and no timer is needed.
  * Whoever frees the lock with WWAIT set clears it and wakes a writer (which
- * sets it again to wait on), or grants the readers if no writer slept. A
+ * sets it again to wait on), or grants the registered readers if no writer
+ * slept (even if new readers got in meanwhile: they share it). A
  * writer that times out takes the lock if free, else leaves WWAIT set for
  * the holder, passing on a wake-up it may have had. While BIAS is set
  * readers mark their own table entry instead of `state`; a writer that
