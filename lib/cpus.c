@@ -156,29 +156,29 @@ uint32_t weft__cpus_parallel_probe(void)
 	return affinity_cpus();
 }
 
+/* probe()'s answer, read once into *cached (0: not yet). */
+static uint32_t cached_count(_Atomic uint32_t *cached, uint32_t (*probe)(void))
+{
+	/* relaxed: an idempotent cache of a fact read from the kernel; a racy
+	 * first call computes it twice and stores the same value. */
+	uint32_t n = atomic_load_explicit(cached, memory_order_relaxed);
+	if (WEFT_UNLIKELY(n == 0)) {
+		n = probe();
+		atomic_store_explicit(cached, n, memory_order_relaxed);
+	}
+	return n;
+}
+
 uint32_t weft__cpus_parallel(void)
 {
 	static _Atomic uint32_t cached;
-	/* relaxed: as in weft__cpus_usable. */
-	uint32_t n = atomic_load_explicit(&cached, memory_order_relaxed);
-	if (WEFT_UNLIKELY(n == 0)) {
-		n = weft__cpus_parallel_probe();
-		atomic_store_explicit(&cached, n, memory_order_relaxed);
-	}
-	return n;
+	return cached_count(&cached, weft__cpus_parallel_probe);
 }
 
 uint32_t weft__cpus_usable(void)
 {
 	static _Atomic uint32_t cached;
-	/* relaxed: an idempotent cache of a fact read from the kernel; a racy
-	 * first call computes it twice and stores the same value. */
-	uint32_t n = atomic_load_explicit(&cached, memory_order_relaxed);
-	if (WEFT_UNLIKELY(n == 0)) {
-		n = weft__cpus_probe();
-		atomic_store_explicit(&cached, n, memory_order_relaxed);
-	}
-	return n;
+	return cached_count(&cached, weft__cpus_probe);
 }
 
 static uint64_t now_ns(void)

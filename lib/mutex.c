@@ -271,8 +271,8 @@ enum claim { CLAIM_TOOK, CLAIM_SPINNER, CLAIM_SLEEPER };
  * Become the spinner while there is room, or take the lock if claim_spin
  * found it free: registering then would put us to sleep behind an owner
  * that re-takes the lock before we look again, and cost it a FUTEX_WAKE
- * at each of its unlocks until we catch the lock free (measured: ~200k
- * sleeps per 30M operations of the 2-thread counter, ~150 with the retry).
+ * at each of its unlocks until we catch the lock free (docs/tuning.md,
+ * "the claim after the tenure").
  */
 static enum claim claim_or_take(weft_mutex *m, uint32_t *s)
 {

@@ -46,9 +46,8 @@ static bool grant_readers(weft_rwlock *l, uint32_t *s, uint32_t drop)
  * The grant needs no writer in or waiting, not a free lock: readers that
  * entered since WWAIT was cleared share it with the registered ones, and
  * their unlocks (WWAIT clear) would never come here; waiting for a free
- * lock left the registered readers asleep until the next writer (a hang
- * with none: unit_rwlock's writer among four busy readers, beside a busy
- * neighbour, 1 run in ~30). */
+ * lock left the registered readers asleep until the next writer, and
+ * forever with none (docs/tuning.md, "registered readers left asleep"). */
 void weft__rwlock_read_unlock_slow(weft_rwlock *l)
 {
 	uint32_t s = load_state(l);
