@@ -12,7 +12,10 @@
  * `arg` is the percentage of writes (plus BLOCKING: blocking calls only).
  */
 #include <errno.h>
+#include <pthread.h>
+#include <sched.h>
 #include <stdatomic.h>
+#include <stdlib.h>
 
 #include "stress.h"
 #include "test_util.h"
@@ -125,3 +128,67 @@ WEFT_STRESS_CASE("rwlock_mix/8/w10", rwlock_mix, 8, 10, 600000);
 WEFT_STRESS_CASE("rwlock_mix/8/w90", rwlock_mix, 8, 90, 400000);
 WEFT_STRESS_CASE("rwlock_block/8/w10", rwlock_mix, 8, BLOCKING + 10, 600000);
 WEFT_STRESS_CASE("rwlock_block/4/w50", rwlock_mix, 4, BLOCKING + 50, 600000);
+
+/*
+ * Readers registered behind a writer are granted even when new readers got
+ * in after WWAIT was cleared. Before the fix read_unlock_slow granted them
+ * only if it found the lock free, so they slept until the next writer, and
+ * forever after the last one. Each attempt: `threads` busy readers, five
+ * writes, stop; every reader must return within 2 s (scaled under qemu). The bug hung 1
+ * attempt in 30-550 (docs/tuning.md, "registered readers left asleep").
+ */
+typedef struct stop_test {
+	weft_rwlock l;
+	_Atomic bool stop;
+	_Atomic unsigned entries, exited;
+} stop_test;
+
+static void *stop_reader(void *p)
+{
+	stop_test *t = p;
+	while (!atomic_load_explicit(&t->stop, memory_order_relaxed)) {
+		weft_rwlock_read_lock(&t->l);
+		atomic_fetch_add_explicit(&t->entries, 1, memory_order_relaxed);
+		for (volatile int i = 0; i < 200; i++)
+			;
+		weft_rwlock_read_unlock(&t->l);
+	}
+	atomic_fetch_add(&t->exited, 1);
+	return NULL;
+}
+
+static void rwlock_last_writer(const weft_stress_case *c, weft_stress_result *r)
+{
+	enum { MAX_READERS = 8 };
+	const unsigned n = c->threads < MAX_READERS ? c->threads : MAX_READERS;
+	for (uint64_t attempt = 0; attempt < weft_stress_ops(c); attempt++) {
+		/* Heap: left behind (leaked) if readers never return. */
+		stop_test *t = calloc(1, sizeof *t);
+		pthread_t th[MAX_READERS];
+		for (unsigned i = 0; i < n; i++)
+			pthread_create(&th[i], NULL, stop_reader, t);
+		for (int round = 0; round < 5; round++) {
+			weft_rwlock_write_lock(&t->l);
+			weft_rwlock_write_unlock(&t->l);
+			unsigned e = atomic_load(&t->entries);
+			while (atomic_load(&t->entries) < e + 50)
+				sched_yield();
+		}
+		atomic_store(&t->stop, true);
+		const uint64_t t0 = weft_test_now_ns();
+		const uint64_t limit = 2000 * WEFT_MS * weft_test_time_scale();
+		while (atomic_load(&t->exited) < n && weft_test_now_ns() - t0 < limit)
+			sched_yield();
+		if (atomic_load(&t->exited) < n) {
+			weft_stress_fail(r, "attempt %llu: %u of %u readers left asleep, word %#x",
+					 (unsigned long long)attempt, n - atomic_load(&t->exited), n,
+					 (unsigned)atomic_load(&t->l.state));
+			return;
+		}
+		for (unsigned i = 0; i < n; i++)
+			pthread_join(th[i], NULL);
+		free(t);
+	}
+}
+
+WEFT_STRESS_CASE("rwlock_last_writer/4", rwlock_last_writer, 4, 0, 150);
