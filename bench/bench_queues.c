@@ -41,7 +41,7 @@
  * (moodycamel try_dequeue_bulk, the pthread queue, which blocks while
  * full/empty and then moves what it can under one lock; weft_burst rows).
  * Whatever moved is counted. A side that moved nothing backs off for
- * BULK_BACKOFF wait steps (8 pause ~ 0.2 us on the 2-core EPYC, about the
+ * BULK_BACKOFF_NS (8 PAUSEs on the 2-core EPYC it was tuned on, about the
  * time the other side needs for one batch) before asking again; one that
  * moved part of its batch takes one wait step, as every other body. Why:
  * with one producer and one consumer the faster side catches up and then
@@ -55,21 +55,22 @@
 #include <sched.h>
 #include <stdlib.h>
 
-#include "peers/queues.h"
+#include "internal/cpus.h"
+#include "peers/queues.h" /* and wait_step */
 #include "shim.h"
 
 #define BULK 32
-#define BULK_BACKOFF 8
+#define BULK_BACKOFF_NS 200
 #define BURST 65536
 
-static inline void wait_step(unsigned *spins)
+/* A bulk side that moved nothing waits a batch-time (see the top) in wait
+ * steps, which count towards the yield; on one CPU, one step: a yield to
+ * the side that fills the batch. */
+static inline void bulk_backoff(unsigned *spins)
 {
-	if (++*spins < 128) {
-		weft__cpu_relax();
-	} else {
-		*spins = 0;
-		sched_yield();
-	}
+	uint32_t steps = weft__cpus_parallel() > 1 ? weft__relax_hints(BULK_BACKOFF_NS) : 1;
+	while (steps--)
+		wait_step(spins);
 }
 
 static inline void *tag(uint64_t i)
@@ -159,8 +160,7 @@ typedef struct bq_shared {
 					   : fn##_bq_pop_n(q, t, items, want); \
 			i += got;                                              \
 			if (got == 0) /* let a batch fill: see the top */         \
-				for (int w = 0; w < BULK_BACKOFF; w++)          \
-					wait_step(&spins);                     \
+				bulk_backoff(&spins);                          \
 			else if (got < want)                                   \
 				wait_step(&spins);                             \
 		}                                                              \

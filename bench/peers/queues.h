@@ -75,13 +75,35 @@ size_t mc_pop_n(mc_queue *q, unsigned thread, void **items, size_t n);
 #include <string.h>
 #include <urcu/wfcqueue.h>
 
+#include <sched.h>
+
 #include "internal/arch.h"
+#include "internal/cpus.h"
 #include "weft/mpsc.h"
 #include "weft/mpsc_intrusive.h"
 #include "weft/ring.h"
 
 #define BQ_CAPACITY 1024
 #define BQ_MAX_THREADS 16
+
+/*
+ * A side that finds the queue full/empty spins WAIT_SPIN_NS (in PAUSE
+ * hints of this CPU's calibration: 128 on the EPYC it was first tuned on,
+ * where a PAUSE is cheap; a count of hints meant 3x longer on Intel),
+ * then yields. With one CPU to run on (a pin, a one-CPU affinity mask)
+ * the other side cannot move while we spin: yield at once.
+ */
+#define WAIT_SPIN_NS 3000
+
+static inline void wait_step(unsigned *spins)
+{
+	if (++*spins < weft__relax_hints(WAIT_SPIN_NS) && weft__cpus_parallel() > 1) {
+		weft__cpu_relax();
+	} else {
+		*spins = 0;
+		sched_yield();
+	}
+}
 
 /* ------------------------------------------------------------- weft */
 
@@ -333,12 +355,8 @@ static inline pnode *pool_get(pool *p)
 	pnode *n = &p->nodes[p->next++ & (POOL_NODES - 1)];
 	unsigned spins = 0;
 	/* acquire: pairs with the consumer's release store in pool_put. */
-	while (atomic_load_explicit(&n->busy, memory_order_acquire)) {
-		if (++spins < 128)
-			weft__cpu_relax();
-		else
-			sched_yield();
-	}
+	while (atomic_load_explicit(&n->busy, memory_order_acquire))
+		wait_step(&spins);
 	atomic_store_explicit(&n->busy, 1, memory_order_relaxed);
 	return n;
 }
