@@ -24,7 +24,7 @@ _Static_assert(sizeof(weft_barrier) <= 16, "weft_barrier must stay <= 16 bytes")
  * away, so every PROBE_ROUNDS-th round spins the full maximum (100 us) to
  * find out whether spinning pays again. Bounds in ns, converted with this
  * CPU's calibrated hint cost. NO_SPIN marks barriers with more threads than
- * usable CPUs.
+ * CPUs to run them side by side (weft__cpus_parallel).
  */
 #define BARRIER_SPIN_MAX_NS 100000u
 #define BARRIER_SPIN_MIN_NS 1000u
