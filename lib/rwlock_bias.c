@@ -1,9 +1,13 @@
-/* lib/rwlock_bias.c - weft_rwlock's visible readers (BRAVO, Dice & Kogan);
- * the only code that computes thread identity and entry indexes. Bias on:
- * every CHECK_EVERY counted reads (lone ones only with asymmetric fences);
- * off for INHIBIT_FACTOR times a revocation, >= INHIBIT_MIN_NS (tuning.md). */
+/* lib/rwlock_bias.c - weft_rwlock's visible readers (BRAVO, Dice & Kogan),
+ * the only code computing thread identity. Bias on every CHECK_EVERY counted
+ * reads (lone ones only with asymmetric fences); off for INHIBIT_FACTOR times
+ * a revocation, >= INHIBIT_MIN_NS (tuning.md). An entry is one thread's from
+ * its first biased read to its exit (a key destructor gives it back); only it
+ * writes `lock` (a store, no locked RMW), one biased lock at a time. No entry
+ * free in PROBES, or no key: counted reads (a fork()ed child keeps the
+ * entries of the threads it lacks). */
 #include <errno.h>
-#include <time.h>
+#include <pthread.h>
 #include "internal/asym_fence.h"
 #include "internal/backoff.h"
 #include "internal/rwlock_bias.h"
@@ -13,31 +17,21 @@
 #define INHIBIT_FACTOR 16
 #define INHIBIT_MIN_NS 10000000ull
 #define BITS 8
+#define PROBES 4
 
-/* `lock`: the lock held through the entry (0: free); `owner`: its thread. */
-typedef struct entry {
+typedef struct entry { /* lock: held through the entry (0: none) */
 	WEFT_ALIGNED_CACHELINE _Atomic uintptr_t lock;
-	_Atomic uintptr_t owner;
+	_Atomic uint32_t taken;
 } entry;
 static entry table[1u << BITS];
 static _Atomic uint64_t inhibit_until[1u << BITS];
+static pthread_key_t key;
+static bool have_key;
+static pthread_once_t key_once = PTHREAD_ONCE_INIT;
 
-/* Thread identity: the address of a thread-local (one source, here). */
 static _Thread_local __attribute__((tls_model("initial-exec"))) char self_tag;
 static _Thread_local __attribute__((tls_model("initial-exec"))) uint32_t countdown;
-static uintptr_t self(void) { return (uintptr_t)&self_tag; }
-
-static entry *entry_of(const weft_rwlock *l)
-{
-	return &table[weft__hash_bits(self() ^ ((uintptr_t)l >> 3), BITS)];
-}
-
-static uint64_t now_ns(void)
-{
-	struct timespec t;
-	clock_gettime(CLOCK_MONOTONIC, &t);
-	return (uint64_t)t.tv_sec * 1000000000ull + (uint64_t)t.tv_nsec;
-}
+static _Thread_local __attribute__((tls_model("initial-exec"))) entry *mine;
 
 void weft__rwlock_read_counted(weft_rwlock *l, uint32_t s)
 {
@@ -46,7 +40,7 @@ void weft__rwlock_read_counted(weft_rwlock *l, uint32_t s)
 	/* relaxed: a time and a guess. The CAS too: BIAS publishes nothing,
 	 * and as an RMW it continues the release sequence of `state`. */
 	_Atomic uint64_t *until = &inhibit_until[weft__hash_bits((uintptr_t)l, BITS)];
-	if (now_ns() < atomic_load_explicit(until, memory_order_relaxed))
+	if (weft__monotonic_ns() < atomic_load_explicit(until, memory_order_relaxed))
 		return;
 	s = atomic_load_explicit(&l->state, memory_order_relaxed);
 	while (!(s & (WEFT__RWLOCK_WLOCKED | WEFT__RWLOCK_WWAIT | BIAS | WEFT__RWLOCK_WAITING)) &&
@@ -55,13 +49,35 @@ void weft__rwlock_read_counted(weft_rwlock *l, uint32_t s)
 		;
 }
 
+/* At thread exit; an entry naming a lock (a leaked read lock) stays taken.
+ * release: pairs with the next taker's acquire CAS. */
+static void give_back(void *e)
+{
+	mine = NULL;
+	if (!atomic_load_explicit(&((entry *)e)->lock, memory_order_relaxed))
+		atomic_store_explicit(&((entry *)e)->taken, 0, memory_order_release);
+}
+
+static void make_key(void) { have_key = pthread_key_create(&key, give_back) == 0; }
+
+static __attribute__((noinline, cold)) entry *take_entry(void)
+{
+	pthread_once(&key_once, make_key);
+	uint64_t h = weft__hash_bits((uintptr_t)&self_tag, BITS);
+	for (uint32_t i = 0, free_ = 0; have_key && i < PROBES; i++, free_ = 0) {
+		entry *e = &table[(h + i) % (1u << BITS)];
+		/* acquire: pairs with give_back's release. */
+		if (atomic_compare_exchange_strong_explicit(&e->taken, &free_, 1, memory_order_acquire,
+							    memory_order_relaxed))
+			return pthread_setspecific(key, e) == 0 ? (mine = e) : (give_back(e), NULL);
+	}
+	return NULL;
+}
+
+/* Readers store to their entry, then load state (a Dekker pair with revoke):
+ * leaving, the revoker sees the entry free or we see WLOCKED and wake it. */
 static void leave(weft_rwlock *l, entry *e)
 {
-	/* relaxed: others read owner only to see it is not theirs. */
-	atomic_store_explicit(&e->owner, 0, memory_order_relaxed);
-	/* A Dekker pair with revoke (clear BIAS holding WLOCKED, heavy fence,
-	 * load entries): it sees the entry free, or we see WLOCKED and wake
-	 * it. The store is also a release, to wait_free's load. */
 	if (weft__dekker_store_load(&e->lock, 0, &l->state) & WEFT__RWLOCK_WLOCKED) {
 		/* release: pairs with wait_free's acquire of writer_seq. */
 		atomic_fetch_add_explicit(&l->writer_seq, 1, memory_order_release);
@@ -71,19 +87,13 @@ static void leave(weft_rwlock *l, entry *e)
 
 bool weft__rwlock_read_biased(weft_rwlock *l)
 {
-	entry *e = entry_of(l);
-	uintptr_t none = 0;
-	/* seq_cst, with the load below: a Dekker pair with revoke. Either our
-	 * CAS precedes its load of this entry or its clear precedes our load. */
-	if (!atomic_compare_exchange_strong_explicit(&e->lock, &none, (uintptr_t)l,
-						     memory_order_seq_cst, memory_order_relaxed))
-		return false; /* entry busy: enter counted */
-	/* relaxed: read back by this thread, by others only to compare. */
-	atomic_store_explicit(&e->owner, self(), memory_order_relaxed);
-	/* seq_cst: above; as an acquire, it reads BIAS from the release
-	 * sequence of the last write unlock. A writer in or waiting sends us
-	 * to the counted path, where the policy applies. */
-	uint32_t s = atomic_load_explicit(&l->state, memory_order_seq_cst);
+	entry *e = mine ? mine : take_entry();
+	/* relaxed: only we write it. Set: we hold a lock through it already. */
+	if (!e || atomic_load_explicit(&e->lock, memory_order_relaxed))
+		return false;
+	/* The acquire reads BIAS from the release sequence of the last write
+	 * unlock. A writer in or waiting: the counted path (the policy). */
+	uint32_t s = weft__dekker_store_load(&e->lock, (uintptr_t)l, &l->state);
 	if ((s & (BIAS | WEFT__RWLOCK_WLOCKED | WEFT__RWLOCK_WWAIT)) == BIAS)
 		return true;
 	leave(l, e);
@@ -92,47 +102,43 @@ bool weft__rwlock_read_biased(weft_rwlock *l)
 
 bool weft__rwlock_bias_held(const weft_rwlock *l)
 {
-	entry *e = entry_of(l);
-	/* relaxed: our own stores if we hold it; else owner is another
-	 * thread's or 0 (our last store to it). */
-	return atomic_load_explicit(&e->lock, memory_order_relaxed) == (uintptr_t)l &&
-	       atomic_load_explicit(&e->owner, memory_order_relaxed) == self();
+	/* relaxed: our own entry's own stores. */
+	return mine && atomic_load_explicit(&mine->lock, memory_order_relaxed) == (uintptr_t)l;
 }
 
 bool weft__rwlock_read_unlock_biased(weft_rwlock *l)
 {
-	return weft__rwlock_bias_held(l) ? leave(l, entry_of(l)), true : false;
+	return weft__rwlock_bias_held(l) ? leave(l, mine), true : false;
 }
 
-/* Wait until e no longer names l; ETIMEDOUT at d (at once if d is NULL).
- * writer_seq is sampled first: a leave() after our check changes it. */
+/* Wait until e no longer names l; ETIMEDOUT at d (at once if NULL). The
+ * writer_seq sample comes first: a leave() after our check changes it. */
 static int wait_free(weft_rwlock *l, entry *e, const weft__deadline *d)
 {
 	weft__backoff b = weft__backoff_make_ns(WEFT__RW_SPIN_NS, WEFT__RW_SPIN_PAUSE_MAX_NS);
 	for (;;) {
 		uint32_t seq = atomic_load_explicit(&l->writer_seq, memory_order_acquire);
-		/* seq_cst: the Dekker pair (leave); as an acquire, its release. */
+		/* seq_cst: the Dekker pair; as an acquire, leave's release. */
 		if (atomic_load_explicit(&e->lock, memory_order_seq_cst) != (uintptr_t)l)
 			return 0;
-		if (!d)
-			return ETIMEDOUT;
-		if (!weft__backoff_spin(&b) &&
-		    weft__futex_wait(&l->writer_seq, seq, d) == ETIMEDOUT)
+		if (!d || (!weft__backoff_spin(&b) &&
+			   weft__futex_wait(&l->writer_seq, seq, d) == ETIMEDOUT))
 			return ETIMEDOUT;
 	}
 }
 
+/* The writer's half: clear BIAS (seq_cst), the heavy fence (readers use the
+ * light one), load every entry: we wait for a reader, or it sees no BIAS. */
 int weft__rwlock_bias_revoke(weft_rwlock *l, const weft__deadline *d)
 {
-	uint64_t start = now_ns();
-	/* seq_cst: the writer's half of the Dekker pairs (above). */
+	uint64_t start = weft__monotonic_ns();
 	atomic_fetch_and_explicit(&l->state, ~BIAS, memory_order_seq_cst);
 	if (weft__fence_asym())
-		weft__fence_heavy(); /* for leave()'s weft__dekker_store_load */
+		weft__fence_heavy();
 	int rc = 0;
 	for (size_t i = 0; rc == 0 && i < (1u << BITS); i++)
 		rc = wait_free(l, &table[i], d);
-	uint64_t end = now_ns(), t = INHIBIT_FACTOR * (end - start);
+	uint64_t end = weft__monotonic_ns(), t = INHIBIT_FACTOR * (end - start);
 	/* relaxed: a time, not a publication. */
 	atomic_store_explicit(&inhibit_until[weft__hash_bits((uintptr_t)l, BITS)],
 			      end + (t > INHIBIT_MIN_NS ? t : INHIBIT_MIN_NS), memory_order_relaxed);

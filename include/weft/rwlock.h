@@ -91,10 +91,7 @@ static inline int weft_rwlock_read_lock_timeout(weft_rwlock *l, uint64_t timeout
 	return weft__rwlock_read_lock_slow(l, timeout_ns); /* undoes the add */
 }
 
-static inline bool weft_rwlock_read_trylock(weft_rwlock *l)
-{
-	return weft_rwlock_read_lock_timeout(l, 0) == 0;
-}
+static inline bool weft_rwlock_read_trylock(weft_rwlock *l) { return weft_rwlock_read_lock_timeout(l, 0) == 0; }
 
 static inline void weft_rwlock_read_lock(weft_rwlock *l)
 {
@@ -130,15 +127,9 @@ static inline int weft_rwlock_write_lock_timeout(weft_rwlock *l, uint64_t timeou
 	return weft__rwlock_write_lock_slow(l, timeout_ns);
 }
 
-static inline bool weft_rwlock_write_trylock(weft_rwlock *l)
-{
-	return weft_rwlock_write_lock_timeout(l, 0) == 0;
-}
+static inline bool weft_rwlock_write_trylock(weft_rwlock *l) { return weft_rwlock_write_lock_timeout(l, 0) == 0; }
 
-static inline void weft_rwlock_write_lock(weft_rwlock *l)
-{
-	(void)weft_rwlock_write_lock_timeout(l, WEFT_TIMEOUT_NEVER);
-}
+static inline void weft_rwlock_write_lock(weft_rwlock *l) { (void)weft_rwlock_write_lock_timeout(l, WEFT_TIMEOUT_NEVER); }
 
 static inline void weft_rwlock_write_unlock(weft_rwlock *l)
 {

@@ -55,9 +55,9 @@ void weft__fence_heavy(void);
 /*
  * The frequent side of a Dekker pair: store v to *a, then load *b. With
  * asymmetric fences (the rare side calls weft__fence_heavy between its
- * store and its load) the store is a release and the load relaxed, with
- * a compiler fence between; without, both are seq_cst. Either way the
- * store is at least a release.
+ * store and its load) the store is a release and the load an acquire,
+ * with a compiler fence between; without, both are seq_cst. Either way the
+ * store is at least a release and the load at least an acquire.
  */
 static inline uint32_t weft__dekker_store_load(_Atomic uintptr_t *a, uintptr_t v,
 					       _Atomic uint32_t *b)
@@ -65,7 +65,7 @@ static inline uint32_t weft__dekker_store_load(_Atomic uintptr_t *a, uintptr_t v
 	if (weft__fence_asym()) {
 		atomic_store_explicit(a, v, memory_order_release);
 		weft__fence_light();
-		return atomic_load_explicit(b, memory_order_relaxed);
+		return atomic_load_explicit(b, memory_order_acquire);
 	}
 	atomic_store_explicit(a, v, memory_order_seq_cst);
 	return atomic_load_explicit(b, memory_order_seq_cst);
