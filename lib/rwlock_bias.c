@@ -50,7 +50,7 @@ void weft__rwlock_read_counted(weft_rwlock *l, uint32_t s)
 }
 
 /* At thread exit; an entry naming a lock (a leaked read lock) stays taken.
- * release: pairs with the next taker's acquire CAS. */
+ * relaxed load: our own stores. release: the next taker's acquire CAS. */
 static void give_back(void *e)
 {
 	mine = NULL;

@@ -146,13 +146,8 @@ typedef struct stop_test {
 static void *stop_reader(void *p)
 {
 	stop_test *t = p;
-	while (!atomic_load_explicit(&t->stop, memory_order_relaxed)) {
-		weft_rwlock_read_lock(&t->l);
-		atomic_fetch_add_explicit(&t->entries, 1, memory_order_relaxed);
-		for (volatile int i = 0; i < 200; i++)
-			;
-		weft_rwlock_read_unlock(&t->l);
-	}
+	weft_test_read_until(&t->l, &t->stop, &t->entries);
+	/* seq_cst (the default): the main thread polls it, then joins. */
 	atomic_fetch_add(&t->exited, 1);
 	return NULL;
 }

@@ -124,6 +124,23 @@ static inline bool weft_test_rwlock_idle(weft_rwlock *l)
 }
 
 /*
+ * A busy reader: read-lock l, count the entry, hold it ~200 loop turns,
+ * unlock, until *stop. relaxed: stop is a flag (the caller joins us) and
+ * entries a progress count the caller only compares.
+ */
+static inline void weft_test_read_until(weft_rwlock *l, _Atomic bool *stop,
+					_Atomic unsigned *entries)
+{
+	while (!atomic_load_explicit(stop, memory_order_relaxed)) {
+		weft_rwlock_read_lock(l);
+		atomic_fetch_add_explicit(entries, 1, memory_order_relaxed);
+		for (volatile int i = 0; i < 200; i++)
+			;
+		weft_rwlock_read_unlock(l);
+	}
+}
+
+/*
  * How long weft_test_rwlock_bias waits out an inhibit. An earlier
  * revocation on a lock at the same address (the stress cases' locks live
  * on the same stack slot) leaves the bias off for 16 times its own length

@@ -334,13 +334,7 @@ typedef struct starve {
 static void *busy_reader(void *p)
 {
 	starve *s = p;
-	while (!atomic_load_explicit(&s->stop, memory_order_relaxed)) {
-		weft_rwlock_read_lock(&s->l);
-		atomic_fetch_add_explicit(&s->entries, 1, memory_order_relaxed);
-		for (volatile int i = 0; i < 200; i++)
-			;
-		weft_rwlock_read_unlock(&s->l);
-	}
+	weft_test_read_until(&s->l, &s->stop, &s->entries);
 	return NULL;
 }
 
