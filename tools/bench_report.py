@@ -276,8 +276,9 @@ def print_condition_bars(files):
 
 
 def collect(data):
-    """{(group, threads): {impl: {"rate": items/s, "cpu": CPU ns/item}}},
-    each the median over the repetitions of that row."""
+    """{(group, threads): {impl: {"rate": items/s, "cpu": CPU ns/item,
+    "rates": items/s of each repetition}}}, rate and cpu the medians over
+    the repetitions of that row."""
     reps = {}
     for b in data["benchmarks"]:
         if b.get("run_type") == "aggregate" or b.get("error_occurred"):
@@ -291,6 +292,7 @@ def collect(data):
         cpus = [c for c in map(cpu_per_item, bs) if c is not None]
         samples.setdefault((group, threads), {})[impl] = {
             "rate": statistics.median(b["items_per_second"] for b in bs),
+            "rates": [b["items_per_second"] for b in bs],
             "cpu": statistics.median(cpus) if cpus else None,
         }
     return samples

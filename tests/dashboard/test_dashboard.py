@@ -6,6 +6,7 @@ result files, and the generated page. Run by tools/run test; prints
 
     python3 tests/dashboard/test_dashboard.py
 """
+import contextlib
 import io
 import itertools
 import json
@@ -20,6 +21,7 @@ ROOT = os.path.dirname(os.path.dirname(HERE))
 sys.path.insert(0, os.path.join(ROOT, "tools"))
 import dashboard  # noqa: E402
 import bench_report  # noqa: E402
+import conditions  # noqa: E402
 
 FIXTURES = os.path.join(HERE, "fixtures")
 
@@ -283,6 +285,51 @@ class ConditionBars(unittest.TestCase):
         lines = dashboard.summary_lines(quiet, doc, [quiet, pinned])
         self.assertRegex(lines[0], r"2 met, 0 missed, 0 not measured")
         self.assertIn("1.67x slower", "\n".join(lines))
+
+
+def bench_data(rows):
+    """Google Benchmark JSON from {run_name: [items/s per repetition]}."""
+    return {"benchmarks": [{"run_name": n, "items_per_second": r}
+                           for n, rs in rows.items() for r in rs]}
+
+
+class ConditionsCompare(unittest.TestCase):
+    """tools/conditions.py: a collapse is past its line in the repetitions,
+    not only in the medians."""
+
+    def test_past_line(self):
+        line = [100, 101, 102, 103, 104]
+        self.assertEqual(conditions.past_line([105, 106, 107, 108, 109], line), "")
+        self.assertEqual(conditions.past_line([50, 51, 52, 53, 54], line), "!")
+        # the same medians with the repetitions spread across the line
+        self.assertEqual(conditions.past_line([50, 51, 52, 150, 160], line), "~")
+        # too few repetitions to test: the medians decide, as before
+        self.assertEqual(conditions.past_line([99, 100], [100, 101]), "!")
+
+    def compare(self, weft_neighbour, pthread_neighbour=(50, 51, 52, 53, 54)):
+        quiet = bench_data({"x/a/weft/real_time/threads:2": [100, 101, 102, 103, 104],
+                            "x/a/pthread/real_time/threads:2": [50, 51, 52, 53, 54]})
+        neighbour = bench_data({"x/a/weft/real_time/threads:2": weft_neighbour,
+                                "x/a/pthread/real_time/threads:2": list(pthread_neighbour)})
+        out = io.StringIO()
+        with contextlib.redirect_stdout(out):
+            n = conditions.compare({"quiet": quiet, "neighbour": neighbour},
+                                   bench_report.collect, dashboard.is_weft)
+        return n, out.getvalue()
+
+    def test_a_collapse_is_counted_and_a_spread_is_not(self):
+        n, out = self.compare([40, 41, 42, 43, 44])  # 0.81x in every repetition
+        self.assertEqual(n, 1)
+        self.assertIn("0.81x /2.4!", out)
+        n, out = self.compare([40, 41, 42, 90, 95])  # 0.81x in the medians only
+        self.assertEqual(n, 0)
+        self.assertIn("0.81x /2.4~", out)
+        # > 10x slower than quiet, and so is pthread: only that line
+        n, out = self.compare([8, 9, 9.5, 9.8, 9.9], [5, 5.1, 5.2, 5.3, 5.4])
+        self.assertEqual(n, 1)
+        self.assertIn("1.83x /10.7!", out)
+        n, out = self.compare([8, 9, 9.5, 99, 99], [5, 5.1, 5.2, 5.3, 5.4])
+        self.assertEqual((n, "1.83x /10.7~" in out), (0, True))
 
 
 class Results(unittest.TestCase):
