@@ -227,6 +227,8 @@ BQ_IMPL(weft_ring, "weft")
 BQ_BULK_IMPL(weft_ring)
 BQ_IMPL(weft_spsc, "weft")
 BQ_BULK_IMPL(weft_spsc)
+BQ_IMPL(weft_ring_wait, "weft")
+BQ_IMPL(weft_spsc_wait, "weft")
 BQ_IMPL(weft_burst, "weft_burst")
 BQ_BULK_IMPL(weft_burst)
 BQ_IMPL(weft_spsc_burst, "weft_burst")
@@ -284,8 +286,8 @@ REG(r_sbulk_mc, "ring/spsc_bulk32/moodycamel", moodycamel_ring, bulk,
     weft_bench_threads_2, 1024);
 
 /* ring/pingpong */
-REG_LAT(r_pp_weft, "ring/pingpong/weft", weft_ring, pingpong, weft_bench_threads_2, 64);
-REG_LAT(r_pp_weft_spsc, "ring/pingpong/weft_spsc", weft_spsc, pingpong, weft_bench_threads_2, 64);
+REG_LAT(r_pp_weft, "ring/pingpong/weft", weft_ring_wait, pingpong, weft_bench_threads_2, 64);
+REG_LAT(r_pp_weft_spsc, "ring/pingpong/weft_spsc", weft_spsc_wait, pingpong, weft_bench_threads_2, 64);
 REG_LAT(r_pp_pthread, "ring/pingpong/pthread", pthread_ring, pingpong, weft_bench_threads_2, 64);
 REG_LAT(r_pp_ckr_spsc, "ring/pingpong/ck_ring_spsc", ck_ring_spsc, pingpong,
     weft_bench_threads_2, 64);

@@ -6,6 +6,28 @@
 #include <string.h>
 
 #include "internal/arch.h"
+#include "internal/asym_fence.h"
+#include "internal/backoff.h"
+#include "internal/cpus.h"
+#include "internal/futex.h"
+
+/* A waiter's poll before it sleeps: a hand-off between two running threads
+ * completes within a microsecond or two (as WAITER_SPIN_NS, lib/waiter.c);
+ * one look every RING_POLL_NS (paced from the first: each look pulls the
+ * line the other side writes; docs/tuning.md, "weft_ring waiting"). */
+#define RING_SPIN_NS 5000
+#define RING_POLL_NS 200
+/* Then yield polls, at most this long and only while yields are cheap
+ * (internal/backoff.h: a late yield, a CPU hog beside us, ends them and
+ * bans them): a stream whose other side was preempted for a few tens of
+ * us resumes without a sleep and a wake-up on each side, whose latency
+ * (tens of us on a VM) is longer than filling or draining the ring; as
+ * COND_YIELD_NS (lib/cond.c). */
+#define RING_YIELD_NS 50000
+/* Without membarrier a wake-up can be missed ("Waiting" in weft/ring.h):
+ * sleeps last at most this long, doubling from the first. */
+#define RING_NAP_MIN_NS 50000
+#define RING_NAP_MAX_NS 1000000
 
 int weft__ring_init_at(weft_ring *r, size_t capacity, uint64_t start)
 {
@@ -217,6 +239,8 @@ size_t weft_ring_push_n(weft_ring *r, void *const *items, size_t n)
 		n = mask + 1;
 	size_t k = n ? claim(&r->tail, slots, mask, 0, n, false, &pos) : 0;
 	publish(slots, mask, pos, items, k);
+	if (k)
+		weft__ring_notify(&r->pop_sleeping, &r->pop_epoch);
 	return k;
 }
 
@@ -229,6 +253,8 @@ size_t weft_ring_pop_n(weft_ring *r, void **items, size_t n)
 		n = mask + 1;
 	size_t k = n ? claim(&r->head, slots, mask, 1, n, false, &pos) : 0;
 	consume(slots, mask, pos, items, k);
+	if (k)
+		weft__ring_notify(&r->push_sleeping, &r->push_epoch);
 	return k;
 }
 
@@ -244,6 +270,7 @@ int weft_ring_push_bulk(weft_ring *r, void *const *items, size_t n)
 	if (!claim(&r->tail, slots, mask, 0, n, true, &pos))
 		return EAGAIN;
 	publish(slots, mask, pos, items, n);
+	weft__ring_notify(&r->pop_sleeping, &r->pop_epoch);
 	return 0;
 }
 
@@ -259,6 +286,7 @@ int weft_ring_pop_bulk(weft_ring *r, void **items, size_t n)
 	if (!claim(&r->head, slots, mask, 1, n, true, &pos))
 		return EAGAIN;
 	consume(slots, mask, pos, items, n);
+	weft__ring_notify(&r->push_sleeping, &r->push_epoch);
 	return 0;
 }
 
@@ -292,9 +320,11 @@ static void spsc_put(weft_ring *r, uint64_t t, void *const *items, size_t k)
 	void **slots = weft__ring_spsc_items(r->p_slots);
 	for (size_t i = 0; i < k; i++)
 		slots[(t + i) & r->p_mask] = items[i];
-	if (k)
+	if (k) {
 		/* release: publishes the items to spsc_ready's acquire of tail. */
 		atomic_store_explicit(&r->tail, t + k, memory_order_release);
+		weft__ring_notify(&r->pop_sleeping, &r->pop_epoch);
+	}
 }
 
 static void spsc_take(weft_ring *r, uint64_t h, void **items, size_t k)
@@ -302,10 +332,12 @@ static void spsc_take(weft_ring *r, uint64_t h, void **items, size_t k)
 	void **slots = weft__ring_spsc_items(r->c_slots);
 	for (size_t i = 0; i < k; i++)
 		items[i] = slots[(h + i) & r->c_mask];
-	if (k)
+	if (k) {
 		/* release: our reads happen-before the producer reuses the
 		 * slots (spsc_room's acquire of head). */
 		atomic_store_explicit(&r->head, h + k, memory_order_release);
+		weft__ring_notify(&r->push_sleeping, &r->push_epoch);
+	}
 }
 
 size_t weft_ring_spsc_push_n(weft_ring *r, void *const *items, size_t n)
@@ -350,4 +382,103 @@ int weft_ring_spsc_pop_bulk(weft_ring *r, void **items, size_t n)
 		return EAGAIN;
 	spsc_take(r, h, items, n);
 	return 0;
+}
+
+/* ------------------------------------------------------------- waiting */
+
+void weft__ring_wake(_Atomic uint32_t *sleeping, _Atomic uint32_t *epoch)
+{
+	/* relaxed: the flag only says whom to wake; the exchange makes one
+	 * waker per raising of it (the others saw 0 and do nothing). */
+	if (!atomic_exchange_explicit(sleeping, 0, memory_order_relaxed))
+		return;
+	/* release: pairs with the waiter's acquire load of the epoch. A
+	 * waiter that reads this value also sees our caller's item or slot. */
+	atomic_fetch_add_explicit(epoch, 1, memory_order_release);
+	weft__futex_wake(epoch, WEFT__FUTEX_WAKE_ALL);
+}
+
+/* One attempt of the call a waiter of this kind waits to make. */
+static bool try_once(weft_ring *r, void **item, int kind)
+{
+	switch (kind) {
+	case WEFT__RING_POP:
+		return weft_ring_pop(r, item);
+	case WEFT__RING_PUSH:
+		return weft_ring_push(r, *item);
+	case WEFT__RING_SPSC_POP:
+		return weft_ring_spsc_pop(r, item);
+	default:
+		return weft_ring_spsc_push(r, *item);
+	}
+}
+
+/*
+ * Sleep once as the waiter of "Waiting" (weft/ring.h); *item moved (true)
+ * if the last try before sleeping succeeded. *rc: 0 to try again, or
+ * ETIMEDOUT once the deadline passed.
+ */
+static bool sleep_once(weft_ring *r, void **item, int kind,
+		       const weft__deadline *deadline, uint64_t *nap_ns, int *rc)
+{
+	const bool pop = kind == WEFT__RING_POP || kind == WEFT__RING_SPSC_POP;
+	_Atomic uint32_t *sleeping = pop ? &r->pop_sleeping : &r->push_sleeping;
+	_Atomic uint32_t *epoch = pop ? &r->pop_epoch : &r->push_epoch;
+	/* acquire: pairs with the release increment in weft__ring_wake; read
+	 * before the flag goes up, so a wake-up after our try changes it. */
+	uint32_t e = atomic_load_explicit(epoch, memory_order_acquire);
+	/* seq_cst: the store half of the waiter's Dekker pair. */
+	atomic_store_explicit(sleeping, 1, memory_order_seq_cst);
+	const bool asym = weft__fence_asym();
+	if (asym)
+		weft__fence_heavy(); /* pairs with the wakers' compiler fence */
+	else
+		atomic_thread_fence(memory_order_seq_cst);
+	if (try_once(r, item, kind))
+		return true;
+	if (asym) {
+		*rc = weft__futex_wait(epoch, e, deadline);
+		return false;
+	}
+	weft__deadline nap = weft__deadline_for(*nap_ns);
+	*rc = weft__futex_wait(epoch, e, weft__deadline_min(&nap, deadline));
+	if (*rc == ETIMEDOUT && !weft__deadline_passed(deadline))
+		*rc = 0; /* only the nap ended */
+	if (*nap_ns < RING_NAP_MAX_NS)
+		*nap_ns *= 2;
+	return false;
+}
+
+int weft__ring_wait_slow(weft_ring *r, void **item, uint64_t timeout_ns, int kind)
+{
+	if (timeout_ns == 0)
+		return ETIMEDOUT;
+	weft__deadline deadline = weft__deadline_for(timeout_ns);
+	const bool timed = timeout_ns != WEFT_TIMEOUT_NEVER;
+	/* Poll only while the other side can run beside us. */
+	weft__backoff b = weft__backoff_make_paced_ns(
+		weft__cpus_parallel() > 1 ? RING_SPIN_NS : 0, RING_POLL_NS);
+	while (weft__backoff_spin(&b)) {
+		if (try_once(r, item, kind))
+			return 0;
+		if (timed && weft__deadline_passed(&deadline))
+			return ETIMEDOUT;
+	}
+	const uint64_t start = weft__monotonic_ns();
+	while (weft__yield_was_cheap()) {
+		if (try_once(r, item, kind))
+			return 0;
+		if ((timed && weft__deadline_passed(&deadline)) ||
+		    weft__monotonic_ns() - start >= RING_YIELD_NS)
+			break;
+	}
+	uint64_t nap = RING_NAP_MIN_NS;
+	for (;;) {
+		int rc = 0;
+		if (sleep_once(r, item, kind, &deadline, &nap, &rc) ||
+		    try_once(r, item, kind))
+			return 0;
+		if (rc == ETIMEDOUT)
+			return ETIMEDOUT;
+	}
 }

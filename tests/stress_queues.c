@@ -3,7 +3,8 @@
  * consumers. Every item is tagged (producer id, sequence number). Invariants:
  * every item arrives exactly once (a per-item receive count), and each
  * consumer sees each producer's items in increasing sequence order. Blocked
- * sides spin a little, then yield, so oversubscribed cases make progress.
+ * sides spin a little, then yield, so oversubscribed cases make progress;
+ * the *_WAIT modes block in the queue's own waits instead.
  */
 #include <sched.h>
 #include <stdatomic.h>
@@ -25,8 +26,16 @@ enum mode {
 	RING_SPSC_BULK,
 	RING_SPSC_ALL,
 	MPSC,
-	MPSC_WAIT /* weft_mpsc_pop_wait; producers pause now and then */
+	MPSC_WAIT, /* weft_mpsc_pop_wait; producers pause now and then */
+	RING_MPMC_WAIT, /* weft_ring_push_wait / pop_wait */
+	RING_SPSC_WAIT	/* weft_ring_spsc_push_wait / spsc_pop_wait */
 };
+
+/* Never, a short timeout (which may expire), and none, in turn. */
+static uint64_t some_timeout(uint64_t i)
+{
+	return i % 3 == 0 ? WEFT_TIMEOUT_NEVER : i % 3 == 1 ? 20000 : 0;
+}
 
 typedef struct qtest {
 	enum mode mode;
@@ -79,6 +88,15 @@ static size_t put(qtest *t, void **items, size_t n, uint64_t i)
 		if (i % 1024 == 1023)
 			sched_yield();
 		return weft_mpsc_push(&t->mpsc, items[0]) == 0;
+	case RING_MPMC_WAIT:
+	case RING_SPSC_WAIT:
+		/* Waiting for room forever is safe: the consumers go on until
+		 * every item is received. The yields let consumers sleep. */
+		if (i % 256 == 255)
+			sched_yield();
+		return (t->mode == RING_MPMC_WAIT
+				? weft_ring_push_wait(&t->ring, items[0], some_timeout(i))
+				: weft_ring_spsc_push_wait(&t->ring, items[0], some_timeout(i))) == 0;
 	}
 	return 0;
 }
@@ -110,12 +128,15 @@ static size_t take(qtest *t, void **items, uint64_t i)
 	case MPSC:
 		return weft_mpsc_pop(&t->mpsc, items);
 	case MPSC_WAIT:
-		/* Never, a short timeout (which may expire), and none. Waiting
-		 * forever is safe: the consumer asks only while items remain. */
-		return weft_mpsc_pop_wait(&t->mpsc, items,
-					  i % 3 == 0   ? WEFT_TIMEOUT_NEVER
-					  : i % 3 == 1 ? 20000
-						       : 0) == 0;
+		/* Waiting forever is safe: the one consumer asks only while
+		 * items remain. */
+		return weft_mpsc_pop_wait(&t->mpsc, items, some_timeout(i)) == 0;
+	case RING_SPSC_WAIT:
+		return weft_ring_spsc_pop_wait(&t->ring, items, some_timeout(i)) == 0;
+	case RING_MPMC_WAIT:
+		/* Not forever: another consumer may take the last item. */
+		return weft_ring_pop_wait(&t->ring, items,
+					  i % 2 ? 20000 : 2 * 1000 * 1000) == 0;
 	}
 	return 0;
 }
@@ -197,7 +218,7 @@ static void run(const weft_stress_case *c, weft_stress_result *r, enum mode mode
 		weft_mpsc_destroy(&t->mpsc);
 	} else {
 		bool spsc = mode == RING_SPSC || mode == RING_SPSC_BULK ||
-			    mode == RING_SPSC_ALL;
+			    mode == RING_SPSC_ALL || mode == RING_SPSC_WAIT;
 		if (spsc ? weft_ring_spsc_pop(&t->ring, &v) : weft_ring_pop(&t->ring, &v))
 			weft_stress_fail(r, "item left after all were received");
 		weft_ring_destroy(&t->ring);
@@ -231,6 +252,14 @@ static void ring_spsc_bulk(const weft_stress_case *c, weft_stress_result *r)
 {
 	run(c, r, RING_SPSC_BULK, 1, 1);
 }
+static void ring_mpmc_wait(const weft_stress_case *c, weft_stress_result *r)
+{
+	run(c, r, RING_MPMC_WAIT, c->threads, c->threads);
+}
+static void ring_spsc_wait(const weft_stress_case *c, weft_stress_result *r)
+{
+	run(c, r, RING_SPSC_WAIT, 1, 1);
+}
 /* threads = producers, one consumer. */
 static void mpsc(const weft_stress_case *c, weft_stress_result *r)
 {
@@ -249,6 +278,10 @@ WEFT_STRESS_CASE("ring_mpmc_all/4:4", ring_mpmc_all, 4, 64, 1000000);
 WEFT_STRESS_CASE("ring_spsc/1:1", ring_spsc, 1, 64, 1000000);
 WEFT_STRESS_CASE("ring_spsc_bulk/1:1", ring_spsc_bulk, 1, 64, 1000000);
 WEFT_STRESS_CASE("ring_spsc_all/1:1", ring_spsc_all, 1, 64, 1000000);
+/* capacity 4: both sides often find the ring full or empty and sleep */
+WEFT_STRESS_CASE("ring_mpmc_wait/1:1", ring_mpmc_wait, 1, 4, 100000);
+WEFT_STRESS_CASE("ring_mpmc_wait/4:4", ring_mpmc_wait, 4, 4, 100000);
+WEFT_STRESS_CASE("ring_spsc_wait/1:1", ring_spsc_wait, 1, 4, 100000);
 static void mpsc_wait(const weft_stress_case *c, weft_stress_result *r)
 {
 	run(c, r, MPSC_WAIT, c->threads, 1);

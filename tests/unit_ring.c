@@ -1,7 +1,11 @@
-/* tests/unit_ring.c - weft_ring edges: empty/full, rounding, EINVAL, wrap, bulk. */
+/* tests/unit_ring.c - weft_ring edges: empty/full, rounding, EINVAL, wrap,
+ * bulk, and the waiting calls. */
 #include <criterion/criterion.h>
 #include <errno.h>
+#include <pthread.h>
 #include <stdint.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 
 #include "weft/ring.h"
 #include "test_util.h"
@@ -238,3 +242,158 @@ Test(ring, bulk_all_wraparound)
 		}
 	}
 }
+
+/* ------------------------------------------------------------- waiting */
+
+/* A wait that cannot succeed: 0 returns at once, a timeout after it; the
+ * ring is left as it was (full of 1..cap, or empty). */
+static void wait_times_out(bool spsc, bool full)
+{
+	weft_ring r;
+	cr_assert_eq(weft_ring_init(&r, 4), 0);
+	if (full)
+		for (uintptr_t i = 1; i <= 4; i++)
+			cr_assert(weft_ring_push(&r, P(i)));
+	void *v = P(77);
+	for (int k = 0; k < 2; k++) {
+		uint64_t timeout = k ? 20 * WEFT_MS : 0;
+		uint64_t t0 = weft_test_now_ns();
+		int rc = full ? (spsc ? weft_ring_spsc_push_wait(&r, P(99), timeout)
+				      : weft_ring_push_wait(&r, P(99), timeout))
+			      : (spsc ? weft_ring_spsc_pop_wait(&r, &v, timeout)
+				      : weft_ring_pop_wait(&r, &v, timeout));
+		uint64_t took = weft_test_now_ns() - t0;
+		cr_assert_eq(rc, ETIMEDOUT, "timeout %llu", (unsigned long long)timeout);
+		cr_assert_geq(took, timeout);
+		cr_assert_leq(took, timeout + WEFT_TEST_SLACK_NS);
+		cr_assert_eq(v, P(77), "a timed-out pop wrote its item");
+	}
+	for (uintptr_t i = 1; full && i <= 4; i++) {
+		cr_assert(weft_ring_pop(&r, &v));
+		cr_assert_eq(v, P(i));
+	}
+	cr_assert_not(weft_ring_pop(&r, &v), "a timed-out push appended its item");
+	weft_ring_destroy(&r);
+}
+
+Test(ring, pop_wait_times_out_on_empty) { wait_times_out(false, false); }
+Test(ring, push_wait_times_out_on_full) { wait_times_out(false, true); }
+Test(ring, spsc_pop_wait_times_out_on_empty) { wait_times_out(true, false); }
+Test(ring, spsc_push_wait_times_out_on_full) { wait_times_out(true, true); }
+
+Test(ring, waits_that_can_succeed_do_at_once)
+{
+	weft_ring r;
+	void *v;
+	cr_assert_eq(weft_ring_init(&r, 2), 0);
+	cr_assert_eq(weft_ring_push_wait(&r, P(1), 0), 0);
+	cr_assert_eq(weft_ring_push_wait(&r, NULL, WEFT_TIMEOUT_NEVER), 0);
+	cr_assert_eq(weft_ring_pop_wait(&r, &v, 0), 0);
+	cr_assert_eq(v, P(1));
+	cr_assert_eq(weft_ring_pop_wait(&r, &v, WEFT_TIMEOUT_NEVER), 0);
+	cr_assert_null(v);
+	weft_ring_destroy(&r);
+	cr_assert_eq(weft_ring_init(&r, 2), 0);
+	cr_assert_eq(weft_ring_spsc_push_wait(&r, P(2), 0), 0);
+	cr_assert_eq(weft_ring_spsc_pop_wait(&r, &v, WEFT_TIMEOUT_NEVER), 0);
+	cr_assert_eq(v, P(2));
+	weft_ring_destroy(&r);
+}
+
+/*
+ * A waiter asleep in the kernel is woken by each call of the other side.
+ * The waiter's timeout (10 s) is far beyond any wake-up: a missing one
+ * shows as a wait that lasted it (its last try then succeeds, rc 0).
+ * Without membarrier (qemu) the waiter naps and would find the item within
+ * a nap anyway; the test is then weaker, not wrong.
+ */
+enum waker { BY_ONE, BY_N, BY_BULK };
+
+typedef struct sleeper {
+	weft_ring *r;
+	bool spsc, pop;
+	void *item; /* pushed by a push waiter; received by a pop waiter */
+	int rc;
+	uint64_t waited_ns;
+	_Atomic pid_t tid;
+} sleeper;
+
+#define SLEEPER_TIMEOUT_NS (10000 * WEFT_MS)
+
+static void *sleeper_main(void *p)
+{
+	sleeper *s = p;
+	atomic_store(&s->tid, (pid_t)syscall(SYS_gettid));
+	uint64_t timeout = SLEEPER_TIMEOUT_NS, t0 = weft_test_now_ns();
+	if (s->pop)
+		s->rc = s->spsc ? weft_ring_spsc_pop_wait(s->r, &s->item, timeout)
+				: weft_ring_pop_wait(s->r, &s->item, timeout);
+	else
+		s->rc = s->spsc ? weft_ring_spsc_push_wait(s->r, s->item, timeout)
+				: weft_ring_push_wait(s->r, s->item, timeout);
+	s->waited_ns = weft_test_now_ns() - t0;
+	return NULL;
+}
+
+static void woken_by(bool spsc, bool pop, enum waker how)
+{
+	weft_ring r;
+	cr_assert_eq(weft_ring_init(&r, 2), 0);
+	void *two[2] = { P(1), P(2) }, *v;
+	if (!pop) /* fill it: the push waiter waits for room */
+		cr_assert_eq(spsc ? weft_ring_spsc_push_bulk(&r, two, 2)
+				  : weft_ring_push_bulk(&r, two, 2), 0);
+	sleeper s = { .r = &r, .spsc = spsc, .pop = pop, .item = pop ? NULL : P(3) };
+	pthread_t t;
+	cr_assert_eq(pthread_create(&t, NULL, sleeper_main, &s), 0);
+	_Atomic uint32_t *flag = pop ? &r.pop_sleeping : &r.push_sleeping;
+	while (!atomic_load(flag))
+		sched_yield();
+	weft_test_await_sleeping(&s.tid);
+	size_t moved;
+	if (pop) { /* the other side pushes P(1) (and P(2)) */
+		if (how == BY_ONE)
+			moved = spsc ? weft_ring_spsc_push(&r, P(1)) : weft_ring_push(&r, P(1));
+		else if (how == BY_N)
+			moved = spsc ? weft_ring_spsc_push_n(&r, two, 2) : weft_ring_push_n(&r, two, 2);
+		else
+			moved = (spsc ? weft_ring_spsc_push_bulk(&r, two, 2)
+				      : weft_ring_push_bulk(&r, two, 2)) == 0;
+	} else { /* the other side pops P(1) (and P(2)) */
+		void *out[2];
+		if (how == BY_ONE)
+			moved = spsc ? weft_ring_spsc_pop(&r, out) : weft_ring_pop(&r, out);
+		else if (how == BY_N)
+			moved = spsc ? weft_ring_spsc_pop_n(&r, out, 2) : weft_ring_pop_n(&r, out, 2);
+		else
+			moved = (spsc ? weft_ring_spsc_pop_bulk(&r, out, 2)
+				      : weft_ring_pop_bulk(&r, out, 2)) == 0;
+		cr_assert_eq(out[0], P(1));
+	}
+	cr_assert(moved);
+	pthread_join(t, NULL);
+	cr_assert_eq(s.rc, 0, "rc %d", s.rc);
+	cr_assert_lt(s.waited_ns, SLEEPER_TIMEOUT_NS / 2, "the waiter was not woken");
+	if (pop) {
+		cr_assert_eq(s.item, P(1));
+	} else { /* P(3) is last, behind whatever the waker left */
+		void *last = NULL;
+		while (spsc ? weft_ring_spsc_pop(&r, &v) : weft_ring_pop(&r, &v))
+			last = v;
+		cr_assert_eq(last, P(3));
+	}
+	weft_ring_destroy(&r);
+}
+
+Test(ring, pop_wait_woken_by_push) { woken_by(false, true, BY_ONE); }
+Test(ring, pop_wait_woken_by_push_n) { woken_by(false, true, BY_N); }
+Test(ring, pop_wait_woken_by_push_bulk) { woken_by(false, true, BY_BULK); }
+Test(ring, push_wait_woken_by_pop) { woken_by(false, false, BY_ONE); }
+Test(ring, push_wait_woken_by_pop_n) { woken_by(false, false, BY_N); }
+Test(ring, push_wait_woken_by_pop_bulk) { woken_by(false, false, BY_BULK); }
+Test(ring, spsc_pop_wait_woken_by_push) { woken_by(true, true, BY_ONE); }
+Test(ring, spsc_pop_wait_woken_by_push_n) { woken_by(true, true, BY_N); }
+Test(ring, spsc_pop_wait_woken_by_push_bulk) { woken_by(true, true, BY_BULK); }
+Test(ring, spsc_push_wait_woken_by_pop) { woken_by(true, false, BY_ONE); }
+Test(ring, spsc_push_wait_woken_by_pop_n) { woken_by(true, false, BY_N); }
+Test(ring, spsc_push_wait_woken_by_pop_bulk) { woken_by(true, false, BY_BULK); }

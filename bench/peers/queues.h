@@ -30,6 +30,9 @@
  *                   consumer (the documented caller-serialised dequeue).
  *                   malloc per push, free after pop; _prealloc: node pool.
  *   moodycamel      moodycamel::ConcurrentQueue via peers/moodycamel.cc.
+ *   weft (ring)     weft_ring, MPMC or SPSC calls, polled with the body's
+ *                   common wait; in the ping-pong rows a side waits in
+ *                   weft_ring_pop_wait / spsc_pop_wait instead.
  *   weft (mpsc)     weft_mpsc; the consumer pops with weft_mpsc_pop_wait
  *                   (adapted re-polls, then a futex sleep); weft_trypop:
  *                   weft_mpsc_pop polled with the body's common wait.
@@ -124,6 +127,20 @@ static inline size_t weft_ring_bq_push_n(void *q, unsigned t, void *const *v, si
 static inline size_t weft_ring_bq_pop_n(void *q, unsigned t, void **v, size_t n) { (void)t; return weft_ring_pop_bulk(q, v, n) ? 0 : n; }
 static inline bool weft_spsc_bq_push(void *q, unsigned t, void *v) { (void)t; return weft_ring_spsc_push(q, v); }
 static inline bool weft_spsc_bq_pop(void *q, unsigned t, void **v) { (void)t; return weft_ring_spsc_pop(q, v); }
+/* The ping-pong rows: a side that finds the ring empty waits in
+ * weft_ring_pop_wait (a short poll, yield polls, then a futex sleep;
+ * weft/ring.h "Waiting"), as the mpsc consumer waits in weft_mpsc_pop_wait.
+ * The stream rows above poll with the body's common wait, as every peer
+ * does: pop_wait's poll follows a streaming producer too closely (docs/
+ * tuning.md, "weft_ring waiting"). */
+#define weft_ring_wait_new weft_ring_new
+#define weft_ring_wait_free weft_ring_free
+#define weft_spsc_wait_new weft_ring_new
+#define weft_spsc_wait_free weft_ring_free
+static inline bool weft_ring_wait_bq_push(void *q, unsigned t, void *v) { (void)t; return weft_ring_push_wait(q, v, WEFT_TIMEOUT_NEVER) == 0; }
+static inline bool weft_ring_wait_bq_pop(void *q, unsigned t, void **v) { (void)t; return weft_ring_pop_wait(q, v, WEFT_TIMEOUT_NEVER) == 0; }
+static inline bool weft_spsc_wait_bq_push(void *q, unsigned t, void *v) { (void)t; return weft_ring_spsc_push_wait(q, v, WEFT_TIMEOUT_NEVER) == 0; }
+static inline bool weft_spsc_wait_bq_pop(void *q, unsigned t, void **v) { (void)t; return weft_ring_spsc_pop_wait(q, v, WEFT_TIMEOUT_NEVER) == 0; }
 /* The bulk rows use the all-or-nothing calls, which ring.h recommends for a
  * side that waits for whole batches; weft_burst keeps the up-to-n ones. */
 static inline size_t weft_spsc_bq_push_n(void *q, unsigned t, void *const *v, size_t n) { (void)t; return weft_ring_spsc_push_bulk(q, v, n) ? 0 : n; }

@@ -54,6 +54,39 @@
  * Positions are 64-bit and wrap modulo 2^64; all comparisons are on
  * differences, so the wrap is harmless (unit tests start near 2^32 and 2^64).
  * Memory: this 128-byte header plus one allocation of capacity * 16 bytes.
+ *
+ * Waiting (weft_ring_pop_wait / push_wait, weft_ring_spsc_pop_wait /
+ * spsc_push_wait): the calls above never block; these wait for an item or a
+ * free slot, up to a timeout. A waiter polls for RING_SPIN_NS (lib/ring.c;
+ * not when the other side cannot run beside it), then between yields for
+ * up to RING_YIELD_NS while yields are cheap (internal/backoff.h), then
+ * sleeps on a futex. The sleep is an eventcount, one per side: the
+ * waiter reads the epoch (acquire), raises its side's `sleeping` flag
+ * (seq_cst), fences, tries once more, and sleeps while the epoch is
+ * unchanged. Every call that makes items (push*) or free slots (pop*)
+ * visible then loads the other side's flag; if it is up, it clears it
+ * (exchange: one waker per round), bumps the epoch (release: pairs with the
+ * waiter's acquire load) and wakes every sleeper of that side. The flag
+ * lives in the line of the side that reads it (pop_sleeping beside tail),
+ * so a push or pop that finds nobody asleep pays one load of a line it
+ * already holds and a compiler fence, no fence instruction:
+ *
+ *   waker:   release store (item or free slot); compiler fence; load flag
+ *   waiter:  store flag = 1; membarrier; try again (acquire loads)
+ *
+ * is a Dekker pair made asymmetric (lib/internal/asym_fence.h): the
+ * membarrier acts as a full fence in every running thread, so either the
+ * waiter's try sees the store or the waker's load sees the flag. Where
+ * membarrier is unavailable (old kernels, seccomp, qemu-user) the waiter
+ * uses a seq_cst fence, which does not pair with a compiler fence: it then
+ * sleeps in naps of 50 us doubling to 1 ms, so a missed wake-up delays it
+ * by at most one nap. Waiting costs nothing to a ring nobody waits on but
+ * that load; a woken side may find the item taken by another and sleep
+ * again. The waits suit a side with nothing else to do (a ping-pong, an
+ * idle consumer). Behind a producer streaming at full speed, pop_wait's
+ * poll follows it too closely and each item costs a line transfer: poll
+ * such a stream, or take it in batches (docs/tuning.md, "weft_ring
+ * waiting").
  */
 #ifndef WEFT_RING_H
 #define WEFT_RING_H
@@ -80,11 +113,15 @@ typedef struct weft_ring {
 	uint64_t head_cache; /* SPSC producer's last view of head */
 	weft_ring_slot *p_slots;
 	uint64_t p_mask;
+	_Atomic uint32_t pop_sleeping; /* 1: a pop_wait caller may sleep; read by every push */
+	_Atomic uint32_t pop_epoch;    /* pop_wait's futex word, bumped by the push that wakes */
 	/* consumer line */
 	WEFT_ALIGNED_CACHELINE _Atomic uint64_t head;
 	uint64_t tail_cache; /* SPSC consumer's last view of tail */
 	weft_ring_slot *c_slots;
 	uint64_t c_mask;
+	_Atomic uint32_t push_sleeping; /* 1: a push_wait caller may sleep; read by every pop */
+	_Atomic uint32_t push_epoch;	/* push_wait's futex word, bumped by the pop that wakes */
 } weft_ring;
 
 #define WEFT_RING_MAX_CAPACITY (UINT64_C(1) << 31)
@@ -101,6 +138,27 @@ static inline size_t weft_ring_capacity(const weft_ring *r)
 
 /* Internal, for tests: init with every index starting at `start`. */
 int weft__ring_init_at(weft_ring *r, size_t capacity, uint64_t start);
+
+/* Internal: the waker's and the waiter's halves of "Waiting" above. */
+WEFT_API void weft__ring_wake(_Atomic uint32_t *sleeping, _Atomic uint32_t *epoch);
+#define WEFT__RING_POP 0
+#define WEFT__RING_PUSH 1
+#define WEFT__RING_SPSC_POP 2
+#define WEFT__RING_SPSC_PUSH 3
+WEFT_API int weft__ring_wait_slow(weft_ring *r, void **item, uint64_t timeout_ns,
+				  int kind);
+
+/* After a call made items or free slots visible (its release stores are
+ * done): wake the other side if it may sleep. The compiler fence keeps
+ * the load after those stores; the hardware order is the sleeper's
+ * membarrier ("Waiting" above). */
+static inline void weft__ring_notify(_Atomic uint32_t *sleeping, _Atomic uint32_t *epoch)
+{
+	atomic_signal_fence(memory_order_seq_cst);
+	/* relaxed: the Dekker load above; weft__ring_wake's exchange decides. */
+	if (WEFT_UNLIKELY(atomic_load_explicit(sleeping, memory_order_relaxed)))
+		weft__ring_wake(sleeping, epoch);
+}
 
 /* ------------------------------------------------------------------ MPMC */
 
@@ -126,6 +184,7 @@ static inline bool weft_ring_push(weft_ring *r, void *item)
 				 * seq in pop / pop_n. */
 				atomic_store_explicit(&s->seq, pos + 1,
 						      memory_order_release);
+				weft__ring_notify(&r->pop_sleeping, &r->pop_epoch);
 				return true;
 			}
 		} else if (d < 0) {
@@ -158,6 +217,7 @@ static inline bool weft_ring_pop(weft_ring *r, void **item)
 				 * next lap's producer (acquire load in push). */
 				atomic_store_explicit(&s->seq, pos + r->c_mask + 1,
 						      memory_order_release);
+				weft__ring_notify(&r->push_sleeping, &r->push_epoch);
 				return true;
 			}
 		} else if (d < 0) {
@@ -183,6 +243,25 @@ WEFT_API size_t weft_ring_pop_n(weft_ring *r, void **items, size_t n);
 WEFT_API int weft_ring_push_bulk(weft_ring *r, void *const *items, size_t n);
 WEFT_API int weft_ring_pop_bulk(weft_ring *r, void **items, size_t n);
 
+/*
+ * Wait up to timeout_ns (WEFT_TIMEOUT_NEVER: no limit; 0: try once) for a
+ * free slot / an item ("Waiting" above). -> 0 (item appended / taken), or
+ * ETIMEDOUT (nothing moved).
+ */
+static inline int weft_ring_push_wait(weft_ring *r, void *item, uint64_t timeout_ns)
+{
+	if (WEFT_LIKELY(weft_ring_push(r, item)))
+		return 0;
+	return weft__ring_wait_slow(r, &item, timeout_ns, WEFT__RING_PUSH);
+}
+
+static inline int weft_ring_pop_wait(weft_ring *r, void **item, uint64_t timeout_ns)
+{
+	if (WEFT_LIKELY(weft_ring_pop(r, item)))
+		return 0;
+	return weft__ring_wait_slow(r, item, timeout_ns, WEFT__RING_POP);
+}
+
 /* ------------------------------------------------------------------ SPSC */
 
 static inline void **weft__ring_spsc_items(weft_ring_slot *slots)
@@ -205,6 +284,7 @@ static inline bool weft_ring_spsc_push(weft_ring *r, void *item)
 	weft__ring_spsc_items(r->p_slots)[t & r->p_mask] = item;
 	/* release: publishes the item to the acquire load of tail in spsc_pop. */
 	atomic_store_explicit(&r->tail, t + 1, memory_order_release);
+	weft__ring_notify(&r->pop_sleeping, &r->pop_epoch);
 	return true;
 }
 
@@ -223,6 +303,7 @@ static inline bool weft_ring_spsc_pop(weft_ring *r, void **item)
 	/* release: our read of the slot happens-before its reuse by spsc_push
 	 * (acquire load of head there). */
 	atomic_store_explicit(&r->head, h + 1, memory_order_release);
+	weft__ring_notify(&r->push_sleeping, &r->push_epoch);
 	return true;
 }
 
@@ -233,6 +314,22 @@ WEFT_API size_t weft_ring_spsc_pop_n(weft_ring *r, void **items, size_t n);
  * as weft_ring_push_bulk / pop_bulk. */
 WEFT_API int weft_ring_spsc_push_bulk(weft_ring *r, void *const *items, size_t n);
 WEFT_API int weft_ring_spsc_pop_bulk(weft_ring *r, void **items, size_t n);
+
+/* SPSC waits: as weft_ring_push_wait / pop_wait, by the one producer /
+ * the one consumer. */
+static inline int weft_ring_spsc_push_wait(weft_ring *r, void *item, uint64_t timeout_ns)
+{
+	if (WEFT_LIKELY(weft_ring_spsc_push(r, item)))
+		return 0;
+	return weft__ring_wait_slow(r, &item, timeout_ns, WEFT__RING_SPSC_PUSH);
+}
+
+static inline int weft_ring_spsc_pop_wait(weft_ring *r, void **item, uint64_t timeout_ns)
+{
+	if (WEFT_LIKELY(weft_ring_spsc_pop(r, item)))
+		return 0;
+	return weft__ring_wait_slow(r, item, timeout_ns, WEFT__RING_SPSC_POP);
+}
 
 #ifdef __cplusplus
 }
