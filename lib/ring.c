@@ -435,7 +435,7 @@ static bool sleep_once(weft_ring *r, void **item, int kind,
 	else
 		atomic_thread_fence(memory_order_seq_cst);
 	if (try_once(r, item, kind))
-		return true;
+		return true; /* the flag stays up: the next waker clears it */
 	if (asym) {
 		*rc = weft__futex_wait(epoch, e, deadline);
 		return false;
@@ -465,12 +465,11 @@ int weft__ring_wait_slow(weft_ring *r, void **item, uint64_t timeout_ns, int kin
 			return ETIMEDOUT;
 	}
 	const uint64_t start = weft__monotonic_ns();
-	while (weft__yield_was_cheap()) {
+	while (weft__monotonic_ns() - start < RING_YIELD_NS && weft__yield_was_cheap()) {
 		if (try_once(r, item, kind))
 			return 0;
-		if ((timed && weft__deadline_passed(&deadline)) ||
-		    weft__monotonic_ns() - start >= RING_YIELD_NS)
-			break;
+		if (timed && weft__deadline_passed(&deadline))
+			return ETIMEDOUT;
 	}
 	uint64_t nap = RING_NAP_MIN_NS;
 	for (;;) {
